@@ -1,0 +1,57 @@
+//! The request ledger's records: one row per request, whatever its outcome.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Ok,
+    Error,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Error => "error",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ok" => Some(Self::Ok),
+            "error" => Some(Self::Error),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// What the gateway writes when a request ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct NewRequestRecord {
+    pub use_case: String,
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub cost_usd: f64,
+    pub latency_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub tokens_per_second: Option<f64>,
+    pub status: RequestStatus,
+    /// `{code}: {message}` for failed and cancelled requests.
+    pub error: Option<String>,
+}
+
+/// A stored ledger row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct RequestRecord {
+    pub id: String,
+    /// RFC 3339, UTC, millisecond precision.
+    pub created_at: String,
+    #[serde(flatten)]
+    pub record: NewRequestRecord,
+}

@@ -1,0 +1,18 @@
+//! Switchboard's domain: use cases, sampling parameters, model references,
+//! ledger records and the structured error that crosses to the UI.
+//!
+//! This crate performs no I/O and knows nothing of Tauri, SQLite or llama.cpp.
+
+pub mod error;
+pub mod generation;
+pub mod ledger;
+pub mod model_ref;
+pub mod params;
+pub mod use_case;
+
+pub use error::{AppError, ErrorCode};
+pub use generation::{FinishReason, GenerationStats};
+pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
+pub use model_ref::ModelRef;
+pub use params::{ParamError, SamplingParams};
+pub use use_case::{builtin_use_cases, find_use_case, UseCase};

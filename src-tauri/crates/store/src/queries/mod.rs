@@ -1,0 +1,3 @@
+//! One module per table.
+
+pub mod requests;

@@ -1,0 +1,56 @@
+//! The one registry of commands and events, and the TypeScript file generated
+//! from it (`src/bindings.ts`). A test fails when that file is stale.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use specta_typescript::Typescript;
+use tauri_specta::{collect_commands, collect_events, Builder, Event};
+
+use crate::commands;
+use crate::state::ModelStatus;
+
+/// Emitted whenever the default model's status changes (download progress included).
+#[derive(Debug, Clone, Serialize, specta::Type, Event)]
+pub struct ModelStatusChanged(pub ModelStatus);
+
+pub fn builder() -> Builder<tauri::Wry> {
+    Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            commands::app_info,
+            commands::list_use_cases,
+            commands::model_status,
+            commands::generate,
+            commands::cancel_generation,
+            commands::list_requests,
+        ])
+        .events(collect_events![ModelStatusChanged])
+}
+
+/// Where the front end expects the bindings.
+pub fn default_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../src/bindings.ts")
+}
+
+pub fn export(builder: &Builder<tauri::Wry>, path: &Path) -> Result<(), String> {
+    let ts = Typescript::default().header("// Generated from the Rust commands by tauri-specta. Do not edit.\n// Regenerate: npm run bindings\n");
+    builder.export(ts, path).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_bindings_are_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("bindings.ts");
+        export(&builder(), &fresh).unwrap();
+        let fresh = std::fs::read_to_string(fresh).unwrap();
+        let committed = std::fs::read_to_string(default_path()).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "src/bindings.ts is stale: run `npm run bindings` and commit the result"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Application state: where files live, the open store, the engine, the
+//! status of the default local model and the requests in flight.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use switchboard_core::AppError;
+use switchboard_engine::{Engine, EngineConfig};
+use switchboard_store::Store;
+use tauri::Manager;
+
+/// Files and folders the app uses.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub models_dir: PathBuf,
+    pub db_path: PathBuf,
+    /// Verified models shared between data directories (and with `fetch-model`).
+    pub model_cache: PathBuf,
+}
+
+impl Paths {
+    /// `$SWITCHBOARD_DATA_DIR`, else the platform's app-data folder.
+    pub fn resolve(app: &tauri::AppHandle) -> Result<Self, Box<dyn std::error::Error>> {
+        let data_dir = match std::env::var_os("SWITCHBOARD_DATA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => app.path().app_data_dir()?,
+        };
+        let model_cache = match std::env::var_os("SWITCHBOARD_MODEL_CACHE") {
+            Some(dir) => PathBuf::from(dir),
+            None => app.path().cache_dir()?.join("switchboard/models"),
+        };
+        Ok(Self::under(data_dir, model_cache))
+    }
+
+    pub fn under(data_dir: PathBuf, model_cache: PathBuf) -> Self {
+        Self { models_dir: data_dir.join("models"), db_path: data_dir.join("switchboard.db"), data_dir, model_cache }
+    }
+}
+
+/// The default local model, as the UI sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ModelStatus {
+    /// Not on disk and not being fetched.
+    Missing,
+    /// Being downloaded and verified; sizes in bytes.
+    Fetching { done: f64, total: f64 },
+    Ready { model: LocalModel },
+    Failed { error: AppError },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct LocalModel {
+    /// `local/<id>`.
+    pub name: String,
+    pub path: String,
+    pub size_bytes: f64,
+}
+
+pub struct AppState {
+    pub paths: Paths,
+    pub store: Store,
+    pub engine: Arc<Engine>,
+    pub http: reqwest::Client,
+    pub model: Mutex<ModelStatus>,
+    /// Cancel flags of the generations in flight, by request id.
+    pub running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+}
+
+impl AppState {
+    pub async fn open(paths: Paths) -> Result<Self, AppError> {
+        std::fs::create_dir_all(&paths.models_dir).map_err(|e| {
+            AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot create {}: {e}", paths.models_dir.display()))
+        })?;
+        let store = Store::open(&paths.db_path).await?;
+        Ok(Self {
+            paths,
+            store,
+            engine: Arc::new(Engine::new(EngineConfig::default())),
+            http: reqwest::Client::new(),
+            model: Mutex::new(ModelStatus::Missing),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn model_status(&self) -> ModelStatus {
+        self.model.lock().expect("model status lock").clone()
+    }
+
+    pub fn set_model_status(&self, status: ModelStatus) {
+        *self.model.lock().expect("model status lock") = status;
+    }
+}
