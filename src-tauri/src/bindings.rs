@@ -25,6 +25,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::list_requests,
         ])
         .events(collect_events![ModelStatusChanged])
+        // One TypeScript type per Rust type; the wire shapes are the serialised ones.
+        .disable_serde_phases()
 }
 
 /// Where the front end expects the bindings.

@@ -1,6 +1,7 @@
 // Number and size formatting shared by the pages.
 
-export function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number | null): string {
+  if (bytes == null) return "–";
   if (!Number.isFinite(bytes) || bytes < 0) return "–";
   const units = ["B", "KB", "MB", "GB", "TB"];
   let value = bytes;
@@ -22,6 +23,7 @@ export function formatRate(perSecond: number | null | undefined): string {
   return perSecond.toFixed(1);
 }
 
-export function formatUsd(usd: number): string {
+export function formatUsd(usd: number | null): string {
+  if (usd == null) return "–";
   return usd === 0 ? "0" : usd < 0.01 ? usd.toFixed(6) : usd.toFixed(4);
 }

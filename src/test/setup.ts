@@ -22,9 +22,16 @@ window.ResizeObserver ??= class {
   unobserve() {}
   disconnect() {}
 };
+if (!("fonts" in document)) {
+  Object.defineProperty(document, "fonts", {
+    value: { addEventListener: () => {}, removeEventListener: () => {}, ready: Promise.resolve() },
+  });
+}
 Element.prototype.scrollIntoView ??= function scrollIntoView() {};
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
+  // Let unmounted components finish unlistening before the IPC mocks go away.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   clearMocks();
 });

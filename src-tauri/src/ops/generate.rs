@@ -55,24 +55,6 @@ pub async fn generate(
     if request_id.is_empty() || request_id.len() > 128 {
         return Err(invalid("request_id must be 1 to 128 characters".into()));
     }
-    let params = input.params.unwrap_or(use_case.defaults);
-    params.validate().map_err(|e| invalid(e.to_string()))?;
-
-    let (model_name, model_path) = match state.model_status() {
-        ModelStatus::Ready { model } => (model.name, PathBuf::from(model.path)),
-        ModelStatus::Fetching { done, total } => {
-            return Err(AppError::new(
-                ErrorCode::ModelMissing,
-                format!("the local model is still being downloaded ({:.0}%); try again when it is ready", done / total.max(1.0) * 100.0),
-            ))
-        }
-        ModelStatus::Missing => return Err(AppError::new(ErrorCode::ModelMissing, "no local model is available yet")),
-        ModelStatus::Failed { error } => {
-            return Err(AppError::new(ErrorCode::ModelMissing, format!("no local model: {}", error.message)))
-        }
-    };
-    let model = ModelRef::parse(&model_name)?;
-
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let mut running = state.running.lock().expect("running lock");
@@ -82,20 +64,12 @@ pub async fn generate(
         running.insert(request_id.clone(), cancel.clone());
     }
 
-    on_event(GenerationEvent::Started { model: model.to_string() });
-    let engine = state.engine.clone();
-    let req = GenerateRequest { prompt: input.prompt, raw_prompt: false, params, ignore_eos: false };
-    let flag = cancel.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let mut emit = |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
-        engine.generate(&model_path, &req, &flag, &mut emit)
-    })
-    .await
-    .map_err(|e| AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
-    .and_then(|r| r.map_err(AppError::from));
+    // From here on every outcome, failures included, lands in the ledger.
+    let mut model = ModelRef::local(switchboard_models::default_model().id);
+    let outcome = run(state, input, &use_case, &mut model, cancel, on_event).await;
     state.running.lock().expect("running lock").remove(&request_id);
 
-    let base = NewRequestRecord {
+    let mut record = NewRequestRecord {
         use_case: use_case.id.clone(),
         provider: model.provider.clone(),
         model: model.model.clone(),
@@ -112,7 +86,7 @@ pub async fn generate(
         Ok(stats) => {
             let status =
                 if stats.finish_reason == FinishReason::Cancelled { RequestStatus::Cancelled } else { RequestStatus::Ok };
-            let record = NewRequestRecord {
+            record = NewRequestRecord {
                 input_tokens: stats.input_tokens,
                 output_tokens: stats.output_tokens,
                 latency_ms: stats.latency_ms,
@@ -120,19 +94,64 @@ pub async fn generate(
                 tokens_per_second: stats.tokens_per_second,
                 status,
                 error: (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string()),
-                ..base
+                ..record
             };
             let row = requests::insert(state.store.pool(), &record).await?;
             Ok(GenerationSummary { request_id, ledger_id: row.id, model: model.to_string(), status, stats })
         }
-        Err(error) => {
-            let record = NewRequestRecord { error: Some(format!("{}: {}", code_name(error.code), error.message)), ..base };
+        Err((error, latency_ms)) => {
+            record.latency_ms = latency_ms;
+            record.error = Some(format!("{}: {}", code_name(error.code), error.message));
             if let Err(e) = requests::insert(state.store.pool(), &record).await {
                 tracing::error!(%e, "could not record a failed request");
             }
             Err(error)
         }
     }
+}
+
+/// Resolves parameters and the model, then runs the engine on a blocking thread.
+/// Errors carry the milliseconds spent, for the ledger.
+async fn run(
+    state: &AppState,
+    input: GenerateInput,
+    use_case: &switchboard_core::UseCase,
+    model: &mut ModelRef,
+    cancel: Arc<AtomicBool>,
+    on_event: impl Fn(GenerationEvent) + Send + 'static,
+) -> Result<GenerationStats, (AppError, f64)> {
+    let started = std::time::Instant::now();
+    let fail = |e: AppError| (e, started.elapsed().as_secs_f64() * 1000.0);
+    let params = input.params.unwrap_or_else(|| use_case.defaults.clone());
+    params.validate().map_err(|e| fail(AppError::new(ErrorCode::InvalidInput, e.to_string())))?;
+
+    let model_path = match state.model_status() {
+        ModelStatus::Ready { model: local } => {
+            *model = ModelRef::parse(&local.name).map_err(fail)?;
+            PathBuf::from(local.path)
+        }
+        ModelStatus::Fetching { done, total } => {
+            return Err(fail(AppError::new(
+                ErrorCode::ModelMissing,
+                format!("the local model is still being downloaded ({:.0}%); try again when it is ready", done / total.max(1.0) * 100.0),
+            )))
+        }
+        ModelStatus::Missing => return Err(fail(AppError::new(ErrorCode::ModelMissing, "no local model is available yet"))),
+        ModelStatus::Failed { error } => {
+            return Err(fail(AppError::new(ErrorCode::ModelMissing, format!("no local model: {}", error.message))))
+        }
+    };
+
+    on_event(GenerationEvent::Started { model: model.to_string() });
+    let engine = state.engine.clone();
+    let req = GenerateRequest { prompt: input.prompt, raw_prompt: false, params, ignore_eos: false };
+    tokio::task::spawn_blocking(move || {
+        let mut emit = |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
+        engine.generate(&model_path, &req, &cancel, &mut emit)
+    })
+    .await
+    .map_err(|e| fail(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}"))))?
+    .map_err(|e| fail(AppError::from(e)))
 }
 
 /// Stops a request in flight; false when no such request is running.

@@ -175,7 +175,7 @@ async fn stream_url(
     client: &reqwest::Client,
     url: &str,
     cancel: &AtomicBool,
-    sink: &mut dyn FnMut(&[u8]) -> Result<(), FetchError>,
+    sink: &mut (dyn FnMut(&[u8]) -> Result<(), FetchError> + Send),
 ) -> Result<(), FetchError> {
     let resp = client.get(url).send().await.map_err(|e| network(url, &e))?;
     if !resp.status().is_success() {

@@ -1,0 +1,77 @@
+# Shared by scripts/launch and scripts/test: installs what is missing on a
+# Debian 12 machine (apt packages, npm packages, tools, the default model).
+# Every step is skipped when its result is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SWITCHBOARD_CACHE="${SWITCHBOARD_CACHE:-$HOME/.cache/switchboard}"
+# Build outputs live outside the clone so a fresh clone reuses them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$SWITCHBOARD_CACHE/target}"
+export SWITCHBOARD_MODEL_CACHE="${SWITCHBOARD_MODEL_CACHE:-$SWITCHBOARD_CACHE/models}"
+export PATH="$SWITCHBOARD_CACHE/tools/bin:$HOME/.cargo/bin:$PATH"
+# Debug builds of the app carry no debug info: a third of the link time and size.
+export CARGO_PROFILE_DEV_DEBUG=0
+
+say() { printf '\n==> %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APP_PACKAGES=(build-essential pkg-config curl file cmake clang libclang-dev libssl-dev
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev)
+TEST_PACKAGES=(webkit2gtk-driver xvfb xauth dbus)
+
+install_apt() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+check_toolchains() {
+  if ! command -v cargo >/dev/null; then
+    echo "Rust is not installed. Install it with rustup (https://rustup.rs), then run this again." >&2
+    exit 1
+  fi
+  if ! command -v node >/dev/null || ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    say "installing Node.js 22 from the npm registry (needs Node.js >= 20.19)"
+    install_apt nodejs npm
+    npm install --silent --prefix "$SWITCHBOARD_CACHE/tools" node@22 >/dev/null
+    ln -sf "$SWITCHBOARD_CACHE/tools/node_modules/node/bin/node" "$SWITCHBOARD_CACHE/tools/bin/node"
+  fi
+}
+
+install_npm() {
+  cd "$ROOT"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+install_tauri_driver() {
+  if ! command -v tauri-driver >/dev/null; then
+    say "installing tauri-driver"
+    cargo install tauri-driver --version 2.1.0 --locked --quiet --root "$SWITCHBOARD_CACHE/tools"
+  fi
+}
+
+fetch_model() {
+  say "default model (Gemma 3 270M Q4_K_M, verified by sha256)"
+  cargo run --quiet --manifest-path "$ROOT/src-tauri/Cargo.toml" -p switchboard-models --bin fetch-model -- "$SWITCHBOARD_MODEL_CACHE"
+}
+
+# The app binary as the end-to-end tests and the launcher use it: a debug
+# build that serves the built front end from inside the binary.
+build_app() {
+  say "building the app"
+  cd "$ROOT"
+  npx tauri build --debug --no-bundle --ci
+  APP_BIN="$CARGO_TARGET_DIR/debug/switchboard"
+  export APP_BIN
+}

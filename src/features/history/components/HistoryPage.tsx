@@ -1,0 +1,74 @@
+import { Alert, Badge, Button, Group, Table, Text, Title } from "@mantine/core";
+import { IconRefresh } from "@tabler/icons-react";
+import { useTranslation } from "react-i18next";
+import type { RequestStatus } from "../../../bindings";
+import { formatMs, formatUsd } from "../../../lib/format";
+import { errorMessage } from "../../../lib/ipc";
+import { useRequestHistory } from "../api/listRequests";
+
+const STATUS_COLOR: Record<RequestStatus, string> = { ok: "teal", error: "red", cancelled: "yellow" };
+
+/** The most recent requests from the ledger, newest first. */
+export function HistoryPage() {
+  const { t, i18n } = useTranslation();
+  const { data = [], error, refetch, isFetching } = useRequestHistory();
+  return (
+    <div data-testid="history-page">
+      <Group justify="space-between" mb="md">
+        <Title order={2}>{t("history.title")}</Title>
+        <Button variant="light" leftSection={<IconRefresh size={16} />} onClick={() => void refetch()} loading={isFetching}>
+          {t("history.refresh")}
+        </Button>
+      </Group>
+      {error && <Alert color="red">{errorMessage(error)}</Alert>}
+      {data.length === 0 && !error ? (
+        <Text c="dimmed" data-testid="history-empty">
+          {t("history.empty")}
+        </Text>
+      ) : (
+        <Table data-testid="history-table" striped highlightOnHover>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>{t("history.columns.time")}</Table.Th>
+              <Table.Th>{t("history.columns.useCase")}</Table.Th>
+              <Table.Th>{t("history.columns.model")}</Table.Th>
+              <Table.Th>{t("history.columns.tokens")}</Table.Th>
+              <Table.Th>{t("history.columns.cost")}</Table.Th>
+              <Table.Th>{t("history.columns.latency")}</Table.Th>
+              <Table.Th>{t("history.columns.ttft")}</Table.Th>
+              <Table.Th>{t("history.columns.status")}</Table.Th>
+              <Table.Th>{t("history.columns.error")}</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {data.map((row) => (
+              <Table.Tr key={row.id} data-testid="history-row" data-status={row.status}>
+                <Table.Td>{new Date(row.created_at).toLocaleString(i18n.language)}</Table.Td>
+                <Table.Td>{t(`useCases.${row.use_case}`, row.use_case)}</Table.Td>
+                <Table.Td>
+                  {row.provider}/{row.model}
+                </Table.Td>
+                <Table.Td>
+                  {row.input_tokens} / {row.output_tokens}
+                </Table.Td>
+                <Table.Td>{formatUsd(row.cost_usd)}</Table.Td>
+                <Table.Td>{formatMs(row.latency_ms)}</Table.Td>
+                <Table.Td>{formatMs(row.ttft_ms)}</Table.Td>
+                <Table.Td>
+                  <Badge color={STATUS_COLOR[row.status]} variant="light">
+                    {t(`history.status.${row.status}`)}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="xs" c="dimmed" lineClamp={2}>
+                    {row.error ?? ""}
+                  </Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </div>
+  );
+}

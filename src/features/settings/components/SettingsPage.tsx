@@ -1,0 +1,67 @@
+import { Paper, SegmentedControl, Select, Stack, Table, Text, Title, useMantineColorScheme } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { commands } from "../../../bindings";
+import { LANGUAGES } from "../../../i18n";
+import { writePref, type LanguagePref, type ThemePref } from "../../../lib/prefs";
+
+/** Language, theme and facts about this installation. */
+export function SettingsPage() {
+  const { t, i18n } = useTranslation();
+  const { colorScheme, setColorScheme } = useMantineColorScheme();
+  const { data: info } = useQuery({ queryKey: ["app-info"], queryFn: () => commands.appInfo() });
+
+  return (
+    <Stack data-testid="settings-page" gap="lg" maw={640}>
+      <Title order={2}>{t("settings.title")}</Title>
+      <Select
+        data-testid="language-select"
+        label={t("settings.language")}
+        data={LANGUAGES.map((l) => ({ value: l.value, label: l.label }))}
+        value={i18n.language}
+        allowDeselect={false}
+        onChange={(v) => {
+          if (!v) return;
+          void i18n.changeLanguage(v);
+          void writePref("language", v as LanguagePref);
+        }}
+      />
+      <div>
+        <Text size="sm" fw={500} mb={4}>
+          {t("settings.theme")}
+        </Text>
+        <SegmentedControl
+          data-testid="theme-control"
+          value={colorScheme}
+          onChange={(v) => {
+            setColorScheme(v as ThemePref);
+            void writePref("theme", v as ThemePref);
+          }}
+          data={(["light", "dark", "auto"] as const).map((v) => ({ value: v, label: t(`settings.themes.${v}`) }))}
+        />
+      </div>
+      <Paper withBorder p="md">
+        <Title order={4} mb="xs">
+          {t("settings.about")}
+        </Title>
+        <Table>
+          <Table.Tbody>
+            <Row label={t("settings.version")} value={info?.version} />
+            <Row label={t("settings.dataDir")} value={info?.data_dir} />
+            <Row label={t("settings.database")} value={info?.database} />
+            <Row label={t("settings.threads")} value={info ? String(info.threads) : undefined} />
+          </Table.Tbody>
+        </Table>
+      </Paper>
+    </Stack>
+  );
+}
+
+function Row({ label, value }: { label: string; value: string | undefined }) {
+  return (
+    <Table.Tr>
+      <Table.Td fw={500}>{label}</Table.Td>
+      <Table.Td style={{ wordBreak: "break-all" }}>{value ?? "…"}</Table.Td>
+    </Table.Tr>
+  );
+}
