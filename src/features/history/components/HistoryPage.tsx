@@ -43,7 +43,7 @@ export function HistoryPage() {
           <Table.Tbody>
             {data.map((row) => (
               <Table.Tr key={row.id} data-testid="history-row" data-status={row.status}>
-                <Table.Td>{new Date(row.created_at).toLocaleString(i18n.language)}</Table.Td>
+                <Table.Td style={{ whiteSpace: "nowrap" }}>{new Date(row.created_at).toLocaleString(i18n.language)}</Table.Td>
                 <Table.Td>{t(`useCases.${row.use_case}`, row.use_case)}</Table.Td>
                 <Table.Td>
                   {row.provider}/{row.model}
@@ -54,8 +54,8 @@ export function HistoryPage() {
                 <Table.Td>{formatUsd(row.cost_usd)}</Table.Td>
                 <Table.Td>{formatMs(row.latency_ms)}</Table.Td>
                 <Table.Td>{formatMs(row.ttft_ms)}</Table.Td>
-                <Table.Td>
-                  <Badge color={STATUS_COLOR[row.status]} variant="light">
+                <Table.Td style={{ whiteSpace: "nowrap" }}>
+                  <Badge color={STATUS_COLOR[row.status]} variant="light" style={{ overflow: "visible" }}>
                     {t(`history.status.${row.status}`)}
                   </Badge>
                 </Table.Td>
