@@ -9,11 +9,19 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
-	listUseCases: () => __TAURI_INVOKE<UseCase[]>("list_use_cases"),
 	modelStatus: () => __TAURI_INVOKE<ModelStatus>("model_status"),
-	generate: (input: GenerateInput, onEvent: Channel<GenerationEvent>) => typedError<GenerationSummary, AppError>(__TAURI_INVOKE("generate", { input, onEvent })),
+	generate: (request: LlmRequest, onEvent: Channel<GenerationEvent>) => typedError<GenerationSummary, AppError>(__TAURI_INVOKE("generate", { request, onEvent })),
 	cancelGeneration: (requestId: string) => __TAURI_INVOKE<boolean>("cancel_generation", { requestId }),
 	listRequests: (limit: number) => typedError<RequestRecord[], AppError>(__TAURI_INVOKE("list_requests", { limit })),
+	listUseCases: () => typedError<UseCase[], AppError>(__TAURI_INVOKE("list_use_cases")),
+	saveUseCase: (id: string, config: UseCaseConfig) => typedError<UseCase, AppError>(__TAURI_INVOKE("save_use_case", { id, config })),
+	createUseCase: (useCase: NewUseCase) => typedError<UseCase, AppError>(__TAURI_INVOKE("create_use_case", { useCase })),
+	deleteUseCase: (id: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_use_case", { id })),
+	listModels: () => __TAURI_INVOKE<ModelOption[]>("list_models"),
+	exportConfig: () => typedError<ExportedConfig, AppError>(__TAURI_INVOKE("export_config")),
+	previewConfigImport: (text: string) => typedError<ImportPreview, AppError>(__TAURI_INVOKE("preview_config_import", { text })),
+	applyConfigImport: (text: string) => typedError<number, AppError>(__TAURI_INVOKE("apply_config_import", { text })),
+	listAudit: (filter: AuditFilter) => typedError<AuditEntry[], AppError>(__TAURI_INVOKE("list_audit", { filter })),
 };
 
 /** Events */
@@ -26,6 +34,8 @@ export const events = {
 export type AppError = {
 	code: ErrorCode,
 	message: string,
+	/**  The input field the error concerns, when there is one (`custom_params.temperature`). */
+	field?: string | null,
 };
 
 /**  Facts about this installation, for the Settings page. */
@@ -34,6 +44,45 @@ export type AppInfo = {
 	data_dir: string,
 	database: string,
 	threads: number,
+	/**  Recorded as the author of configuration changes. */
+	user: string,
+};
+
+export type AuditEntry = {
+	id: number,
+	/**  RFC 3339 UTC. */
+	at: string,
+	/**  The OS user. */
+	actor: string,
+	/**  What kind of thing changed, e.g. `use_case`. */
+	entity: string,
+	entity_id: string,
+	/**  `create`, `update`, `delete` or `import`. */
+	action: string,
+	/**  The field that changed (`temperature`, `model`, ...); none for create/delete. */
+	field: string | null,
+	/**  JSON text of the old and new value. */
+	old_value: string | null,
+	new_value: string | null,
+};
+
+/**  Narrows the audit listing; empty fields match everything. */
+export type AuditFilter = {
+	entity: string | null,
+	entity_id: string | null,
+	actor: string | null,
+	action: string | null,
+	/**  Free text matched against field, old and new values. */
+	text: string | null,
+	limit: number,
+};
+
+/**  One field an import would change. */
+export type ConfigChange = {
+	use_case: string,
+	field: string,
+	old_value: string,
+	new_value: string,
 };
 
 /**  Stable error codes; the UI and the HTTP API switch on these, never on text. */
@@ -56,8 +105,16 @@ export type ErrorCode =
 "engine_failed" | 
 /**  The local database failed. */
 "storage_failed" | 
+/**  The thing asked for does not exist. */
+"not_found" | 
 /**  Anything else; details are in the log. */
 "internal";
+
+/**  An export written to the data folder's `exports/`. */
+export type ExportedConfig = {
+	path: string,
+	json: string,
+};
 
 /**  Why generation stopped. */
 export type FinishReason = 
@@ -71,16 +128,6 @@ export type FinishReason =
 "cancelled" | 
 /**  The context window filled up. */
 "context_full";
-
-/**  A generation asked for by the UI. */
-export type GenerateInput = {
-	/**  Chosen by the caller so that Stop can name the request before it ends. */
-	request_id: string,
-	use_case: string,
-	prompt: string,
-	/**  Per-request parameters; the use case's defaults when absent. */
-	params: SamplingParams | null,
-};
 
 /**  Streamed while the request runs. */
 export type GenerationEvent = { kind: "started"; model: string } | { kind: "token"; text: string };
@@ -108,6 +155,30 @@ export type GenerationSummary = {
 	model: string,
 	status: RequestStatus,
 	stats: GenerationStats,
+	/**  The parameters the request ran with. */
+	params: SamplingParams,
+};
+
+/**  What applying a file would do. */
+export type ImportPreview = {
+	use_cases_in_file: number,
+	changes: ConfigChange[],
+	/**  Use cases the file adds. */
+	new_use_cases: string[],
+	/**  Models the file names that are not in the library (requests to them will fail until they are). */
+	unknown_models: string[],
+};
+
+/**  A request for a use case, with optional per-request overrides. */
+export type LlmRequest = {
+	/**  Chosen by the caller so that it can cancel the request before it ends. */
+	request_id: string,
+	use_case: string,
+	prompt: string,
+	/**  `provider/model`; the use case's model when absent. */
+	model?: string | null,
+	/**  Replaces the use case's parameters for this request only. */
+	params?: SamplingParams | null,
 };
 
 export type LocalModel = {
@@ -115,6 +186,19 @@ export type LocalModel = {
 	name: string,
 	path: string,
 	size_bytes: number | null,
+};
+
+/**  One choice in a model dropdown. */
+export type ModelOption = {
+	/**  `provider/model`. */
+	id: string,
+	provider: string,
+	name: string,
+	size_bytes: number | null,
+	/**  `text`, and `vision` for models paired with a projector. */
+	capabilities: string[],
+	/**  On disk and usable now. */
+	available: boolean,
 };
 
 /**  The default local model, as the UI sees it. */
@@ -141,6 +225,18 @@ export type NewRequestRecord = {
 	status: RequestStatus,
 	/**  `{code}: {message}` for failed and cancelled requests. */
 	error: string | null,
+	/**  The sampling parameters the request ran with, as they reached the engine. */
+	params?: SamplingParams | null,
+};
+
+/**  A new, admin-defined use case. */
+export type NewUseCase = {
+	id: string,
+	name: string,
+	description: string,
+	vision: boolean,
+	model: string,
+	defaults: SamplingParams,
 };
 
 /**  A stored ledger row. */
@@ -176,14 +272,44 @@ export type SamplingParams = {
 	seed?: number | null,
 };
 
+/**  A use case as stored and shown. */
 export type UseCase = {
 	/**  Stable identifier, e.g. `answer_generation`. */
 	id: string,
+	/**  Display name; admins may rename any use case. */
+	name: string,
 	/**  What it does, for people. */
 	description: string,
-	/**  True for images in, text out. */
+	/**  Built-ins can be disabled but not deleted. */
+	builtin: boolean,
+	/**  Images in, text out: only vision-capable models may serve it. */
 	vision: boolean,
+	enabled: boolean,
+	/**  `provider/model`. */
+	model: string,
+	/**  The use case's own defaults ("Reset to defaults" returns to these). */
 	defaults: SamplingParams,
+	/**  When `use_custom_params` is on, these replace the defaults. */
+	custom_params: SamplingParams | null,
+	use_custom_params: boolean,
+	system_prompt: string | null,
+	/**  A JSON schema the output must follow (structured output). */
+	json_schema: string | null,
+	/**  RFC 3339 UTC. */
+	updated_at: string,
+	/**  The OS user who last changed it. */
+	updated_by: string,
+};
+
+/**  The part of a use case an admin edits. */
+export type UseCaseConfig = {
+	name: string,
+	enabled: boolean,
+	model: string,
+	use_custom_params: boolean,
+	custom_params: SamplingParams | null,
+	system_prompt: string | null,
+	json_schema: string | null,
 };
 
 /* Tauri Specta runtime */

@@ -18,11 +18,19 @@ pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             commands::app_info,
-            commands::list_use_cases,
             commands::model_status,
             commands::generate,
             commands::cancel_generation,
             commands::list_requests,
+            commands::list_use_cases,
+            commands::save_use_case,
+            commands::create_use_case,
+            commands::delete_use_case,
+            commands::list_models,
+            commands::export_config,
+            commands::preview_config_import,
+            commands::apply_config_import,
+            commands::list_audit,
         ])
         .events(collect_events![ModelStatusChanged])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.

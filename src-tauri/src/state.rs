@@ -1,14 +1,13 @@
 //! Application state: where files live, the open store, the engine, the
 //! status of the default local model and the requests in flight.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use switchboard_core::AppError;
 use switchboard_engine::{Engine, EngineConfig};
+use switchboard_gateway::Gateway;
 use switchboard_store::Store;
 use tauri::Manager;
 
@@ -63,12 +62,13 @@ pub struct LocalModel {
 
 pub struct AppState {
     pub paths: Paths,
-    pub store: Store,
+    /// Every LLM call goes through here.
+    pub gateway: Gateway,
     pub engine: Arc<Engine>,
     pub http: reqwest::Client,
     pub model: Mutex<ModelStatus>,
-    /// Cancel flags of the generations in flight, by request id.
-    pub running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// The OS user, recorded as the author of configuration changes.
+    pub actor: String,
 }
 
 impl AppState {
@@ -77,14 +77,21 @@ impl AppState {
             AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot create {}: {e}", paths.models_dir.display()))
         })?;
         let store = Store::open(&paths.db_path).await?;
+        let actor = os_user();
+        store.seed_builtin_use_cases(&actor).await?;
+        let engine = Arc::new(Engine::new(EngineConfig::default()));
         Ok(Self {
+            gateway: Gateway::new(store, engine.clone(), paths.models_dir.clone()),
             paths,
-            store,
-            engine: Arc::new(Engine::new(EngineConfig::default())),
+            engine,
             http: reqwest::Client::new(),
             model: Mutex::new(ModelStatus::Missing),
-            running: Mutex::new(HashMap::new()),
+            actor,
         })
+    }
+
+    pub fn store(&self) -> &Store {
+        self.gateway.store()
     }
 
     pub fn model_status(&self) -> ModelStatus {
@@ -94,4 +101,12 @@ impl AppState {
     pub fn set_model_status(&self, status: ModelStatus) {
         *self.model.lock().expect("model status lock") = status;
     }
+}
+
+/// The name of the user running the app, for the audit log.
+pub fn os_user() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -1,18 +1,23 @@
-import { AppShell, Burger, Group, NavLink, Text, Title } from "@mantine/core";
-import { IconHistory, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
+import { AppShell, Burger, Button, Group, Modal, NavLink, Text, Title } from "@mantine/core";
+import { IconAdjustments, IconHistory, IconListCheck, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
+import { AuditPage } from "../features/audit/components/AuditPage";
 import { HistoryPage } from "../features/history/components/HistoryPage";
 import { ModelStatusBanner } from "../features/models/components/ModelStatusBanner";
 import { PlaygroundPage } from "../features/playground/components/PlaygroundPage";
 import { SettingsPage } from "../features/settings/components/SettingsPage";
+import { UseCasesPage } from "../features/usecases/components/UseCasesPage";
 import { writePref } from "../lib/prefs";
+import { useUnsavedChanges } from "./unsaved";
 
-export type PageId = "playground" | "history" | "settings";
+export type PageId = "playground" | "usecases" | "history" | "audit" | "settings";
 
 const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "playground", icon: <IconMessageChatbot size={18} />, render: () => <PlaygroundPage /> },
+  { id: "usecases", icon: <IconAdjustments size={18} />, render: () => <UseCasesPage /> },
   { id: "history", icon: <IconHistory size={18} />, render: () => <HistoryPage /> },
+  { id: "audit", icon: <IconListCheck size={18} />, render: () => <AuditPage /> },
   { id: "settings", icon: <IconSettings size={18} />, render: () => <SettingsPage /> },
 ];
 
@@ -21,7 +26,10 @@ export function App({ initialNavCollapsed = false }: { initialNavCollapsed?: boo
   const { t } = useTranslation();
   const [page, setPage] = useState<PageId>("playground");
   const [collapsed, setCollapsed] = useState(initialNavCollapsed);
+  const [leaving, setLeaving] = useState<PageId | null>(null);
+  const { dirty, setDirty } = useUnsavedChanges();
   const current = PAGES.find((p) => p.id === page) ?? PAGES[0]!;
+  const go = (id: PageId) => (dirty && id !== page ? setLeaving(id) : setPage(id));
 
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: collapsed ? 64 : 220, breakpoint: 0 }} padding="md">
@@ -54,11 +62,32 @@ export function App({ initialNavCollapsed = false }: { initialNavCollapsed?: boo
             aria-label={t(`nav.${p.id}`)}
             leftSection={p.icon}
             active={p.id === page}
-            onClick={() => setPage(p.id)}
+            onClick={() => go(p.id)}
           />
         ))}
       </AppShell.Navbar>
       <AppShell.Main>{current.render()}</AppShell.Main>
+      <Modal opened={leaving != null} onClose={() => setLeaving(null)} title={t("unsaved.title")}>
+        <Text size="sm" mb="md">
+          {t("unsaved.body")}
+        </Text>
+        <Group justify="flex-end">
+          <Button data-testid="unsaved-stay" variant="default" onClick={() => setLeaving(null)}>
+            {t("unsaved.stay")}
+          </Button>
+          <Button
+            data-testid="unsaved-discard"
+            color="red"
+            onClick={() => {
+              setDirty(false);
+              if (leaving) setPage(leaving);
+              setLeaving(null);
+            }}
+          >
+            {t("unsaved.discard")}
+          </Button>
+        </Group>
+      </Modal>
     </AppShell>
   );
 }

@@ -2,6 +2,7 @@ import { MantineProvider, createTheme, type MantineColorScheme } from "@mantine/
 import { Notifications } from "@mantine/notifications";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
+import { UnsavedChangesProvider } from "./unsaved";
 
 const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
 
@@ -26,7 +27,9 @@ export function Providers({
   return (
     <MantineProvider theme={theme} defaultColorScheme={colorScheme} env={env}>
       <Notifications />
-      <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>
+      <QueryClientProvider client={queryClient}>
+        <UnsavedChangesProvider>{children}</UnsavedChangesProvider>
+      </QueryClientProvider>
     </MantineProvider>
   );
 }

@@ -6,9 +6,12 @@ export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error:
 
 export class IpcError extends Error {
   readonly code: ErrorCode;
+  /** The input field the error concerns, when the back end named one. */
+  readonly field: string | null;
   constructor(error: AppError) {
     super(error.message);
     this.code = error.code;
+    this.field = error.field ?? null;
     this.name = "IpcError";
   }
 }

@@ -1,36 +1,51 @@
 // Back-end values as the generated bindings type them.
-import type { GenerationSummary, ModelStatus, RequestRecord, UseCase } from "../bindings";
+import type { GenerationSummary, ModelOption, ModelStatus, RequestRecord, SamplingParams, UseCase } from "../bindings";
 
 export const readyModel: ModelStatus = {
   state: "ready",
   model: { name: "local/gemma-3-270m-q4_k_m", path: "/data/models/gemma-3-270m-q4_k_m.gguf", size_bytes: 253113024 },
 };
 
+function params(temperature: number, top_k: number, top_p: number, max_tokens: number, repeat_penalty: number): SamplingParams {
+  return { temperature, top_k, top_p, min_p: 0, max_tokens, repeat_penalty, presence_penalty: 0, frequency_penalty: 0, stop: [], seed: null };
+}
+
+function useCase(id: string, name: string, vision: boolean, defaults: SamplingParams): UseCase {
+  return {
+    id,
+    name,
+    description: `${name} description`,
+    builtin: true,
+    vision,
+    enabled: true,
+    model: "local/gemma-3-270m-q4_k_m",
+    defaults,
+    custom_params: null,
+    use_custom_params: false,
+    system_prompt: null,
+    json_schema: null,
+    updated_at: "2026-11-30T06:00:00.000Z",
+    updated_by: "admin",
+  };
+}
+
 export const useCases: UseCase[] = [
-  {
-    id: "intent_classification",
-    description: "Query to VECTOR / GRAPH / HYBRID / MEMORY",
-    vision: false,
-    defaults: { temperature: 0.3, top_k: 10, top_p: 0.5, min_p: 0, max_tokens: 256, repeat_penalty: 1, presence_penalty: 0, frequency_penalty: 0, stop: [], seed: null },
-  },
-  {
-    id: "answer_generation",
-    description: "Context to final answer",
-    vision: false,
-    defaults: { temperature: 0.7, top_k: 40, top_p: 0.9, min_p: 0, max_tokens: 2048, repeat_penalty: 1.1, presence_penalty: 0, frequency_penalty: 0, stop: [], seed: null },
-  },
-  {
-    id: "vision_vlm",
-    description: "Image to text description",
-    vision: true,
-    defaults: { temperature: 0.5, top_k: 40, top_p: 0.9, min_p: 0, max_tokens: 1024, repeat_penalty: 1, presence_penalty: 0, frequency_penalty: 0, stop: [], seed: null },
-  },
+  useCase("intent_classification", "Intent classification", false, params(0.3, 10, 0.5, 256, 1)),
+  useCase("answer_generation", "Answer generation", false, params(0.7, 40, 0.9, 2048, 1.1)),
+  useCase("vision_vlm", "Vision (image description)", true, params(0.5, 40, 0.9, 1024, 1)),
+];
+
+export const models: ModelOption[] = [
+  { id: "local/gemma-3-270m-q4_k_m", provider: "local", name: "gemma-3-270m-q4_k_m", size_bytes: 253113024, capabilities: ["text"], available: true },
+  { id: "local/qwen-vl", provider: "local", name: "qwen-vl", size_bytes: 2_000_000_000, capabilities: ["text", "vision"], available: true },
+  { id: "local/other", provider: "local", name: "other", size_bytes: 1_000_000, capabilities: ["text"], available: false },
 ];
 
 export function summary(requestId: string, status: GenerationSummary["status"], outputTokens: number): GenerationSummary {
   return {
     request_id: requestId,
     ledger_id: "ledger-1",
+    params: params(0.7, 40, 0.9, 2048, 1.1),
     model: "local/gemma-3-270m-q4_k_m",
     status,
     stats: {
@@ -61,5 +76,6 @@ export function ledgerRow(id: string, status: RequestRecord["status"], error: st
     tokens_per_second: 46,
     status,
     error,
+    params: null,
   };
 }

@@ -1,12 +1,16 @@
-//! Tauri commands: extract, call an op, return. No logic and no SQL here.
+//! Tauri commands: extract, call an op (or the gateway), return. No logic and no SQL here.
 
-use tauri::ipc::Channel;
+mod config;
+mod generation;
+
+pub use config::*;
+pub use generation::*;
+
 use tauri::State;
 
-use switchboard_core::{builtin_use_cases, AppError, RequestRecord, UseCase};
+use switchboard_core::{AppError, RequestRecord};
 
 use crate::ops;
-use crate::ops::generate::{GenerateInput, GenerationEvent, GenerationSummary};
 use crate::state::{AppState, ModelStatus};
 
 /// Facts about this installation, for the Settings page.
@@ -16,6 +20,8 @@ pub struct AppInfo {
     pub data_dir: String,
     pub database: String,
     pub threads: u32,
+    /// Recorded as the author of configuration changes.
+    pub user: String,
 }
 
 #[tauri::command]
@@ -26,38 +32,14 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         data_dir: state.paths.data_dir.display().to_string(),
         database: state.paths.db_path.display().to_string(),
         threads: state.engine.config().threads,
+        user: state.actor.clone(),
     }
-}
-
-#[tauri::command]
-#[specta::specta]
-pub fn list_use_cases() -> Vec<UseCase> {
-    builtin_use_cases()
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
     state.model_status()
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn generate(
-    state: State<'_, AppState>,
-    input: GenerateInput,
-    on_event: Channel<GenerationEvent>,
-) -> Result<GenerationSummary, AppError> {
-    ops::generate::generate(&state, input, move |event| {
-        let _ = on_event.send(event);
-    })
-    .await
-}
-
-#[tauri::command]
-#[specta::specta]
-pub fn cancel_generation(state: State<'_, AppState>, request_id: String) -> bool {
-    ops::generate::cancel(&state, &request_id)
 }
 
 #[tauri::command]

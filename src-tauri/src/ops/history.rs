@@ -9,5 +9,5 @@ use crate::state::AppState;
 pub const MAX_LIMIT: u32 = 1000;
 
 pub async fn recent_requests(state: &AppState, limit: u32) -> Result<Vec<RequestRecord>, AppError> {
-    Ok(requests::recent(state.store.pool(), limit.clamp(1, MAX_LIMIT)).await?)
+    Ok(requests::recent(state.store().pool(), limit.clamp(1, MAX_LIMIT)).await?)
 }

@@ -1,6 +1,9 @@
 //! Each operation written once, free of Tauri: a command, a test or (later)
 //! the local HTTP API calls these and adds only transport.
 
+pub mod audit;
+pub mod config_io;
 pub mod default_model;
-pub mod generate;
 pub mod history;
+pub mod models;
+pub mod use_cases;

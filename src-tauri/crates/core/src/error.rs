@@ -25,6 +25,8 @@ pub enum ErrorCode {
     EngineFailed,
     /// The local database failed.
     StorageFailed,
+    /// The thing asked for does not exist.
+    NotFound,
     /// Anything else; details are in the log.
     Internal,
 }
@@ -35,10 +37,17 @@ pub enum ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// The input field the error concerns, when there is one (`custom_params.temperature`).
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), field: None }
+    }
+
+    pub fn for_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { code: ErrorCode::InvalidInput, message: message.into(), field: Some(field.into()) }
     }
 }

@@ -44,6 +44,9 @@ pub struct NewRequestRecord {
     pub status: RequestStatus,
     /// `{code}: {message}` for failed and cancelled requests.
     pub error: Option<String>,
+    /// The sampling parameters the request ran with, as they reached the engine.
+    #[serde(default)]
+    pub params: Option<crate::SamplingParams>,
 }
 
 /// A stored ledger row.

@@ -3,6 +3,9 @@
 //!
 //! This crate performs no I/O and knows nothing of Tauri, SQLite or llama.cpp.
 
+pub mod audit;
+pub mod config_file;
+pub mod engine;
 pub mod error;
 pub mod generation;
 pub mod ledger;
@@ -10,9 +13,15 @@ pub mod model_ref;
 pub mod params;
 pub mod use_case;
 
+pub use audit::{AuditEntry, AuditFilter};
+pub use config_file::{ConfigFile, ExportedUseCase, CONFIG_SCHEMA_VERSION};
+pub use engine::{EngineRequest, TextEngine};
 pub use error::{AppError, ErrorCode};
 pub use generation::{FinishReason, GenerationStats};
 pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
-pub use use_case::{builtin_use_cases, find_use_case, UseCase};
+pub use use_case::{
+    builtin_use_cases, find_use_case, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig,
+    DEFAULT_LOCAL_MODEL,
+};

@@ -1,39 +1,209 @@
-//! The built-in use cases and their default parameters. They are the seed of
-//! the configurable use-case table, not a closed set.
+//! Use cases: the jobs an organisation routes to models. The six built-ins are
+//! the seed of the configurable table, not a closed set; admins add their own.
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
+use crate::model_ref::ModelRef;
 use crate::params::SamplingParams;
 
+/// The model every installation starts with, for every use case.
+pub const DEFAULT_LOCAL_MODEL: &str = "local/gemma-3-270m-q4_k_m";
+
+/// A use case as stored and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct UseCase {
     /// Stable identifier, e.g. `answer_generation`.
     pub id: String,
+    /// Display name; admins may rename any use case.
+    pub name: String,
     /// What it does, for people.
     pub description: String,
-    /// True for images in, text out.
+    /// Built-ins can be disabled but not deleted.
+    pub builtin: bool,
+    /// Images in, text out: only vision-capable models may serve it.
     pub vision: bool,
+    pub enabled: bool,
+    /// `provider/model`.
+    pub model: String,
+    /// The use case's own defaults ("Reset to defaults" returns to these).
+    pub defaults: SamplingParams,
+    /// When `use_custom_params` is on, these replace the defaults.
+    pub custom_params: Option<SamplingParams>,
+    pub use_custom_params: bool,
+    pub system_prompt: Option<String>,
+    /// A JSON schema the output must follow (structured output).
+    pub json_schema: Option<String>,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+    /// The OS user who last changed it.
+    pub updated_by: String,
+}
+
+/// The part of a use case an admin edits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct UseCaseConfig {
+    pub name: String,
+    pub enabled: bool,
+    pub model: String,
+    pub use_custom_params: bool,
+    pub custom_params: Option<SamplingParams>,
+    pub system_prompt: Option<String>,
+    pub json_schema: Option<String>,
+}
+
+/// A new, admin-defined use case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct NewUseCase {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub vision: bool,
+    pub model: String,
     pub defaults: SamplingParams,
 }
 
-fn builtin(id: &str, description: &str, t: f32, k: u32, p: f32, max: u32, rep: f32) -> UseCase {
+/// A value refused for one field, named so the UI can show it there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        let message = e.to_string();
+        AppError::for_field(e.field, message)
+    }
+}
+
+pub const MAX_NAME_CHARS: usize = 80;
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 32_000;
+pub const MAX_SCHEMA_CHARS: usize = 64_000;
+
+fn field(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.into(), message: message.into() }
+}
+
+impl UseCase {
+    /// The editable part, as it is now.
+    pub fn config(&self) -> UseCaseConfig {
+        UseCaseConfig {
+            name: self.name.clone(),
+            enabled: self.enabled,
+            model: self.model.clone(),
+            use_custom_params: self.use_custom_params,
+            custom_params: self.custom_params.clone(),
+            system_prompt: self.system_prompt.clone(),
+            json_schema: self.json_schema.clone(),
+        }
+    }
+
+    /// The parameters a request runs with: the request's own override, else
+    /// the custom parameters when switched on, else the use case's defaults.
+    pub fn effective_params(&self, request_override: Option<&SamplingParams>) -> SamplingParams {
+        match (request_override, &self.custom_params) {
+            (Some(p), _) => p.clone(),
+            (None, Some(custom)) if self.use_custom_params => custom.clone(),
+            _ => self.defaults.clone(),
+        }
+    }
+}
+
+impl UseCaseConfig {
+    /// Checks every field; the first refusal names its field.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(field("name", "a name is required"));
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(field("name", format!("at most {MAX_NAME_CHARS} characters")));
+        }
+        ModelRef::parse(&self.model).map_err(|e| field("model", e.message))?;
+        if self.use_custom_params && self.custom_params.is_none() {
+            return Err(field("custom_params", "custom parameters are switched on but none are set"));
+        }
+        if let Some(p) = &self.custom_params {
+            p.validate().map_err(|e| field(&format!("custom_params.{}", e.field), e.message))?;
+        }
+        if let Some(prompt) = &self.system_prompt {
+            if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+                return Err(field("system_prompt", format!("at most {MAX_SYSTEM_PROMPT_CHARS} characters")));
+            }
+        }
+        if let Some(schema) = &self.json_schema {
+            if schema.len() > MAX_SCHEMA_CHARS {
+                return Err(field("json_schema", format!("at most {MAX_SCHEMA_CHARS} characters")));
+            }
+            match serde_json::from_str::<serde_json::Value>(schema) {
+                Ok(serde_json::Value::Object(_)) => {}
+                Ok(_) => return Err(field("json_schema", "a JSON schema must be a JSON object")),
+                Err(e) => return Err(field("json_schema", format!("not valid JSON: {e}"))),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Ids are lower-case letters, digits and underscores, starting with a letter.
+pub fn validate_use_case_id(id: &str) -> Result<(), FieldError> {
+    let ok = (2..=64).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(field("id", format!("'{id}' must be 2 to 64 lower-case letters, digits or underscores, starting with a letter")))
+    }
+}
+
+impl NewUseCase {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        validate_use_case_id(&self.id)?;
+        self.defaults.validate().map_err(|e| field(&format!("defaults.{}", e.field), e.message))?;
+        UseCaseConfig {
+            name: self.name.clone(),
+            enabled: true,
+            model: self.model.clone(),
+            use_custom_params: false,
+            custom_params: None,
+            system_prompt: None,
+            json_schema: None,
+        }
+        .validate()
+    }
+}
+
+fn builtin(id: &str, name: &str, description: &str, t: f32, k: u32, p: f32, max: u32, rep: f32) -> UseCase {
     UseCase {
         id: id.into(),
+        name: name.into(),
         description: description.into(),
+        builtin: true,
         vision: id == "vision_vlm",
+        enabled: true,
+        model: DEFAULT_LOCAL_MODEL.into(),
         defaults: SamplingParams::new(t, k, p, max, rep),
+        custom_params: None,
+        use_custom_params: false,
+        system_prompt: None,
+        json_schema: None,
+        updated_at: String::new(),
+        updated_by: String::new(),
     }
 }
 
 /// The six use cases every installation starts with.
 pub fn builtin_use_cases() -> Vec<UseCase> {
     vec![
-        builtin("intent_classification", "Query to VECTOR / GRAPH / HYBRID / MEMORY", 0.3, 10, 0.5, 256, 1.0),
-        builtin("entity_extraction", "Document to entities and relations (JSON)", 0.2, 20, 0.7, 4096, 1.0),
-        builtin("answer_generation", "Context to final answer", 0.7, 40, 0.9, 2048, 1.1),
-        builtin("followup_titles", "Answer to follow-up questions and titles", 0.8, 50, 0.95, 512, 1.2),
-        builtin("query_decomposition", "Complex query to sub-queries", 0.4, 30, 0.8, 1024, 1.0),
-        builtin("vision_vlm", "Image to text description", 0.5, 40, 0.9, 1024, 1.0),
+        builtin("intent_classification", "Intent classification", "Query to VECTOR / GRAPH / HYBRID / MEMORY", 0.3, 10, 0.5, 256, 1.0),
+        builtin("entity_extraction", "Entity extraction", "Document to entities and relations (JSON)", 0.2, 20, 0.7, 4096, 1.0),
+        builtin("answer_generation", "Answer generation", "Context to final answer", 0.7, 40, 0.9, 2048, 1.1),
+        builtin("followup_titles", "Follow-ups and titles", "Answer to follow-up questions and titles", 0.8, 50, 0.95, 512, 1.2),
+        builtin("query_decomposition", "Query decomposition", "Complex query to sub-queries", 0.4, 30, 0.8, 1024, 1.0),
+        builtin("vision_vlm", "Vision (image description)", "Image to text description", 0.5, 40, 0.9, 1024, 1.0),
     ]
 }
 
@@ -53,6 +223,50 @@ mod tests {
         let ids: Vec<_> = builtin_use_cases().into_iter().map(|u| u.id).collect();
         assert_eq!(ids.len(), 6);
         assert!(find_use_case("vision_vlm").unwrap().vision);
+        assert!(builtin_use_cases().iter().all(|u| u.builtin && u.enabled && u.model == DEFAULT_LOCAL_MODEL));
         assert!(find_use_case("nope").is_none());
+    }
+
+    #[test]
+    fn request_override_beats_custom_which_beats_defaults() {
+        let mut uc = find_use_case("answer_generation").unwrap();
+        let custom = SamplingParams::new(0.1, 5, 0.5, 300, 1.3);
+        let request = SamplingParams::new(1.9, 99, 1.0, 50, 1.0);
+        assert_eq!(uc.effective_params(None), uc.defaults);
+        uc.custom_params = Some(custom.clone());
+        assert_eq!(uc.effective_params(None), uc.defaults, "custom params stored but switched off");
+        uc.use_custom_params = true;
+        assert_eq!(uc.effective_params(None), custom);
+        assert_eq!(uc.effective_params(Some(&request)), request);
+    }
+
+    #[test]
+    fn config_validation_names_the_field() {
+        let ok = find_use_case("answer_generation").unwrap().config();
+        ok.validate().unwrap();
+        let cases: Vec<(&str, Box<dyn Fn(&mut UseCaseConfig)>)> = vec![
+            ("name", Box::new(|c| c.name = "  ".into())),
+            ("name", Box::new(|c| c.name = "x".repeat(81))),
+            ("model", Box::new(|c| c.model = "gemma".into())),
+            ("custom_params", Box::new(|c| c.use_custom_params = true)),
+            ("custom_params.temperature", Box::new(|c| {
+                c.custom_params = Some(SamplingParams::new(3.0, 40, 0.9, 256, 1.0));
+            })),
+            ("json_schema", Box::new(|c| c.json_schema = Some("{not json".into()))),
+            ("json_schema", Box::new(|c| c.json_schema = Some("[1,2]".into()))),
+        ];
+        for (name, mutate) in cases {
+            let mut c = ok.clone();
+            mutate(&mut c);
+            assert_eq!(c.validate().unwrap_err().field, name);
+        }
+    }
+
+    #[test]
+    fn new_use_case_ids_are_checked() {
+        for bad in ["", "a", "Reasoning", "9lives", "with-dash", "sp ace"] {
+            assert_eq!(validate_use_case_id(bad).unwrap_err().field, "id", "{bad}");
+        }
+        validate_use_case_id("reasoning_v2").unwrap();
     }
 }

@@ -36,6 +36,8 @@ impl Default for EngineConfig {
 /// One generation request, already resolved to its model and parameters.
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
+    /// Instructions placed before the user's text (as a system turn when the model's template has one).
+    pub system_prompt: Option<String>,
     /// The user's text; wrapped in the model's chat template when it has one.
     pub prompt: String,
     /// Feed `prompt` to the model verbatim (no chat template).
@@ -121,7 +123,11 @@ impl Engine {
         let model = &loaded.model;
         let n_ctx = self.config.n_ctx.min(loaded.info.context_length.max(1));
 
-        let prompt = if req.raw_prompt { req.prompt.clone() } else { render_prompt(model, &req.prompt) };
+        let prompt = if req.raw_prompt {
+            req.prompt.clone()
+        } else {
+            render_prompt(model, req.system_prompt.as_deref(), &req.prompt)
+        };
         let vocab = model.vocab();
         let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
         let prompt_tokens = tokens.len() as u32;
@@ -258,16 +264,28 @@ impl Engine {
     }
 }
 
-/// Wraps the prompt as one user turn in the model's own chat template; a model
-/// without one (a base model) gets the text as it is.
-fn render_prompt(model: &LlamaModel, prompt: &str) -> String {
+/// Wraps the prompt (and system prompt) as turns in the model's own chat
+/// template; a model without one (a base model) gets plain text.
+fn render_prompt(model: &LlamaModel, system: Option<&str>, prompt: &str) -> String {
+    let system = system.map(str::trim).filter(|s| !s.is_empty());
+    let plain = || match system {
+        Some(s) => format!("{s}\n\n{prompt}"),
+        None => prompt.to_string(),
+    };
     let Ok(template) = model.chat_template(None) else {
-        return prompt.to_string();
+        return plain();
     };
-    let Ok(message) = LlamaChatMessage::new("user".into(), prompt.into()) else {
-        return prompt.to_string();
-    };
-    model.apply_chat_template(&template, &[message], true).unwrap_or_else(|_| prompt.to_string())
+    let mut turns = Vec::new();
+    if let Some(s) = system {
+        turns.push(("system", s));
+    }
+    turns.push(("user", prompt));
+    let messages: Result<Vec<_>, _> =
+        turns.into_iter().map(|(role, text)| LlamaChatMessage::new(role.into(), text.into())).collect();
+    match messages {
+        Ok(messages) => model.apply_chat_template(&template, &messages, true).unwrap_or_else(|_| plain()),
+        Err(_) => plain(),
+    }
 }
 
 fn random_seed() -> u32 {
@@ -297,5 +315,25 @@ fn stats(
         prompt_tokens_per_second,
         tokens_per_second,
         finish_reason,
+    }
+}
+
+/// The engine as the gateway sees it.
+impl switchboard_core::TextEngine for Engine {
+    fn generate(
+        &self,
+        model_path: &Path,
+        req: &switchboard_core::EngineRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<GenerationStats, switchboard_core::AppError> {
+        let req = GenerateRequest {
+            system_prompt: req.system_prompt.clone(),
+            prompt: req.prompt.clone(),
+            raw_prompt: false,
+            params: req.params.clone(),
+            ignore_eos: false,
+        };
+        Engine::generate(self, model_path, &req, cancel, on_text).map_err(Into::into)
     }
 }

@@ -24,7 +24,7 @@ fn engine() -> Engine {
 }
 
 fn request(prompt: &str, params: SamplingParams) -> GenerateRequest {
-    GenerateRequest { prompt: prompt.into(), raw_prompt: false, params, ignore_eos: false }
+    GenerateRequest { system_prompt: None, prompt: prompt.into(), raw_prompt: false, params, ignore_eos: false }
 }
 
 fn greedy(max_tokens: u32) -> SamplingParams {

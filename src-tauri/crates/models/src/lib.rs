@@ -5,6 +5,7 @@
 
 mod error;
 mod fetch;
+pub mod library;
 mod pypi;
 mod source;
 

@@ -1,6 +1,6 @@
 //! Store errors.
 
-use switchboard_core::{AppError, ErrorCode};
+use switchboard_core::{AppError, ErrorCode, FieldError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -12,10 +12,21 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("stored row is invalid: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::new(ErrorCode::StorageFailed, e.to_string())
+        match e {
+            StoreError::Invalid(f) => f.into(),
+            StoreError::NotFound(m) => AppError::new(ErrorCode::NotFound, m),
+            StoreError::Conflict(m) => AppError::new(ErrorCode::InvalidInput, m),
+            other => AppError::new(ErrorCode::StorageFailed, other.to_string()),
+        }
     }
 }

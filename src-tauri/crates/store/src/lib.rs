@@ -3,7 +3,9 @@
 //!
 //! **Invariant:** SQL lives here and nowhere else; callers get typed functions.
 
+pub mod config;
 mod error;
+mod json;
 pub mod queries;
 
 use std::path::Path;

@@ -16,6 +16,7 @@ fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord 
         tokens_per_second: Some(45.0),
         status,
         error: (status != RequestStatus::Ok).then(|| "cancelled: stopped by the user".into()),
+        params: Some(switchboard_core::SamplingParams::new(0.7, 40, 0.9, 256, 1.1)),
     }
 }
 

@@ -2,7 +2,9 @@ import { useQuery } from "@tanstack/react-query";
 import { commands, type RequestRecord } from "../../../bindings";
 import { unwrap } from "../../../lib/ipc";
 
-export const historyQueryKey = ["requests"] as const;
+import { historyQueryKey } from "../../../lib/queryKeys";
+
+export { historyQueryKey };
 
 export const HISTORY_LIMIT = 200;
 

@@ -36,7 +36,7 @@ function backend(onGenerate: (args: Args, send: (e: GenerationEvent) => void) =>
 describe("Playground", () => {
   it("streams tokens into the output and shows the measured stats", async () => {
     const calls = backend(async (args, send) => {
-      const input = args.input as { request_id: string };
+      const input = args.request as { request_id: string };
       send({ kind: "started", model: "local/gemma-3-270m-q4_k_m" });
       send({ kind: "token", text: "Hel" });
       send({ kind: "token", text: "lo!" });
@@ -57,7 +57,7 @@ describe("Playground", () => {
     expect(screen.getByTestId("stat-tps")).toHaveTextContent("46.3");
 
     const generate = calls.find((c) => c.cmd === "generate")!;
-    const input = generate.args.input as { use_case: string; prompt: string; request_id: string; params: unknown };
+    const input = generate.args.request as { use_case: string; prompt: string; request_id: string; params: unknown };
     expect(input.use_case).toBe("answer_generation");
     expect(input.prompt).toBe("Say hello");
     expect(input.params).toBeNull();
@@ -67,7 +67,7 @@ describe("Playground", () => {
   it("Stop cancels the running request by its id and keeps the partial text", async () => {
     let finish: (() => void) | undefined;
     const calls = backend((args, send) => {
-      const input = args.input as { request_id: string };
+      const input = args.request as { request_id: string };
       send({ kind: "token", text: "Once upon" });
       return new Promise((resolve) => {
         finish = () => resolve(summary(input.request_id, "cancelled", 3));
@@ -83,7 +83,7 @@ describe("Playground", () => {
 
     await userEvent.click(screen.getByTestId("stop-button"));
     const cancel = calls.find((c) => c.cmd === "cancel_generation")!;
-    const started = calls.find((c) => c.cmd === "generate")!.args.input as { request_id: string };
+    const started = calls.find((c) => c.cmd === "generate")!.args.request as { request_id: string };
     expect(cancel.args.requestId).toBe(started.request_id);
     finish!();
 

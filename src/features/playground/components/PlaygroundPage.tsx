@@ -5,8 +5,8 @@ import { useTranslation } from "react-i18next";
 import type { UseCase } from "../../../bindings";
 import { formatMs, formatRate } from "../../../lib/format";
 import { useModelStatus } from "../../models/api/modelStatus";
-import { useUseCases } from "../api/useCases";
-import { useGeneration } from "../hooks/useGeneration";
+import { useGeneration } from "../../../lib/useGeneration";
+import { displayName, useUseCases } from "../../usecases/api/useCases";
 
 /** Pick a use case, type a prompt, watch the answer stream in. */
 export function PlaygroundPage() {
@@ -37,7 +37,7 @@ export function PlaygroundPage() {
       <Select
         data-testid="usecase-select"
         label={t("playground.useCase")}
-        data={useCases.filter((u) => !u.vision).map((u) => ({ value: u.id, label: t(`useCases.${u.id}`, u.id) }))}
+        data={useCases.filter((u) => !u.vision && u.enabled).map((u) => ({ value: u.id, label: displayName(u, t) }))}
         value={useCaseId}
         onChange={(v) => v && setUseCaseId(v)}
         allowDeselect={false}
@@ -115,7 +115,7 @@ export function PlaygroundPage() {
 
 function ParamsLine({ useCase }: { useCase: UseCase }) {
   const { t } = useTranslation();
-  const p = useCase.defaults;
+  const p = useCase.use_custom_params && useCase.custom_params ? useCase.custom_params : useCase.defaults;
   return (
     <Text size="sm" c="dimmed" data-testid="params-line">
       {t("playground.defaults", {

@@ -61,8 +61,8 @@ fn main() {
 
     // A prompt of exactly `pp` tokens: BOS plus pp-1 copies of a one-token word.
     let pp_prompt = " the".repeat(args.pp.saturating_sub(1) as usize);
-    let pp_req = GenerateRequest { prompt: pp_prompt, raw_prompt: true, params: greedy(1), ignore_eos: true };
-    let tg_req = GenerateRequest { prompt: "Once upon a time".into(), raw_prompt: true, params: greedy(args.tg), ignore_eos: true };
+    let pp_req = GenerateRequest { system_prompt: None, prompt: pp_prompt, raw_prompt: true, params: greedy(1), ignore_eos: true };
+    let tg_req = GenerateRequest { system_prompt: None, prompt: "Once upon a time".into(), raw_prompt: true, params: greedy(args.tg), ignore_eos: true };
 
     let run = |req: &GenerateRequest| engine.generate(&args.model, req, &never, &mut |_| {}).expect("generation failed");
     run(&tg_req); // warm-up, as llama-bench does

@@ -1,3 +1,5 @@
 //! One module per table.
 
+pub mod audit;
 pub mod requests;
+pub mod use_cases;

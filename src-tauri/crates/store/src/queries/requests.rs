@@ -12,8 +12,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     sqlx::query(
         "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
-                               cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(&created_at)
@@ -28,6 +28,7 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     .bind(rec.tokens_per_second)
     .bind(rec.status.as_str())
     .bind(&rec.error)
+    .bind(rec.params.as_ref().map(crate::json::to_text))
     .execute(db)
     .await?;
     Ok(RequestRecord { id, created_at, record: rec.clone() })
@@ -37,7 +38,7 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
 pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
-                latency_ms, ttft_ms, tokens_per_second, status, error
+                latency_ms, ttft_ms, tokens_per_second, status, error, params_json
          FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?",
     )
     .bind(i64::from(limit))
@@ -93,6 +94,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> 
             tokens_per_second: row.try_get("tokens_per_second")?,
             status: RequestStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status = {status}")))?,
             error: row.try_get("error")?,
+            params: crate::json::from_opt_text(row.try_get("params_json")?, "params_json")?,
         },
     })
 }

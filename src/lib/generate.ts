@@ -1,15 +1,15 @@
 // Starting and stopping a streamed generation.
 import { Channel } from "@tauri-apps/api/core";
-import { commands, type GenerateInput, type GenerationEvent, type GenerationSummary } from "../../../bindings";
-import { unwrap } from "../../../lib/ipc";
+import { commands, type GenerationEvent, type GenerationSummary, type LlmRequest } from "../bindings";
+import { unwrap } from "./ipc";
 
 export async function generate(
-  input: GenerateInput,
+  request: LlmRequest,
   onEvent: (event: GenerationEvent) => void,
 ): Promise<GenerationSummary> {
   const channel = new Channel<GenerationEvent>();
   channel.onmessage = onEvent;
-  return unwrap(await commands.generate(input, channel));
+  return unwrap(await commands.generate(request, channel));
 }
 
 export function cancelGeneration(requestId: string): Promise<boolean> {

@@ -1,10 +1,10 @@
 // One generation's life: running (text streaming in), then done, stopped or failed.
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useRef, useState } from "react";
-import type { GenerationSummary, SamplingParams } from "../../../bindings";
-import { errorCode, errorMessage } from "../../../lib/ipc";
-import { historyQueryKey } from "../../history/api/listRequests";
-import { cancelGeneration, generate } from "../api/generate";
+import type { GenerationSummary, SamplingParams } from "../bindings";
+import { cancelGeneration, generate } from "./generate";
+import { errorCode, errorMessage } from "./ipc";
+import { historyQueryKey } from "./queryKeys";
 
 export type GenerationState =
   | { phase: "idle" }
@@ -25,7 +25,7 @@ export function useGeneration() {
       setText("");
       setState({ phase: "running", requestId, model: null });
       try {
-        const summary = await generate({ request_id: requestId, use_case: useCase, prompt, params }, (event) => {
+        const summary = await generate({ request_id: requestId, use_case: useCase, prompt, model: null, params }, (event) => {
           if (current.current !== requestId) return;
           if (event.kind === "token") setText((t) => t + event.text);
           else setState({ phase: "running", requestId, model: event.model });

@@ -1,0 +1,158 @@
+//! The configuration export/import file: use cases and their parameters, with
+//! a schema version. It never holds secrets.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, ErrorCode};
+use crate::params::SamplingParams;
+use crate::use_case::{validate_use_case_id, UseCase};
+
+pub const CONFIG_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub schema_version: u32,
+    pub exported_at: String,
+    pub use_cases: Vec<ExportedUseCase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportedUseCase {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub vision: bool,
+    pub enabled: bool,
+    pub model: String,
+    pub defaults: SamplingParams,
+    pub use_custom_params: bool,
+    #[serde(default)]
+    pub custom_params: Option<SamplingParams>,
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub json_schema: Option<String>,
+}
+
+impl ExportedUseCase {
+    pub fn from_use_case(uc: &UseCase) -> Self {
+        Self {
+            id: uc.id.clone(),
+            name: uc.name.clone(),
+            description: uc.description.clone(),
+            vision: uc.vision,
+            enabled: uc.enabled,
+            model: uc.model.clone(),
+            defaults: uc.defaults.clone(),
+            use_custom_params: uc.use_custom_params,
+            custom_params: uc.custom_params.clone(),
+            system_prompt: uc.system_prompt.clone(),
+            json_schema: uc.json_schema.clone(),
+        }
+    }
+
+    /// As a use case (not yet stored: no author or time, not built in).
+    pub fn to_use_case(&self) -> UseCase {
+        UseCase {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            builtin: false,
+            vision: self.vision,
+            enabled: self.enabled,
+            model: self.model.clone(),
+            defaults: self.defaults.clone(),
+            custom_params: self.custom_params.clone(),
+            use_custom_params: self.use_custom_params,
+            system_prompt: self.system_prompt.clone(),
+            json_schema: self.json_schema.clone(),
+            updated_at: String::new(),
+            updated_by: String::new(),
+        }
+    }
+}
+
+impl ConfigFile {
+    pub fn new(exported_at: String, use_cases: &[UseCase]) -> Self {
+        Self {
+            schema_version: CONFIG_SCHEMA_VERSION,
+            exported_at,
+            use_cases: use_cases.iter().map(ExportedUseCase::from_use_case).collect(),
+        }
+    }
+
+    /// Parses and validates a whole file; the first problem is reported with
+    /// where it is, and nothing is applied unless this succeeds.
+    pub fn parse(text: &str) -> Result<Self, AppError> {
+        let bad = |m: String| AppError::new(ErrorCode::InvalidInput, m);
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            if e.is_eof() {
+                bad(format!("the file ends early (line {}, column {}): it is truncated or incomplete", e.line(), e.column()))
+            } else {
+                bad(format!("the file is not valid JSON: {e}"))
+            }
+        })?;
+        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(CONFIG_SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "the file has schema version {v}; this version of Switchboard reads version {CONFIG_SCHEMA_VERSION}"
+                )))
+            }
+            None => return Err(bad("the file has no schema_version: it is not a Switchboard configuration export".into())),
+        }
+        let file: ConfigFile = serde_json::from_value(value).map_err(|e| bad(format!("the file does not match the format: {e}")))?;
+        let mut seen = std::collections::HashSet::new();
+        for uc in &file.use_cases {
+            let at = |m: String| bad(format!("use case '{}': {m}", uc.id));
+            validate_use_case_id(&uc.id).map_err(|e| at(e.message))?;
+            if !seen.insert(uc.id.as_str()) {
+                return Err(at("appears twice".into()));
+            }
+            uc.defaults.validate().map_err(|e| at(format!("defaults.{}", e)))?;
+            uc.to_use_case().config().validate().map_err(|e| at(e.to_string()))?;
+        }
+        Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin_use_cases;
+
+    fn export() -> String {
+        serde_json::to_string_pretty(&ConfigFile::new("2026-11-30T00:00:00.000Z".into(), &builtin_use_cases())).unwrap()
+    }
+
+    #[test]
+    fn an_export_parses_back_to_the_same_use_cases() {
+        let file = ConfigFile::parse(&export()).unwrap();
+        assert_eq!(file.use_cases.len(), 6);
+        assert_eq!(file.use_cases[2].to_use_case().defaults, builtin_use_cases()[2].defaults);
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_a_reason() {
+        let good = export();
+        let cases = [
+            (good[..good.len() / 2].to_string(), "truncated"),
+            ("not json at all".to_string(), "not valid JSON"),
+            (good.replace("\"schema_version\": 1", "\"schema_version\": 7"), "schema version 7"),
+            (good.replace("\"schema_version\": 1,", ""), "no schema_version"),
+            (good.replacen("\"temperature\": 0.3", "\"temperature\": 5.0", 1), "temperature"),
+            (good.replacen("\"model\": \"local/gemma-3-270m-q4_k_m\"", "\"model\": \"nope\"", 1), "model"),
+            (good.replacen("\"entity_extraction\"", "\"intent_classification\"", 1), "appears twice"),
+            (good.replacen("\"enabled\": true", "\"enabled\": true, \"api_key\": \"x\"", 1), "unknown field"),
+        ];
+        for (text, expected) in cases {
+            let err = ConfigFile::parse(&text).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+            assert!(err.message.contains(expected), "expected '{expected}' in: {}", err.message);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! What the gateway needs from a local engine: the seam between routing and
+//! inference (today the in-process llama.cpp engine implements it).
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use crate::{AppError, GenerationStats, SamplingParams};
+
+/// A request as the engine receives it: everything already resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineRequest {
+    pub system_prompt: Option<String>,
+    pub prompt: String,
+    pub params: SamplingParams,
+}
+
+/// A local text engine (llama.cpp today). Blocking: the gateway calls it on a
+/// blocking thread. `on_text` receives decoded text as it is produced;
+/// `cancel` ends the request with `FinishReason::Cancelled`.
+pub trait TextEngine: Send + Sync + 'static {
+    fn generate(
+        &self,
+        model_path: &Path,
+        req: &EngineRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<GenerationStats, AppError>;
+}

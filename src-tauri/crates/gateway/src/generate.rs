@@ -1,0 +1,150 @@
+//! Running a request and recording it.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::{
+    AppError, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord, RequestStatus,
+    SamplingParams,
+};
+use switchboard_store::queries::requests;
+
+use crate::Gateway;
+
+/// A request for a use case, with optional per-request overrides.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct LlmRequest {
+    /// Chosen by the caller so that it can cancel the request before it ends.
+    pub request_id: String,
+    pub use_case: String,
+    pub prompt: String,
+    /// `provider/model`; the use case's model when absent.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Replaces the use case's parameters for this request only.
+    #[serde(default)]
+    pub params: Option<SamplingParams>,
+}
+
+/// Streamed while the request runs.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GenerationEvent {
+    Started { model: String },
+    Token { text: String },
+}
+
+/// Returned when the request ends normally or is cancelled.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct GenerationSummary {
+    pub request_id: String,
+    pub ledger_id: String,
+    pub model: String,
+    pub status: RequestStatus,
+    pub stats: GenerationStats,
+    /// The parameters the request ran with.
+    pub params: SamplingParams,
+}
+
+impl Gateway {
+    /// Runs `req`, streaming events to `on_event`. Once the request is
+    /// accepted (known use case, fresh request id) every outcome, failures
+    /// included, is written to the ledger.
+    pub async fn generate(
+        &self,
+        req: LlmRequest,
+        on_event: impl Fn(GenerationEvent) + Send + 'static,
+    ) -> Result<GenerationSummary, AppError> {
+        let request_id = req.request_id.trim().to_string();
+        if request_id.is_empty() || request_id.len() > 128 {
+            return Err(AppError::new(ErrorCode::InvalidInput, "request_id must be 1 to 128 characters"));
+        }
+        let use_case = self.use_case(&req.use_case).await?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let mut running = self.running.lock().expect("running lock");
+            if running.contains_key(&request_id) {
+                return Err(AppError::new(ErrorCode::InvalidInput, format!("request {request_id} is already running")));
+            }
+            running.insert(request_id.clone(), cancel.clone());
+        }
+        let started = Instant::now();
+        let resolved = self.resolve(&use_case, &req).await;
+        let model = match &resolved {
+            Ok(r) => r.model.clone(),
+            Err(_) => ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))
+                .unwrap_or_else(|_| ModelRef::local(req.model.clone().unwrap_or_default())),
+        };
+        let params = resolved.as_ref().ok().map(|r| r.params.clone());
+        let outcome = match resolved {
+            Ok(r) => {
+                on_event(GenerationEvent::Started { model: r.model.to_string() });
+                let engine = self.engine.clone();
+                let engine_req = EngineRequest { system_prompt: r.use_case.system_prompt.clone(), prompt: req.prompt, params: r.params };
+                let path = r.model_path;
+                let flag = cancel.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut emit = |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
+                    engine.generate(&path, &engine_req, &flag, &mut emit)
+                })
+                .await
+                .unwrap_or_else(|e| Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}"))))
+            }
+            Err(e) => Err(e),
+        };
+        self.running.lock().expect("running lock").remove(&request_id);
+
+        let mut record = NewRequestRecord {
+            use_case: use_case.id.clone(),
+            provider: model.provider.clone(),
+            model: model.model.clone(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ttft_ms: None,
+            tokens_per_second: None,
+            status: RequestStatus::Error,
+            error: None,
+            params: params.clone(),
+        };
+        match outcome {
+            Ok(stats) => {
+                let status =
+                    if stats.finish_reason == FinishReason::Cancelled { RequestStatus::Cancelled } else { RequestStatus::Ok };
+                record = NewRequestRecord {
+                    input_tokens: stats.input_tokens,
+                    output_tokens: stats.output_tokens,
+                    latency_ms: stats.latency_ms,
+                    ttft_ms: stats.ttft_ms,
+                    tokens_per_second: stats.tokens_per_second,
+                    status,
+                    error: (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string()),
+                    ..record
+                };
+                let row = requests::insert(self.store.pool(), &record).await?;
+                Ok(GenerationSummary {
+                    request_id,
+                    ledger_id: row.id,
+                    model: model.to_string(),
+                    status,
+                    stats,
+                    params: params.expect("resolved"),
+                })
+            }
+            Err(error) => {
+                record.error = Some(format!("{}: {}", code_name(error.code), error.message));
+                if let Err(e) = requests::insert(self.store.pool(), &record).await {
+                    tracing::error!(%e, "could not record a failed request");
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{code:?}"))
+}

@@ -1,0 +1,45 @@
+//! Listing and changing use cases. Values are checked here as well as in the
+//! UI: the UI is not the only guard.
+
+use switchboard_core::{AppError, ModelRef, NewUseCase, UseCase, UseCaseConfig};
+
+use crate::ops::models;
+use crate::state::AppState;
+
+pub async fn list(state: &AppState) -> Result<Vec<UseCase>, AppError> {
+    Ok(state.store().use_cases().await?)
+}
+
+/// A local model must be in the library, and a vision use case needs a vision model.
+pub fn check_model(state: &AppState, model: &str, vision: bool) -> Result<(), AppError> {
+    let parsed = ModelRef::parse(model).map_err(|e| AppError::for_field("model", e.message))?;
+    if !parsed.is_local() {
+        return Err(AppError::for_field("model", format!("the provider '{}' is not configured", parsed.provider)));
+    }
+    let options = models::list(state);
+    let Some(option) = options.iter().find(|o| o.id == model) else {
+        return Err(AppError::for_field("model", format!("{model} is not in the local model library")));
+    };
+    if vision && !option.has("vision") {
+        return Err(AppError::for_field("model", format!("{model} is a text model and cannot serve a vision use case")));
+    }
+    Ok(())
+}
+
+pub async fn save(state: &AppState, id: &str, cfg: UseCaseConfig) -> Result<UseCase, AppError> {
+    let current = state.store().use_case(id).await?;
+    if cfg.model != current.model {
+        check_model(state, &cfg.model, current.vision)?;
+    }
+    Ok(state.store().save_use_case(&state.actor, id, &cfg).await?)
+}
+
+pub async fn create(state: &AppState, new: NewUseCase) -> Result<UseCase, AppError> {
+    new.validate()?;
+    check_model(state, &new.model, new.vision)?;
+    Ok(state.store().create_use_case(&state.actor, &new).await?)
+}
+
+pub async fn delete(state: &AppState, id: &str) -> Result<(), AppError> {
+    Ok(state.store().delete_use_case(&state.actor, id).await?)
+}

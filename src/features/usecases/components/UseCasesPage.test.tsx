@@ -1,0 +1,135 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it } from "vitest";
+import type { UseCase, UseCaseConfig } from "../../../bindings";
+import { models, useCases } from "../../../test/fixtures";
+import { renderWithProviders } from "../../../test/render";
+import { UseCasesPage } from "./UseCasesPage";
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+function backend(options: { saveError?: { code: string; message: string; field: string | null } } = {}) {
+  const calls: Call[] = [];
+  let stored: UseCase[] = structuredClone(useCases);
+  mockIPC(
+    async (cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      switch (cmd) {
+        case "list_use_cases":
+          return stored;
+        case "list_models":
+          return models;
+        case "save_use_case": {
+          if (options.saveError) throw options.saveError;
+          const { id, config } = args as { id: string; config: UseCaseConfig };
+          stored = stored.map((u) => (u.id === id ? { ...u, ...config } : u));
+          return stored.find((u) => u.id === id);
+        }
+        default:
+          return null;
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+async function openEditor(id: string) {
+  renderWithProviders(<UseCasesPage />);
+  await userEvent.click(await screen.findByTestId(`usecase-selector-${id}`));
+  return screen.findByTestId(`usecase-editor-${id}`);
+}
+
+describe("Use cases page", () => {
+  it("shows the defaults read-only until custom parameters are switched on", async () => {
+    backend();
+    await openEditor("answer_generation");
+    const temperature = screen.getByTestId("param-input-temperature-answer_generation");
+    expect(temperature).toHaveValue("0.7");
+    expect(temperature).toBeDisabled();
+    expect(screen.getByTestId("param-slider-temperature-answer_generation")).toBeInTheDocument();
+    for (const id of ["topk", "topp", "maxtokens", "repeatpenalty"]) {
+      expect(screen.getByTestId(`param-slider-${id}-answer_generation`)).toBeInTheDocument();
+    }
+    await userEvent.click(screen.getByTestId("use-custom-params-toggle-answer_generation"));
+    expect(temperature).toBeEnabled();
+    expect(screen.getByTestId("unsaved-changes")).toBeInTheDocument();
+  });
+
+  it("refuses an out-of-range value next to the field and keeps Save disabled", async () => {
+    const calls = backend();
+    await openEditor("answer_generation");
+    await userEvent.click(screen.getByTestId("use-custom-params-toggle-answer_generation"));
+    const temperature = screen.getByTestId("param-input-temperature-answer_generation");
+    await userEvent.clear(temperature);
+    await userEvent.type(temperature, "2.5");
+    expect(await screen.findByText("Must be between 0 and 2")).toBeInTheDocument();
+    expect(screen.getByTestId("save-config-button")).toBeDisabled();
+    expect(calls.some((c) => c.cmd === "save_use_case")).toBe(false);
+  });
+
+  it("saves the edited model and temperature explicitly", async () => {
+    const calls = backend();
+    await openEditor("answer_generation");
+    await userEvent.click(screen.getByTestId("use-custom-params-toggle-answer_generation"));
+    const temperature = screen.getByTestId("param-input-temperature-answer_generation");
+    await userEvent.clear(temperature);
+    await userEvent.type(temperature, "1.25");
+    await userEvent.click(screen.getByTestId("model-dropdown-answer_generation"));
+    await userEvent.click(await screen.findByTestId("model-option-local/qwen-vl"));
+    expect(screen.getByTestId("model-dropdown-answer_generation")).toHaveValue("local/qwen-vl");
+    const save = screen.getByTestId("save-config-button");
+    await waitFor(() => expect(save).toBeEnabled());
+    await userEvent.click(save);
+
+    await waitFor(() => expect(calls.some((c) => c.cmd === "save_use_case")).toBe(true));
+    const saveCall = calls.find((c) => c.cmd === "save_use_case")!;
+    const config = saveCall.args.config as UseCaseConfig;
+    expect(saveCall.args.id).toBe("answer_generation");
+    expect(config.model).toBe("local/qwen-vl");
+    expect(config.use_custom_params).toBe(true);
+    expect(config.custom_params?.temperature).toBe(1.25);
+    expect(config.custom_params?.top_k).toBe(40);
+    expect(await screen.findByTestId("config-saved")).toBeInTheDocument();
+  });
+
+  it("Reset to defaults puts the use case's own defaults back", async () => {
+    backend();
+    await openEditor("intent_classification");
+    await userEvent.click(screen.getByTestId("use-custom-params-toggle-intent_classification"));
+    const topk = screen.getByTestId("param-input-topk-intent_classification");
+    await userEvent.clear(topk);
+    await userEvent.type(topk, "77");
+    expect(topk).toHaveValue("77");
+    await userEvent.click(screen.getByTestId("reset-defaults-button-intent_classification"));
+    expect(topk).toHaveValue("10");
+  });
+
+  it("offers text models to text use cases and only vision models to the vision use case", async () => {
+    backend();
+    await openEditor("answer_generation");
+    await userEvent.click(screen.getByTestId("model-dropdown-answer_generation"));
+    expect(await screen.findByTestId("model-option-local/gemma-3-270m-q4_k_m")).toBeInTheDocument();
+    const unavailable = screen.getByTestId("model-option-local/other");
+    expect(within(unavailable).getByText("unavailable")).toBeInTheDocument();
+
+    fireEvent.keyDown(document.activeElement ?? document.body, { key: "Escape" });
+    await userEvent.click(screen.getByTestId("usecase-selector-vision_vlm"));
+    await userEvent.click(await screen.findByTestId("model-dropdown-vision_vlm"));
+    expect(await screen.findByTestId("model-option-local/qwen-vl")).toBeInTheDocument();
+    expect(screen.queryByTestId("model-option-local/other")).toBeNull();
+    // The text model currently assigned is listed but cannot be picked.
+    expect(screen.getByTestId("model-option-local/gemma-3-270m-q4_k_m").closest("[data-combobox-disabled]")).not.toBeNull();
+  });
+
+  it("shows the back end's refusal next to the field it names", async () => {
+    backend({ saveError: { code: "invalid_input", message: "model: local/x is not in the local model library", field: "model" } });
+    await openEditor("answer_generation");
+    const name = screen.getByTestId("usecase-name-answer_generation");
+    await userEvent.type(name, " v2");
+    await userEvent.click(screen.getByTestId("save-config-button"));
+    expect(await screen.findByTestId("config-save-error")).toHaveTextContent("not in the local model library");
+    expect(screen.getByTestId("unsaved-changes")).toBeInTheDocument();
+  });
+});
