@@ -174,3 +174,9 @@ async fn bad_import_files_are_refused_and_change_nothing() {
     }
     assert!(audit::list(s.store().pool(), &AuditFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
 }
+
+#[test]
+fn the_author_of_changes_is_a_real_user_name() {
+    let user = switchboard_app::state::os_user();
+    assert!(!user.is_empty() && user != "unknown", "{user}");
+}

@@ -1,126 +1,27 @@
 // End to end: the real Switchboard binary in a real WebKitGTK window under
-// Xvfb, driven through tauri-driver + WebKitWebDriver. Each run starts with a
+// Xvfb, driven through tauri-driver + WebKitWebDriver. The run starts with a
 // fresh data folder; the default model comes from the shared, verified cache.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { remote } from "webdriverio";
+import { App } from "./harness.mjs";
 
-const APP_BIN = process.env.APP_BIN;
-const ARTIFACTS = process.env.E2E_ARTIFACTS ?? path.resolve("test-artifacts");
-const PORT = 4444;
-
-let driver;
+const app = new App(4444);
 let browser;
-let home;
-
-function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.end();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`tauri-driver did not open port ${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
-
-// A blank (single-colour) 1200x800 PNG compresses to a few kilobytes; the
-// app's pages never do. Retry such frames after two more animation frames.
-async function screenshot(name) {
-  let png;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await browser.execute(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    png = Buffer.from(await browser.takeScreenshot(), "base64");
-    if (png.length > 12_000) break;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  assert.ok(png.length > 12_000, `screenshot ${name} stayed blank`);
-  writeFileSync(path.join(ARTIFACTS, `${name}.png`), png);
-}
-
-async function byTestId(id) {
-  return browser.$(`[data-testid="${id}"]`);
-}
-
-// Mantine renders select options as div[role=option]; match one by its label.
-async function chooseOption(selectTestId, label) {
-  await (await byTestId(selectTestId)).click();
-  const option = await browser.$(`//div[@role="option"][contains(., "${label}")]`);
-  await option.waitForDisplayed({ timeout: 5_000 });
-  await option.click();
-}
-
-async function openPage(id) {
-  await (await byTestId(`nav-${id}`)).click();
-  await (await byTestId(`${id}-page`)).waitForDisplayed({ timeout: 10_000 });
-}
+const byTestId = (id) => app.byTestId(id);
+const screenshot = (name) => app.screenshot(name);
+const chooseOption = (select, label) => app.chooseOption(select, label);
+const openPage = (id) => app.openPage(id);
 
 describe("Switchboard desktop app", { timeout: 600_000 }, () => {
   before(async () => {
-    assert.ok(APP_BIN, "APP_BIN must point at the built app (scripts/test sets it)");
-    mkdirSync(ARTIFACTS, { recursive: true });
-    home = mkdtempSync(path.join(os.tmpdir(), "switchboard-e2e-"));
-    const env = {
-      ...process.env,
-      XDG_DATA_HOME: path.join(home, "data"),
-      XDG_CONFIG_HOME: path.join(home, "config"),
-      XDG_CACHE_HOME: path.join(home, "cache"),
-      // Seen on these machines: with WEBKIT_DISABLE_COMPOSITING_MODE or
-      // WEBKIT_DISABLE_DMABUF_RENDERER set, WebKitWebDriver's screenshot hangs
-      // once the page stops repainting; without them it answers, and the rare
-      // blank frame is retried in screenshot(). E2E_WEBKIT_SAFE_RENDER=1 sets both.
-      ...(process.env.E2E_WEBKIT_SAFE_RENDER === "1"
-        ? { WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" }
-        : {}),
-    };
-    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
-    await waitForPort(PORT, 20_000);
-    browser = await remote({
-      hostname: "127.0.0.1",
-      port: PORT,
-      logLevel: "warn",
-      connectionRetryTimeout: 60_000,
-      connectionRetryCount: 1,
-      capabilities: {
-        "tauri:options": { application: APP_BIN },
-        "wdio:enforceWebDriverClassic": true,
-      },
-    });
+    await app.start();
+    browser = app.browser;
   });
 
-  after(async () => {
-    await browser?.deleteSession().catch(() => {});
-    driver?.kill();
-    for (let i = 0; i < 5 && home; i++) {
-      try {
-        rmSync(home, { recursive: true, force: true });
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  });
+  after(() => app.stop());
 
   it("obtains the default model on first start and shows it ready", async () => {
-    const status = await byTestId("model-status");
-    await status.waitForExist({ timeout: 30_000 });
-    await browser.waitUntil(async () => (await status.getAttribute("data-state")) === "ready", {
-      timeout: 180_000,
-      timeoutMsg: "default model never became ready",
-    });
+    const status = await app.waitForModel();
     assert.match(await status.getProperty("textContent"), /gemma-3-270m-q4_k_m/);
     await (await byTestId("playground-page")).waitForDisplayed();
   });
@@ -189,10 +90,3 @@ describe("Switchboard desktop app", { timeout: 600_000 }, () => {
   });
 });
 
-process.on("exit", () => {
-  try {
-    writeFileSync(path.join(ARTIFACTS, "README.txt"), "Screenshots from the last end-to-end run.\n");
-  } catch {
-    // artifacts folder may be gone
-  }
-});

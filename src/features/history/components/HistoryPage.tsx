@@ -36,6 +36,7 @@ export function HistoryPage() {
               <Table.Th>{t("history.columns.cost")}</Table.Th>
               <Table.Th>{t("history.columns.latency")}</Table.Th>
               <Table.Th>{t("history.columns.ttft")}</Table.Th>
+              <Table.Th>{t("history.columns.params")}</Table.Th>
               <Table.Th>{t("history.columns.status")}</Table.Th>
               <Table.Th>{t("history.columns.error")}</Table.Th>
             </Table.Tr>
@@ -54,6 +55,15 @@ export function HistoryPage() {
                 <Table.Td>{formatUsd(row.cost_usd)}</Table.Td>
                 <Table.Td>{formatMs(row.latency_ms)}</Table.Td>
                 <Table.Td>{formatMs(row.ttft_ms)}</Table.Td>
+                <Table.Td data-testid="history-params" style={{ whiteSpace: "nowrap" }}>
+                  {row.params ? (
+                    <Text size="xs">
+                      T {row.params.temperature} · k {row.params.top_k} · p {row.params.top_p} · max {row.params.max_tokens}
+                    </Text>
+                  ) : (
+                    "–"
+                  )}
+                </Table.Td>
                 <Table.Td style={{ whiteSpace: "nowrap" }}>
                   <Badge color={STATUS_COLOR[row.status]} variant="light" style={{ overflow: "visible" }}>
                     {t(`history.status.${row.status}`)}

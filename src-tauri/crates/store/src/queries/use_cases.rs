@@ -11,11 +11,20 @@ const COLUMNS: &str = "id, name, description, builtin, vision, enabled, model, d
 
 /// Adds a use case at the end of the list.
 pub async fn insert<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO use_cases (id, name, description, builtin, vision, enabled, model, defaults_json, custom_params_json,
+    write(db, "INSERT", uc).await.map(|_| ())
+}
+
+/// Adds a built-in unless a row with its id exists (admins' edits stay).
+pub async fn insert_if_missing<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) -> Result<bool, StoreError> {
+    write(db, "INSERT OR IGNORE", uc).await.map(|rows| rows == 1)
+}
+
+async fn write<'e>(db: impl SqliteExecutor<'e>, verb: &str, uc: &UseCase) -> Result<u64, StoreError> {
+    let done = sqlx::query(&format!(
+        "{verb} INTO use_cases (id, name, description, builtin, vision, enabled, model, defaults_json, custom_params_json,
                                 use_custom_params, system_prompt, json_schema, updated_at, updated_by, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))",
-    )
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))"
+    ))
     .bind(&uc.id)
     .bind(&uc.name)
     .bind(&uc.description)
@@ -32,29 +41,7 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) -> Result<(),
     .bind(&uc.updated_by)
     .execute(db)
     .await?;
-    Ok(())
-}
-
-/// Adds a built-in unless a row with its id exists (admins' edits stay).
-pub async fn insert_if_missing<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT OR IGNORE INTO use_cases (id, name, description, builtin, vision, enabled, model, defaults_json,
-                                          use_custom_params, updated_at, updated_by, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))",
-    )
-    .bind(&uc.id)
-    .bind(&uc.name)
-    .bind(&uc.description)
-    .bind(uc.builtin)
-    .bind(uc.vision)
-    .bind(uc.enabled)
-    .bind(&uc.model)
-    .bind(to_text(&uc.defaults))
-    .bind(&uc.updated_at)
-    .bind(&uc.updated_by)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected())
 }
 
 pub async fn list<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<UseCase>, StoreError> {

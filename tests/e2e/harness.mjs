@@ -1,0 +1,142 @@
+// Drives the real Switchboard binary through tauri-driver + WebKitWebDriver.
+// Each App gets a fresh home (XDG folders and data folder); the default
+// model comes from the shared, verified cache.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+export const APP_BIN = process.env.APP_BIN;
+export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? path.resolve("test-artifacts");
+
+function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`tauri-driver did not open port ${port}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+export class App {
+  constructor(port) {
+    this.port = port;
+    this.home = mkdtempSync(path.join(os.tmpdir(), "switchboard-e2e-"));
+    this.dataDir = path.join(this.home, "app-data");
+    mkdirSync(path.join(this.dataDir, "models"), { recursive: true });
+  }
+
+  async start() {
+    assert.ok(APP_BIN, "APP_BIN must point at the built app (scripts/test sets it)");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const env = {
+      ...process.env,
+      XDG_DATA_HOME: path.join(this.home, "data"),
+      XDG_CONFIG_HOME: path.join(this.home, "config"),
+      XDG_CACHE_HOME: path.join(this.home, "cache"),
+      SWITCHBOARD_DATA_DIR: this.dataDir,
+      // Seen on these machines: with WEBKIT_DISABLE_COMPOSITING_MODE or
+      // WEBKIT_DISABLE_DMABUF_RENDERER set, WebKitWebDriver's screenshot hangs
+      // once the page stops repainting; without them it answers, and the rare
+      // blank frame is retried in screenshot(). E2E_WEBKIT_SAFE_RENDER=1 sets both.
+      ...(process.env.E2E_WEBKIT_SAFE_RENDER === "1"
+        ? { WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" }
+        : {}),
+    };
+    this.driver = spawn("tauri-driver", ["--port", String(this.port), "--native-port", String(this.port + 1)], {
+      env,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    await waitForPort(this.port, 20_000);
+    await this.open();
+  }
+
+  /** Starts a window (a new app process) on the same data folder. */
+  async open() {
+    this.browser = await remote({
+      hostname: "127.0.0.1",
+      port: this.port,
+      logLevel: "warn",
+      connectionRetryTimeout: 60_000,
+      connectionRetryCount: 1,
+      capabilities: {
+        "tauri:options": { application: APP_BIN },
+        "wdio:enforceWebDriverClassic": true,
+      },
+    });
+  }
+
+  /** Quits the app and starts it again: what was saved must still be there. */
+  async restart() {
+    await this.browser.deleteSession();
+    await new Promise((r) => setTimeout(r, 500));
+    await this.open();
+  }
+
+  async stop() {
+    await this.browser?.deleteSession().catch(() => {});
+    this.driver?.kill();
+    for (let i = 0; i < 5; i++) {
+      try {
+        rmSync(this.home, { recursive: true, force: true });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  byTestId(id) {
+    return this.browser.$(`[data-testid="${id}"]`);
+  }
+
+  async waitForModel() {
+    const status = await this.byTestId("model-status");
+    await status.waitForExist({ timeout: 30_000 });
+    await this.browser.waitUntil(async () => (await status.getAttribute("data-state")) === "ready", {
+      timeout: 180_000,
+      timeoutMsg: "default model never became ready",
+    });
+    return status;
+  }
+
+  // Mantine renders select options as div[role=option]; match one by its label.
+  async chooseOption(selectTestId, label) {
+    await (await this.byTestId(selectTestId)).click();
+    const option = await this.browser.$(`//div[@role="option"][contains(., "${label}")]`);
+    await option.waitForDisplayed({ timeout: 5_000 });
+    await option.click();
+  }
+
+  async openPage(id, pageTestId = `${id}-page`) {
+    await (await this.byTestId(`nav-${id}`)).click();
+    await (await this.byTestId(pageTestId)).waitForDisplayed({ timeout: 10_000 });
+  }
+
+  // A blank (single-colour) 1200x800 PNG compresses to a few kilobytes; the
+  // app's pages never do. Retry such frames after two more animation frames.
+  async screenshot(name) {
+    let png;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.browser.execute(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      png = Buffer.from(await this.browser.takeScreenshot(), "base64");
+      if (png.length > 12_000) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(png.length > 12_000, `screenshot ${name} stayed blank`);
+    writeFileSync(path.join(ARTIFACTS, `${name}.png`), png);
+  }
+}
