@@ -1,7 +1,7 @@
 // Use cases and the models they can be assigned: queries and mutations.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { TFunction } from "i18next";
-import { commands, type ModelOption, type UseCase, type UseCaseConfig } from "../../../bindings";
+import { commands, type ModelOption, type NewUseCase, type UseCase, type UseCaseConfig } from "../../../bindings";
 import { unwrap } from "../../../lib/ipc";
 
 export const useCasesQueryKey = ["use-cases"] as const;
@@ -57,4 +57,20 @@ export function displayName(uc: Pick<UseCase, "id" | "name" | "builtin">, t: TFu
 /** Models a use case may choose: vision use cases need the vision capability. */
 export function modelsFor(useCase: Pick<UseCase, "vision">, models: ModelOption[]): ModelOption[] {
   return models.filter((m) => (useCase.vision ? m.capabilities.includes("vision") : m.capabilities.includes("text")));
+}
+
+export function useCreateUseCase() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (useCase: NewUseCase) => unwrap(await commands.createUseCase(useCase)),
+    onSettled: () => client.invalidateQueries({ queryKey: useCasesQueryKey }),
+  });
+}
+
+export function useDeleteUseCase() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string) => unwrap(await commands.deleteUseCase(id)),
+    onSettled: () => client.invalidateQueries({ queryKey: useCasesQueryKey }),
+  });
 }

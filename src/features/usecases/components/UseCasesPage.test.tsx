@@ -20,6 +20,15 @@ function backend(options: { saveError?: { code: string; message: string; field: 
           return stored;
         case "list_models":
           return models;
+        case "create_use_case": {
+          const { useCase } = args as { useCase: UseCase };
+          const created = { ...useCases[1]!, ...useCase, builtin: false, enabled: true };
+          stored = [...stored, created];
+          return created;
+        }
+        case "delete_use_case":
+          stored = stored.filter((u) => u.id !== (args as { id: string }).id);
+          return null;
         case "save_use_case": {
           if (options.saveError) throw options.saveError;
           const { id, config } = args as { id: string; config: UseCaseConfig };
@@ -131,5 +140,30 @@ describe("Use cases page", () => {
     await userEvent.click(screen.getByTestId("save-config-button"));
     expect(await screen.findByTestId("config-save-error")).toHaveTextContent("not in the local model library");
     expect(screen.getByTestId("unsaved-changes")).toBeInTheDocument();
+  });
+
+  it("adds a use case of the admin's own, which can then be deleted; built-ins cannot", async () => {
+    const calls = backend();
+    await openEditor("answer_generation");
+    expect(screen.queryByTestId("delete-usecase-button-answer_generation")).toBeNull();
+    await userEvent.click(screen.getByTestId("add-usecase-button"));
+    await userEvent.type(await screen.findByTestId("new-usecase-id"), "Bad-Id");
+    expect(await screen.findByText("2 to 64 lower-case letters, digits or underscores, starting with a letter", { selector: ".mantine-InputWrapper-error" })).toBeInTheDocument();
+    await userEvent.clear(screen.getByTestId("new-usecase-id"));
+    await userEvent.type(screen.getByTestId("new-usecase-id"), "reasoning");
+    await userEvent.type(screen.getByTestId("new-usecase-name"), "Reasoning");
+    await userEvent.click(screen.getByTestId("new-usecase-model"));
+    await userEvent.click(await screen.findByRole("option", { name: "local/gemma-3-270m-q4_k_m" }));
+    await userEvent.click(screen.getByTestId("create-usecase-button"));
+
+    await waitFor(() => expect(calls.some((c) => c.cmd === "create_use_case")).toBe(true));
+    const created = calls.find((c) => c.cmd === "create_use_case")!.args.useCase as UseCase;
+    expect(created.id).toBe("reasoning");
+    expect(created.model).toBe("local/gemma-3-270m-q4_k_m");
+    expect(created.defaults.temperature).toBe(0.7);
+
+    await userEvent.click(await screen.findByTestId("delete-usecase-button-reasoning"));
+    await userEvent.click(await screen.findByTestId("confirm-delete-usecase"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "delete_use_case" && c.args.id === "reasoning")).toBe(true));
   });
 });

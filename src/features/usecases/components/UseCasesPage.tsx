@@ -7,6 +7,7 @@ import { useUnsavedChanges } from "../../../app/unsaved";
 import { errorMessage, IpcError } from "../../../lib/ipc";
 import { normalise, validateParams, type ParamErrors } from "../api/params";
 import { displayName, useModels, useSaveUseCases, useUseCases } from "../api/useCases";
+import { AddUseCase, DeleteUseCase } from "./AddUseCase";
 import { ConfigFileButtons } from "./ConfigFileButtons";
 import { ModelDropdown } from "./ModelDropdown";
 import { ParametersPanel } from "./ParametersPanel";
@@ -152,6 +153,7 @@ export function UseCasesPage() {
                 }
               />
             ))}
+            <AddUseCase useCases={useCases} models={models} onCreated={setSelected} />
           </Stack>
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 9 }}>
@@ -173,6 +175,15 @@ export function UseCasesPage() {
                   onChange={(e) => update({ enabled: e.currentTarget.checked })}
                   mb={6}
                 />
+                {!current.builtin && (
+                  <DeleteUseCase
+                    useCase={current}
+                    onDeleted={() => {
+                      setDrafts((d) => Object.fromEntries(Object.entries(d).filter(([k]) => k !== current.id)));
+                      setSelected(null);
+                    }}
+                  />
+                )}
               </Group>
               <Text size="sm" c="dimmed">
                 {current.description}
