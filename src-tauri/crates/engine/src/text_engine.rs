@@ -11,6 +11,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use serde::Serialize;
 use switchboard_core::{FinishReason, GenerationStats, SamplingParams};
@@ -25,11 +26,14 @@ pub struct EngineConfig {
     pub n_ctx: u32,
     /// Logical batch size for prompt processing.
     pub n_batch: u32,
+    /// Always give llama.cpp's sampler the whole vocabulary, even where only the
+    /// top-k candidates can be chosen (slower; the same tokens; for verification).
+    pub sample_full_vocabulary: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { threads: crate::default_threads(), n_ctx: 4096, n_batch: 512 }
+        Self { threads: crate::default_threads(), n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false }
     }
 }
 
@@ -164,6 +168,9 @@ impl Engine {
 
         let seed = random_seed();
         let mut sampler = sampler::build(&req.params, model.n_vocab(), seed);
+        let candidate_limit =
+            if self.config.sample_full_vocabulary { None } else { sampler::candidate_limit(&req.params) };
+        let mut candidates = Vec::with_capacity(candidate_limit.unwrap_or(0));
         let mut stops = StopMatcher::new(&req.params.stop);
         let mut utf8 = encoding_rs::UTF_8.new_decoder();
         let mut piece = Vec::with_capacity(32);
@@ -184,8 +191,20 @@ impl Engine {
             if n_past >= n_ctx {
                 break FinishReason::ContextFull;
             }
-            // `sample` also accepts the token into the chain's history.
-            let token: LlamaToken = sampler.sample(&ctx, logits_at);
+            let token: LlamaToken = match candidate_limit {
+                Some(k) => {
+                    sampler::top_candidates(ctx.get_logits_ith(logits_at), k, &mut candidates);
+                    let mut array = LlamaTokenDataArray::new(std::mem::take(&mut candidates), true);
+                    sampler.apply(&mut array);
+                    let token = array.selected_token().ok_or_else(|| EngineError::Decode("the sampler chose no token".into()))?;
+                    candidates = array.data;
+                    // `apply` does not accept; `sample` (below) does, so accept here only.
+                    sampler.accept(token);
+                    token
+                }
+                // `sample` also accepts the token into the chain's history.
+                None => sampler.sample(&ctx, logits_at),
+            };
             if vocab.is_eog(token) && !req.ignore_eos {
                 break FinishReason::EndOfText;
             }

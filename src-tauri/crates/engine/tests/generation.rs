@@ -121,7 +121,7 @@ fn cancelling_stops_at_once_and_keeps_what_was_generated() {
 
 #[test]
 fn a_prompt_longer_than_the_context_is_refused_with_both_numbers() {
-    let engine = Engine::new(EngineConfig { threads: 2, n_ctx: 64, n_batch: 64 });
+    let engine = Engine::new(EngineConfig { threads: 2, n_ctx: 64, n_batch: 64, ..EngineConfig::default() });
     let long = "word ".repeat(200);
     let never = AtomicBool::new(false);
     let err = engine.generate(&model_path(), &request(&long, greedy(8)), &never, &mut |_| {}).unwrap_err();
@@ -174,4 +174,19 @@ fn invalid_requests_are_refused_before_any_work() {
     bad.top_p = 3.0;
     let err = engine.generate(&model_path(), &request("hi", bad), &never, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("top_p"), "{err}");
+}
+
+#[test]
+fn top_k_candidates_give_the_same_tokens_as_the_whole_vocabulary() {
+    let fast = engine();
+    let full = Engine::new(EngineConfig { threads: 2, sample_full_vocabulary: true, ..EngineConfig::default() });
+    let prompt = "Describe a harbour at dawn.";
+    for params in [
+        greedy(24),
+        SamplingParams { seed: Some(3), ..SamplingParams::new(0.9, 40, 0.95, 24, 1.0) },
+        SamplingParams { seed: Some(8), min_p: 0.05, ..SamplingParams::new(1.3, 100, 1.0, 24, 1.0) },
+    ] {
+        let req = GenerateRequest { ignore_eos: true, ..request(prompt, params.clone()) };
+        assert_eq!(run(&fast, &req).0, run(&full, &req).0, "{params:?}");
+    }
 }

@@ -51,7 +51,7 @@ fn main() {
         eprintln!("engine-bench: {e}");
         std::process::exit(2);
     });
-    let engine = Engine::new(EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512 });
+    let engine = Engine::new(EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false });
     let (info, load_ms) = engine.load(&args.model).unwrap_or_else(|e| {
         eprintln!("engine-bench: {e}");
         std::process::exit(1);
