@@ -43,7 +43,8 @@ pub fn default_path() -> PathBuf {
 }
 
 pub fn export(builder: &Builder<tauri::Wry>, path: &Path) -> Result<(), String> {
-    let ts = Typescript::default().header("// Generated from the Rust commands by tauri-specta. Do not edit.\n// Regenerate: npm run bindings\n");
+    let ts = Typescript::default()
+        .header("// Generated from the Rust commands by tauri-specta. Do not edit.\n// Regenerate: npm run bindings\n");
     builder.export(ts, path).map_err(|e| e.to_string())
 }
 
@@ -58,9 +59,6 @@ mod tests {
         export(&builder(), &fresh).unwrap();
         let fresh = std::fs::read_to_string(fresh).unwrap();
         let committed = std::fs::read_to_string(default_path()).unwrap_or_default();
-        assert!(
-            committed == fresh,
-            "src/bindings.ts is stale: run `npm run bindings` and commit the result"
-        );
+        assert!(committed == fresh, "src/bindings.ts is stale: run `npm run bindings` and commit the result");
     }
 }

@@ -47,9 +47,16 @@ pub enum ModelStatus {
     /// Not on disk and not being fetched.
     Missing,
     /// Being downloaded and verified; sizes in bytes.
-    Fetching { done: f64, total: f64 },
-    Ready { model: LocalModel },
-    Failed { error: AppError },
+    Fetching {
+        done: f64,
+        total: f64,
+    },
+    Ready {
+        model: LocalModel,
+    },
+    Failed {
+        error: AppError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
@@ -74,7 +81,10 @@ pub struct AppState {
 impl AppState {
     pub async fn open(paths: Paths) -> Result<Self, AppError> {
         std::fs::create_dir_all(&paths.models_dir).map_err(|e| {
-            AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot create {}: {e}", paths.models_dir.display()))
+            AppError::new(
+                switchboard_core::ErrorCode::StorageFailed,
+                format!("cannot create {}: {e}", paths.models_dir.display()),
+            )
         })?;
         let store = Store::open(&paths.db_path).await?;
         let actor = os_user();

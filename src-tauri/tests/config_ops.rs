@@ -92,12 +92,15 @@ async fn custom_use_cases_can_be_added_renamed_and_deleted_builtins_only_disable
     use_cases::delete(&s, "reasoning").await.unwrap();
     assert_eq!(use_cases::list(&s).await.unwrap().len(), 6);
 
-    let actions: Vec<String> = audit::list(s.store().pool(), &AuditFilter { entity_id: Some("reasoning".into()), limit: 10, ..Default::default() })
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions: Vec<String> = audit::list(
+        s.store().pool(),
+        &AuditFilter { entity_id: Some("reasoning".into()), limit: 10, ..Default::default() },
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|e| e.action)
+    .collect();
     assert_eq!(actions, ["delete", "update", "create"]);
 }
 
@@ -123,9 +126,12 @@ async fn every_change_is_audited_with_who_what_old_and_new() {
     assert_eq!(temperature.new_value.as_deref(), Some("0.9"));
     assert_eq!(all.iter().filter(|e| e.field.as_deref() == Some("model")).count(), 1);
 
-    let filtered = audit::list(s.store().pool(), &AuditFilter { text: Some("other-model".into()), limit: 100, ..Default::default() })
-        .await
-        .unwrap();
+    let filtered = audit::list(
+        s.store().pool(),
+        &AuditFilter { text: Some("other-model".into()), limit: 100, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(filtered.len(), 1);
 }
 
@@ -146,9 +152,10 @@ async fn an_import_is_previewed_then_applied_atomically() {
     assert_eq!(config_io::apply(&s, &edited).await.unwrap(), 1);
     let first = &use_cases::list(&s).await.unwrap()[0];
     assert_eq!(first.effective_params(None).temperature, 1.5);
-    let imported = audit::list(s.store().pool(), &AuditFilter { action: Some("import".into()), limit: 100, ..Default::default() })
-        .await
-        .unwrap();
+    let imported =
+        audit::list(s.store().pool(), &AuditFilter { action: Some("import".into()), limit: 100, ..Default::default() })
+            .await
+            .unwrap();
     assert!(!imported.is_empty());
 }
 
@@ -162,7 +169,10 @@ async fn bad_import_files_are_refused_and_change_nothing() {
         (good.replace("\"schema_version\": 1", "\"schema_version\": 2"), "schema version 2"),
         (good.replacen("\"top_k\": 10", "\"top_k\": 500", 1), "top_k"),
         // One valid change and one invalid one: nothing at all is applied.
-        (good.replacen("\"enabled\": true", "\"enabled\": false", 1).replacen("\"top_p\": 0.7", "\"top_p\": 7.0", 1), "top_p"),
+        (
+            good.replacen("\"enabled\": true", "\"enabled\": false", 1).replacen("\"top_p\": 0.7", "\"top_p\": 7.0", 1),
+            "top_p",
+        ),
     ];
     for (text, expected) in bad_files {
         let err = config_io::apply(&s, &text).await.unwrap_err();

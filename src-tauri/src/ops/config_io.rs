@@ -11,7 +11,8 @@ use crate::state::AppState;
 /// The configuration as pretty-printed JSON.
 pub async fn export(state: &AppState) -> Result<String, AppError> {
     let use_cases = state.store().use_cases().await?;
-    Ok(serde_json::to_string_pretty(&ConfigFile::new(switchboard_store::config::now(), &use_cases)).expect("config serialises"))
+    Ok(serde_json::to_string_pretty(&ConfigFile::new(switchboard_store::config::now(), &use_cases))
+        .expect("config serialises"))
 }
 
 /// An export written to the data folder's `exports/`.
@@ -26,9 +27,9 @@ pub async fn export_to_file(state: &AppState) -> Result<ExportedConfig, AppError
     let dir = state.paths.data_dir.join("exports");
     let stamp = switchboard_store::config::now().replace([':', '.'], "-");
     let path = dir.join(format!("switchboard-config-{stamp}.json"));
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(&path, &json))
-        .map_err(|e| AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display())))?;
+    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &json)).map_err(|e| {
+        AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display()))
+    })?;
     Ok(ExportedConfig { path: path.display().to_string(), json })
 }
 
@@ -69,7 +70,10 @@ pub async fn preview(state: &AppState, text: &str) -> Result<ImportPreview, AppE
                 if existing.vision != incoming.vision {
                     return Err(AppError::new(
                         switchboard_core::ErrorCode::InvalidInput,
-                        format!("use case '{}': the file says vision = {}, the installation {}", incoming.id, incoming.vision, existing.vision),
+                        format!(
+                            "use case '{}': the file says vision = {}, the installation {}",
+                            incoming.id, incoming.vision, existing.vision
+                        ),
                     ));
                 }
                 for c in config_changes(&incoming.id, "import", &existing.config(), &incoming.config()) {

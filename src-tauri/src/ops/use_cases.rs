@@ -21,7 +21,10 @@ pub fn check_model(state: &AppState, model: &str, vision: bool) -> Result<(), Ap
         return Err(AppError::for_field("model", format!("{model} is not in the local model library")));
     };
     if vision && !option.has("vision") {
-        return Err(AppError::for_field("model", format!("{model} is a text model and cannot serve a vision use case")));
+        return Err(AppError::for_field(
+            "model",
+            format!("{model} is a text model and cannot serve a vision use case"),
+        ));
     }
     Ok(())
 }

@@ -91,7 +91,11 @@ impl ConfigFile {
         let bad = |m: String| AppError::new(ErrorCode::InvalidInput, m);
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             if e.is_eof() {
-                bad(format!("the file ends early (line {}, column {}): it is truncated or incomplete", e.line(), e.column()))
+                bad(format!(
+                    "the file ends early (line {}, column {}): it is truncated or incomplete",
+                    e.line(),
+                    e.column()
+                ))
             } else {
                 bad(format!("the file is not valid JSON: {e}"))
             }
@@ -103,9 +107,12 @@ impl ConfigFile {
                     "the file has schema version {v}; this version of Switchboard reads version {CONFIG_SCHEMA_VERSION}"
                 )))
             }
-            None => return Err(bad("the file has no schema_version: it is not a Switchboard configuration export".into())),
+            None => {
+                return Err(bad("the file has no schema_version: it is not a Switchboard configuration export".into()))
+            }
         }
-        let file: ConfigFile = serde_json::from_value(value).map_err(|e| bad(format!("the file does not match the format: {e}")))?;
+        let file: ConfigFile =
+            serde_json::from_value(value).map_err(|e| bad(format!("the file does not match the format: {e}")))?;
         let mut seen = std::collections::HashSet::new();
         for uc in &file.use_cases {
             let at = |m: String| bad(format!("use case '{}': {m}", uc.id));

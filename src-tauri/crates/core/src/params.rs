@@ -72,7 +72,10 @@ impl SamplingParams {
         }
         range("temperature", self.temperature, 0.0, 2.0)?;
         if !(1..=100).contains(&self.top_k) {
-            return Err(ParamError { field: "top_k".into(), message: format!("must be between 1 and 100, got {}", self.top_k) });
+            return Err(ParamError {
+                field: "top_k".into(),
+                message: format!("must be between 1 and 100, got {}", self.top_k),
+            });
         }
         range("top_p", self.top_p, 0.0, 1.0)?;
         range("min_p", self.min_p, 0.0, 1.0)?;
@@ -86,7 +89,10 @@ impl SamplingParams {
         range("presence_penalty", self.presence_penalty, -2.0, 2.0)?;
         range("frequency_penalty", self.frequency_penalty, -2.0, 2.0)?;
         if self.stop.len() > MAX_STOP_SEQUENCES {
-            return Err(ParamError { field: "stop".into(), message: format!("at most {MAX_STOP_SEQUENCES} stop sequences") });
+            return Err(ParamError {
+                field: "stop".into(),
+                message: format!("at most {MAX_STOP_SEQUENCES} stop sequences"),
+            });
         }
         if self.stop.iter().any(String::is_empty) {
             return Err(ParamError { field: "stop".into(), message: "a stop sequence cannot be empty".into() });
@@ -112,7 +118,8 @@ mod tests {
 
     #[test]
     fn each_out_of_range_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut SamplingParams)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut SamplingParams)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("temperature", Box::new(|p| p.temperature = 2.5)),
             ("temperature", Box::new(|p| p.temperature = f32::NAN)),
             ("temperature", Box::new(|p| p.temperature = -0.1)),
@@ -138,10 +145,9 @@ mod tests {
 
     #[test]
     fn missing_optional_fields_deserialize_to_disabled() {
-        let p: SamplingParams = serde_json::from_str(
-            r#"{"temperature":0.3,"top_k":10,"top_p":0.5,"max_tokens":256,"repeat_penalty":1.0}"#,
-        )
-        .unwrap();
+        let p: SamplingParams =
+            serde_json::from_str(r#"{"temperature":0.3,"top_k":10,"top_p":0.5,"max_tokens":256,"repeat_penalty":1.0}"#)
+                .unwrap();
         assert_eq!(p.min_p, 0.0);
         assert!(p.stop.is_empty());
         assert_eq!(p.seed, None);

@@ -155,7 +155,10 @@ pub fn validate_use_case_id(id: &str) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(field("id", format!("'{id}' must be 2 to 64 lower-case letters, digits or underscores, starting with a letter")))
+        Err(field(
+            "id",
+            format!("'{id}' must be 2 to 64 lower-case letters, digits or underscores, starting with a letter"),
+        ))
     }
 }
 
@@ -176,7 +179,7 @@ impl NewUseCase {
     }
 }
 
-fn builtin(id: &str, name: &str, description: &str, t: f32, k: u32, p: f32, max: u32, rep: f32) -> UseCase {
+fn builtin(id: &str, name: &str, description: &str, defaults: SamplingParams) -> UseCase {
     UseCase {
         id: id.into(),
         name: name.into(),
@@ -185,7 +188,7 @@ fn builtin(id: &str, name: &str, description: &str, t: f32, k: u32, p: f32, max:
         vision: id == "vision_vlm",
         enabled: true,
         model: DEFAULT_LOCAL_MODEL.into(),
-        defaults: SamplingParams::new(t, k, p, max, rep),
+        defaults,
         custom_params: None,
         use_custom_params: false,
         system_prompt: None,
@@ -198,12 +201,42 @@ fn builtin(id: &str, name: &str, description: &str, t: f32, k: u32, p: f32, max:
 /// The six use cases every installation starts with.
 pub fn builtin_use_cases() -> Vec<UseCase> {
     vec![
-        builtin("intent_classification", "Intent classification", "Query to VECTOR / GRAPH / HYBRID / MEMORY", 0.3, 10, 0.5, 256, 1.0),
-        builtin("entity_extraction", "Entity extraction", "Document to entities and relations (JSON)", 0.2, 20, 0.7, 4096, 1.0),
-        builtin("answer_generation", "Answer generation", "Context to final answer", 0.7, 40, 0.9, 2048, 1.1),
-        builtin("followup_titles", "Follow-ups and titles", "Answer to follow-up questions and titles", 0.8, 50, 0.95, 512, 1.2),
-        builtin("query_decomposition", "Query decomposition", "Complex query to sub-queries", 0.4, 30, 0.8, 1024, 1.0),
-        builtin("vision_vlm", "Vision (image description)", "Image to text description", 0.5, 40, 0.9, 1024, 1.0),
+        builtin(
+            "intent_classification",
+            "Intent classification",
+            "Query to VECTOR / GRAPH / HYBRID / MEMORY",
+            SamplingParams::new(0.3, 10, 0.5, 256, 1.0),
+        ),
+        builtin(
+            "entity_extraction",
+            "Entity extraction",
+            "Document to entities and relations (JSON)",
+            SamplingParams::new(0.2, 20, 0.7, 4096, 1.0),
+        ),
+        builtin(
+            "answer_generation",
+            "Answer generation",
+            "Context to final answer",
+            SamplingParams::new(0.7, 40, 0.9, 2048, 1.1),
+        ),
+        builtin(
+            "followup_titles",
+            "Follow-ups and titles",
+            "Answer to follow-up questions and titles",
+            SamplingParams::new(0.8, 50, 0.95, 512, 1.2),
+        ),
+        builtin(
+            "query_decomposition",
+            "Query decomposition",
+            "Complex query to sub-queries",
+            SamplingParams::new(0.4, 30, 0.8, 1024, 1.0),
+        ),
+        builtin(
+            "vision_vlm",
+            "Vision (image description)",
+            "Image to text description",
+            SamplingParams::new(0.5, 40, 0.9, 1024, 1.0),
+        ),
     ]
 }
 
@@ -244,14 +277,18 @@ mod tests {
     fn config_validation_names_the_field() {
         let ok = find_use_case("answer_generation").unwrap().config();
         ok.validate().unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut UseCaseConfig)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut UseCaseConfig)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("name", Box::new(|c| c.name = "  ".into())),
             ("name", Box::new(|c| c.name = "x".repeat(81))),
             ("model", Box::new(|c| c.model = "gemma".into())),
             ("custom_params", Box::new(|c| c.use_custom_params = true)),
-            ("custom_params.temperature", Box::new(|c| {
-                c.custom_params = Some(SamplingParams::new(3.0, 40, 0.9, 256, 1.0));
-            })),
+            (
+                "custom_params.temperature",
+                Box::new(|c| {
+                    c.custom_params = Some(SamplingParams::new(3.0, 40, 0.9, 256, 1.0));
+                }),
+            ),
             ("json_schema", Box::new(|c| c.json_schema = Some("{not json".into()))),
             ("json_schema", Box::new(|c| c.json_schema = Some("[1,2]".into()))),
         ];

@@ -11,8 +11,7 @@ pub const PENALTY_WINDOW: i32 = 64;
 
 pub fn build(params: &SamplingParams, n_vocab: i32, random_seed: u32) -> LlamaSampler {
     let mut chain = Vec::new();
-    let penalised =
-        params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
+    let penalised = params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
     if penalised {
         chain.push(LlamaSampler::penalties(
             n_vocab,
@@ -41,8 +40,7 @@ pub fn build(params: &SamplingParams, n_vocab: i32, random_seed: u32) -> LlamaSa
 /// then hands llama.cpp those `k` candidates instead of all of them (Gemma 3
 /// has 262,144), which is the same distribution at a fraction of the work.
 pub fn candidate_limit(params: &SamplingParams) -> Option<usize> {
-    let penalised =
-        params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
+    let penalised = params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
     if penalised {
         None
     } else if params.temperature <= 0.0 {
@@ -58,7 +56,8 @@ pub fn top_candidates(logits: &[f32], k: usize, out: &mut Vec<LlamaTokenData>) {
     let k = k.min(logits.len()).max(1);
     let mut floor = f32::NEG_INFINITY;
     for (id, &logit) in logits.iter().enumerate() {
-        if out.len() == k && !(logit > floor) {
+        // NaN logits compare as not greater and are never chosen.
+        if out.len() == k && logit.partial_cmp(&floor) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let at = out.partition_point(|c| c.logit() >= logit);

@@ -196,7 +196,9 @@ impl Engine {
                     sampler::top_candidates(ctx.get_logits_ith(logits_at), k, &mut candidates);
                     let mut array = LlamaTokenDataArray::new(std::mem::take(&mut candidates), true);
                     sampler.apply(&mut array);
-                    let token = array.selected_token().ok_or_else(|| EngineError::Decode("the sampler chose no token".into()))?;
+                    let token = array
+                        .selected_token()
+                        .ok_or_else(|| EngineError::Decode("the sampler chose no token".into()))?;
                     candidates = array.data;
                     // `apply` does not accept; `sample` (below) does, so accept here only.
                     sampler.accept(token);

@@ -15,7 +15,11 @@ fn model_path() -> PathBuf {
             .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/switchboard/models"));
         cache.join("gemma-3-270m-q4_k_m.gguf")
     });
-    assert!(path.exists(), "test model missing at {}: run `cargo run -p switchboard-models --bin fetch-model`", path.display());
+    assert!(
+        path.exists(),
+        "test model missing at {}: run `cargo run -p switchboard-models --bin fetch-model`",
+        path.display()
+    );
     path
 }
 

@@ -82,7 +82,11 @@ impl Gateway {
             Ok(r) => {
                 on_event(GenerationEvent::Started { model: r.model.to_string() });
                 let engine = self.engine.clone();
-                let engine_req = EngineRequest { system_prompt: r.use_case.system_prompt.clone(), prompt: req.prompt, params: r.params };
+                let engine_req = EngineRequest {
+                    system_prompt: r.use_case.system_prompt.clone(),
+                    prompt: req.prompt,
+                    params: r.params,
+                };
                 let path = r.model_path;
                 let flag = cancel.clone();
                 tokio::task::spawn_blocking(move || {
@@ -90,7 +94,9 @@ impl Gateway {
                     engine.generate(&path, &engine_req, &flag, &mut emit)
                 })
                 .await
-                .unwrap_or_else(|e| Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}"))))
+                .unwrap_or_else(|e| {
+                    Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
+                })
             }
             Err(e) => Err(e),
         };
@@ -112,8 +118,11 @@ impl Gateway {
         };
         match outcome {
             Ok(stats) => {
-                let status =
-                    if stats.finish_reason == FinishReason::Cancelled { RequestStatus::Cancelled } else { RequestStatus::Ok };
+                let status = if stats.finish_reason == FinishReason::Cancelled {
+                    RequestStatus::Cancelled
+                } else {
+                    RequestStatus::Ok
+                };
                 record = NewRequestRecord {
                     input_tokens: stats.input_tokens,
                     output_tokens: stats.output_tokens,

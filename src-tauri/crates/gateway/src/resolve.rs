@@ -21,7 +21,9 @@ impl Gateway {
     pub async fn use_case(&self, id: &str) -> Result<UseCase, AppError> {
         match self.store.use_case(id).await {
             Ok(uc) => Ok(uc),
-            Err(StoreError::NotFound(_)) => Err(AppError::new(ErrorCode::InvalidInput, format!("unknown use case '{id}'"))),
+            Err(StoreError::NotFound(_)) => {
+                Err(AppError::new(ErrorCode::InvalidInput, format!("unknown use case '{id}'")))
+            }
             Err(e) => Err(e.into()),
         }
     }

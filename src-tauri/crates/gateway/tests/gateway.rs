@@ -11,7 +11,6 @@ use switchboard_engine::{Engine, EngineConfig, GenerateRequest};
 use switchboard_gateway::{Gateway, GenerationEvent, LlmRequest};
 use switchboard_store::{queries::requests, Store};
 
-
 fn cached_model() -> PathBuf {
     let cache = std::env::var_os("SWITCHBOARD_MODEL_CACHE")
         .map(PathBuf::from)
@@ -86,7 +85,13 @@ async fn saved_custom_parameters_are_exactly_what_reaches_the_engine() {
 
     // The same parameters given to the engine directly produce the same text:
     // nothing was lost or altered on the way.
-    let direct_req = GenerateRequest { system_prompt: None, prompt: prompt.into(), raw_prompt: false, params: custom.clone(), ignore_eos: false };
+    let direct_req = GenerateRequest {
+        system_prompt: None,
+        prompt: prompt.into(),
+        raw_prompt: false,
+        params: custom.clone(),
+        ignore_eos: false,
+    };
     let mut direct = String::new();
     f.engine.generate(&cached_model(), &direct_req, &AtomicBool::new(false), &mut |t| direct.push_str(t)).unwrap();
     assert_eq!(streamed, direct);
@@ -213,8 +218,14 @@ async fn failures_are_clear_recorded_and_leave_the_gateway_working() {
 
     // Refused before acceptance: no ledger row.
     let before = rows(g).await.len();
-    assert_eq!(g.generate(request("u", "no_such_use_case", "hi"), |_| {}).await.unwrap_err().code, ErrorCode::InvalidInput);
-    assert_eq!(g.generate(request(" ", "answer_generation", "hi"), |_| {}).await.unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(
+        g.generate(request("u", "no_such_use_case", "hi"), |_| {}).await.unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(
+        g.generate(request(" ", "answer_generation", "hi"), |_| {}).await.unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
     assert_eq!(rows(g).await.len(), before);
 
     let mut req = request("ok", "answer_generation", "Say hi.");

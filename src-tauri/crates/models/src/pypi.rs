@@ -49,9 +49,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 }
 
 fn resolve(page_url: &str, href: &str) -> String {
-    reqwest::Url::parse(page_url)
-        .and_then(|base| base.join(href))
-        .map_or_else(|_| href.to_string(), String::from)
+    reqwest::Url::parse(page_url).and_then(|base| base.join(href)).map_or_else(|_| href.to_string(), String::from)
 }
 
 #[cfg(test)]

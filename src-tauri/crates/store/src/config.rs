@@ -82,7 +82,8 @@ impl Store {
     pub async fn save_use_case(&self, actor: &str, id: &str, cfg: &UseCaseConfig) -> Result<UseCase, StoreError> {
         cfg.validate()?;
         let mut tx = self.pool().begin().await?;
-        let old = use_cases::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))?;
+        let old =
+            use_cases::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))?;
         let changes = config_changes(id, "update", &old.config(), cfg);
         if !changes.is_empty() {
             let at = now();
@@ -136,7 +137,8 @@ impl Store {
     /// Deletes an admin-defined use case; built-ins can only be disabled.
     pub async fn delete_use_case(&self, actor: &str, id: &str) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        let old = use_cases::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))?;
+        let old =
+            use_cases::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))?;
         if old.builtin {
             return Err(StoreError::Conflict(format!("'{id}' is built in: it can be disabled but not deleted")));
         }
@@ -175,7 +177,8 @@ impl Store {
                     }
                 }
                 None => {
-                    let new = UseCase { builtin: false, updated_at: at.clone(), updated_by: actor.to_string(), ..uc.clone() };
+                    let new =
+                        UseCase { builtin: false, updated_at: at.clone(), updated_by: actor.to_string(), ..uc.clone() };
                     use_cases::insert(&mut *tx, &new).await?;
                     let entry = NewAuditEntry {
                         entity: "use_case",

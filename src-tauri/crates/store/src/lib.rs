@@ -30,10 +30,8 @@ impl Store {
     /// Opens (creating if needed) the SQLite file at `path` and migrates it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         }
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
@@ -61,7 +59,8 @@ impl Store {
     where
         F: for<'c> FnOnce(
             &'c mut sqlx::SqliteConnection,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>>,
     {
         let mut tx = self.pool.begin().await?;
         let out = f(&mut tx).await?;

@@ -19,7 +19,8 @@ struct Args {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut args = Args { model: PathBuf::new(), threads: switchboard_engine::default_threads(), pp: 512, tg: 128, reps: 3 };
+    let mut args =
+        Args { model: PathBuf::new(), threads: switchboard_engine::default_threads(), pp: 512, tg: 128, reps: 3 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -51,7 +52,8 @@ fn main() {
         eprintln!("engine-bench: {e}");
         std::process::exit(2);
     });
-    let engine = Engine::new(EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false });
+    let engine =
+        Engine::new(EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false });
     let (info, load_ms) = engine.load(&args.model).unwrap_or_else(|e| {
         eprintln!("engine-bench: {e}");
         std::process::exit(1);
@@ -61,10 +63,23 @@ fn main() {
 
     // A prompt of exactly `pp` tokens: BOS plus pp-1 copies of a one-token word.
     let pp_prompt = " the".repeat(args.pp.saturating_sub(1) as usize);
-    let pp_req = GenerateRequest { system_prompt: None, prompt: pp_prompt, raw_prompt: true, params: greedy(1), ignore_eos: true };
-    let tg_req = GenerateRequest { system_prompt: None, prompt: "Once upon a time".into(), raw_prompt: true, params: greedy(args.tg), ignore_eos: true };
+    let pp_req = GenerateRequest {
+        system_prompt: None,
+        prompt: pp_prompt,
+        raw_prompt: true,
+        params: greedy(1),
+        ignore_eos: true,
+    };
+    let tg_req = GenerateRequest {
+        system_prompt: None,
+        prompt: "Once upon a time".into(),
+        raw_prompt: true,
+        params: greedy(args.tg),
+        ignore_eos: true,
+    };
 
-    let run = |req: &GenerateRequest| engine.generate(&args.model, req, &never, &mut |_| {}).expect("generation failed");
+    let run =
+        |req: &GenerateRequest| engine.generate(&args.model, req, &never, &mut |_| {}).expect("generation failed");
     run(&tg_req); // warm-up, as llama-bench does
     let (mut pp, mut tg, mut ttft) = (Vec::new(), Vec::new(), Vec::new());
     let mut pp_tokens = 0;

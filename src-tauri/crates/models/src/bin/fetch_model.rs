@@ -14,7 +14,7 @@ async fn main() -> std::process::ExitCode {
     let last = std::sync::atomic::AtomicU64::new(u64::MAX);
     let progress = |p: switchboard_models::Progress| {
         let pct = p.done * 100 / p.total.max(1);
-        if last.swap(pct, std::sync::atomic::Ordering::Relaxed) != pct && pct % 10 == 0 {
+        if last.swap(pct, std::sync::atomic::Ordering::Relaxed) != pct && pct.is_multiple_of(10) {
             eprint!("\rfetching default model: {pct:3}%");
             let _ = std::io::stderr().flush();
         }

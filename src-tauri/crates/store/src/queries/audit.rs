@@ -16,7 +16,12 @@ pub struct NewAuditEntry {
     pub new_value: Option<String>,
 }
 
-pub async fn insert<'e>(db: impl SqliteExecutor<'e>, at: &str, actor: &str, e: &NewAuditEntry) -> Result<(), StoreError> {
+pub async fn insert<'e>(
+    db: impl SqliteExecutor<'e>,
+    at: &str,
+    actor: &str,
+    e: &NewAuditEntry,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, entity, entity_id, action, field, old_value, new_value)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
