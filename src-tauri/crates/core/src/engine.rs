@@ -12,6 +12,8 @@ pub struct EngineRequest {
     pub system_prompt: Option<String>,
     pub prompt: String,
     pub params: SamplingParams,
+    /// A JSON schema the output must follow (applied as a grammar).
+    pub json_schema: Option<String>,
 }
 
 /// A local text engine (llama.cpp today). Blocking: the gateway calls it on a

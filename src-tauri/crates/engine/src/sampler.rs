@@ -1,16 +1,19 @@
 //! Builds llama.cpp's sampler chain from our parameters, in llama.cpp's own
 //! order: penalties, top-k, top-p, min-p, temperature, then the draw.
 
+use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::LlamaToken;
 use switchboard_core::SamplingParams;
 
+use crate::EngineError;
+
 /// How many recent tokens the repeat, presence and frequency penalties look at.
 pub const PENALTY_WINDOW: i32 = 64;
 
-pub fn build(params: &SamplingParams, n_vocab: i32, random_seed: u32) -> LlamaSampler {
-    let mut chain = Vec::new();
+pub fn build(params: &SamplingParams, n_vocab: i32, random_seed: u32, grammar: Option<LlamaSampler>) -> LlamaSampler {
+    let mut chain: Vec<LlamaSampler> = grammar.into_iter().collect();
     let penalised = params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
     if penalised {
         chain.push(LlamaSampler::penalties(
@@ -33,6 +36,14 @@ pub fn build(params: &SamplingParams, n_vocab: i32, random_seed: u32) -> LlamaSa
         chain.push(LlamaSampler::dist(params.seed.unwrap_or(random_seed)));
     }
     LlamaSampler::chain_simple(chain)
+}
+
+/// A JSON schema as a grammar sampler (llama.cpp's `json_schema_to_grammar`).
+pub fn schema_grammar(model: &LlamaModel, schema: &str) -> Result<LlamaSampler, EngineError> {
+    let invalid = |reason: String| EngineError::Params(format!("json_schema: {reason}"));
+    let grammar = llama_cpp_2::json_schema_to_grammar(schema)
+        .map_err(|e| invalid(format!("cannot be turned into a grammar ({e})")))?;
+    LlamaSampler::grammar(model, &grammar, "root").map_err(|e| invalid(format!("grammar refused by llama.cpp ({e})")))
 }
 
 /// When the chain starts with top-k (or is greedy) and no penalty needs the

@@ -49,6 +49,8 @@ pub struct GenerateRequest {
     pub params: SamplingParams,
     /// Keep generating past end-of-text (benchmarks measure a fixed length).
     pub ignore_eos: bool,
+    /// A JSON schema the output must follow, enforced as a llama.cpp grammar.
+    pub json_schema: Option<String>,
 }
 
 /// What the engine knows of a loaded model, from its GGUF metadata.
@@ -166,10 +168,17 @@ impl Engine {
         }
         let prompt_secs = prompt_started.elapsed().as_secs_f64();
 
-        let seed = random_seed();
-        let mut sampler = sampler::build(&req.params, model.n_vocab(), seed);
-        let candidate_limit =
-            if self.config.sample_full_vocabulary { None } else { sampler::candidate_limit(&req.params) };
+        let grammar = match &req.json_schema {
+            Some(schema) => Some(sampler::schema_grammar(model, schema)?),
+            None => None,
+        };
+        // A grammar must see every token it could allow, so it needs the whole vocabulary.
+        let candidate_limit = if self.config.sample_full_vocabulary || grammar.is_some() {
+            None
+        } else {
+            sampler::candidate_limit(&req.params)
+        };
+        let mut sampler = sampler::build(&req.params, model.n_vocab(), random_seed(), grammar);
         let mut candidates = Vec::with_capacity(candidate_limit.unwrap_or(0));
         let mut stops = StopMatcher::new(&req.params.stop);
         let mut utf8 = encoding_rs::UTF_8.new_decoder();
@@ -354,6 +363,7 @@ impl switchboard_core::TextEngine for Engine {
             raw_prompt: false,
             params: req.params.clone(),
             ignore_eos: false,
+            json_schema: req.json_schema.clone(),
         };
         Engine::generate(self, model_path, &req, cancel, on_text).map_err(Into::into)
     }

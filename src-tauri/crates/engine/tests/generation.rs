@@ -28,7 +28,14 @@ fn engine() -> Engine {
 }
 
 fn request(prompt: &str, params: SamplingParams) -> GenerateRequest {
-    GenerateRequest { system_prompt: None, prompt: prompt.into(), raw_prompt: false, params, ignore_eos: false }
+    GenerateRequest {
+        system_prompt: None,
+        prompt: prompt.into(),
+        raw_prompt: false,
+        params,
+        ignore_eos: false,
+        json_schema: None,
+    }
 }
 
 fn greedy(max_tokens: u32) -> SamplingParams {
@@ -193,4 +200,37 @@ fn top_k_candidates_give_the_same_tokens_as_the_whole_vocabulary() {
         let req = GenerateRequest { ignore_eos: true, ..request(prompt, params.clone()) };
         assert_eq!(run(&fast, &req).0, run(&full, &req).0, "{params:?}");
     }
+}
+
+#[test]
+fn a_json_schema_forces_valid_json_over_many_seeds() {
+    let engine = engine();
+    let intent = r#"{"type":"string","enum":["VECTOR","GRAPH","HYBRID","MEMORY"]}"#;
+    for seed in 0..8 {
+        let params = SamplingParams { seed: Some(seed), ..SamplingParams::new(1.0, 40, 0.95, 16, 1.0) };
+        let req = GenerateRequest {
+            json_schema: Some(intent.into()),
+            ..request("Which store answers: who knows whom?", params)
+        };
+        let (text, stats) = run(&engine, &req);
+        let value: String = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("seed {seed}: {text:?}: {e}"));
+        assert!(["VECTOR", "GRAPH", "HYBRID", "MEMORY"].contains(&value.as_str()), "seed {seed}: {value}");
+        assert_eq!(stats.finish_reason, FinishReason::EndOfText, "the grammar ends the output");
+    }
+
+    let object = r#"{"type":"object","properties":{"entities":{"type":"array","items":{"type":"string"}}},"required":["entities"]}"#;
+    let params = SamplingParams { seed: Some(1), ..SamplingParams::new(0.7, 40, 0.9, 64, 1.0) };
+    let req = GenerateRequest { json_schema: Some(object.into()), ..request("Ada met Charles in London.", params) };
+    let (text, stats) = run(&engine, &req);
+    if stats.finish_reason == FinishReason::EndOfText {
+        let value: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(value["entities"].is_array(), "{value}");
+    } else {
+        assert!(text.trim_start().starts_with('{'), "cut at max_tokens but still JSON-shaped: {text:?}");
+    }
+
+    let never = AtomicBool::new(false);
+    let bad = GenerateRequest { json_schema: Some("{\"type\": 12}".into()), ..request("hi", greedy(4)) };
+    let err = engine.generate(&model_path(), &bad, &never, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("json_schema"), "{err}");
 }

@@ -86,6 +86,7 @@ impl Gateway {
                     system_prompt: r.use_case.system_prompt.clone(),
                     prompt: req.prompt,
                     params: r.params,
+                    json_schema: r.use_case.json_schema.clone(),
                 };
                 let path = r.model_path;
                 let flag = cancel.clone();

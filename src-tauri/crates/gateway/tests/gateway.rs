@@ -91,6 +91,7 @@ async fn saved_custom_parameters_are_exactly_what_reaches_the_engine() {
         raw_prompt: false,
         params: custom.clone(),
         ignore_eos: false,
+        json_schema: None,
     };
     let mut direct = String::new();
     f.engine.generate(&cached_model(), &direct_req, &AtomicBool::new(false), &mut |t| direct.push_str(t)).unwrap();
@@ -231,4 +232,23 @@ async fn failures_are_clear_recorded_and_leave_the_gateway_working() {
     let mut req = request("ok", "answer_generation", "Say hi.");
     req.params = Some(SamplingParams::new(0.0, 40, 0.9, 4, 1.0));
     g.generate(req, |_| {}).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_use_cases_json_schema_reaches_the_engine_as_a_grammar() {
+    let f = fixture().await;
+    let mut cfg = f.gateway.store().use_case("intent_classification").await.unwrap().config();
+    cfg.json_schema = Some(r#"{"type":"string","enum":["VECTOR","GRAPH","HYBRID","MEMORY"]}"#.into());
+    f.gateway.store().save_use_case("tester", "intent_classification", &cfg).await.unwrap();
+    let (on_event, rx) = collect();
+    f.gateway.generate(request("s", "intent_classification", "Who reports to whom?"), on_event).await.unwrap();
+    let text: String = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            GenerationEvent::Token { text } => Some(text),
+            GenerationEvent::Started { .. } => None,
+        })
+        .collect();
+    let value: String = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    assert!(["VECTOR", "GRAPH", "HYBRID", "MEMORY"].contains(&value.as_str()), "{value}");
 }

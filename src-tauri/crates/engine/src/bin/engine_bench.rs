@@ -69,6 +69,7 @@ fn main() {
         raw_prompt: true,
         params: greedy(1),
         ignore_eos: true,
+        json_schema: None,
     };
     let tg_req = GenerateRequest {
         system_prompt: None,
@@ -76,6 +77,7 @@ fn main() {
         raw_prompt: true,
         params: greedy(args.tg),
         ignore_eos: true,
+        json_schema: None,
     };
 
     let run =
