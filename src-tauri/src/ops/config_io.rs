@@ -54,7 +54,11 @@ pub struct ImportPreview {
 }
 
 pub async fn preview(state: &AppState, text: &str) -> Result<ImportPreview, AppError> {
-    let file = ConfigFile::parse(text)?;
+    plan(state, &ConfigFile::parse(text)?).await
+}
+
+/// Compares a parsed file with the installation; refuses what cannot be applied.
+async fn plan(state: &AppState, file: &ConfigFile) -> Result<ImportPreview, AppError> {
     let current = state.store().use_cases().await?;
     let known: Vec<String> = models::list(state).into_iter().map(|m| m.id).collect();
     let mut preview = ImportPreview {
@@ -96,8 +100,8 @@ pub async fn preview(state: &AppState, text: &str) -> Result<ImportPreview, AppE
 
 /// Validates the whole file again and applies it atomically; returns how many use cases changed.
 pub async fn apply(state: &AppState, text: &str) -> Result<u32, AppError> {
-    preview(state, text).await?;
     let file = ConfigFile::parse(text)?;
+    plan(state, &file).await?;
     let use_cases: Vec<UseCase> = file.use_cases.iter().map(|u| u.to_use_case()).collect();
     Ok(state.store().import_use_cases(&state.actor, &use_cases).await? as u32)
 }

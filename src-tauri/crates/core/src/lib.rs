@@ -22,6 +22,5 @@ pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
 pub use use_case::{
-    builtin_use_cases, find_use_case, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig,
-    DEFAULT_LOCAL_MODEL,
+    builtin_use_cases, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig, DEFAULT_LOCAL_MODEL,
 };

@@ -240,13 +240,13 @@ pub fn builtin_use_cases() -> Vec<UseCase> {
     ]
 }
 
-pub fn find_use_case(id: &str) -> Option<UseCase> {
-    builtin_use_cases().into_iter().find(|u| u.id == id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn find_use_case(id: &str) -> Option<UseCase> {
+        builtin_use_cases().into_iter().find(|u| u.id == id)
+    }
 
     #[test]
     fn builtins_match_the_design_table() {
@@ -305,5 +305,15 @@ mod tests {
             assert_eq!(validate_use_case_id(bad).unwrap_err().field, "id", "{bad}");
         }
         validate_use_case_id("reasoning_v2").unwrap();
+    }
+
+    #[test]
+    fn the_english_string_file_names_the_builtins_as_seeded() {
+        // The UI translates a built-in's name while it still equals the English string.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../src/i18n/locales/en.json");
+        let en: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for uc in builtin_use_cases() {
+            assert_eq!(en["useCases"][&uc.id], uc.name.as_str(), "{}", uc.id);
+        }
     }
 }

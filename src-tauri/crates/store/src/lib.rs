@@ -54,20 +54,6 @@ impl Store {
         &self.pool
     }
 
-    /// Runs `f` in one transaction: all its writes land, or none.
-    pub async fn with_tx<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        F: for<'c> FnOnce(
-            &'c mut sqlx::SqliteConnection,
-        )
-            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>>,
-    {
-        let mut tx = self.pool.begin().await?;
-        let out = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { TFunction } from "i18next";
 import { commands, type ModelOption, type NewUseCase, type UseCase, type UseCaseConfig } from "../../../bindings";
+import i18n from "../../../i18n";
 import { unwrap } from "../../../lib/ipc";
 
 export const useCasesQueryKey = ["use-cases"] as const;
@@ -41,17 +42,13 @@ export function useSaveUseCases() {
   });
 }
 
-/** Built-in names are translated until an admin renames them. */
+/**
+ * Built-in names are shown in the UI language until an admin renames them;
+ * the English string file holds the names they are seeded with.
+ */
 export function displayName(uc: Pick<UseCase, "id" | "name" | "builtin">, t: TFunction): string {
-  const builtinDefault: Record<string, string> = {
-    intent_classification: "Intent classification",
-    entity_extraction: "Entity extraction",
-    answer_generation: "Answer generation",
-    followup_titles: "Follow-ups and titles",
-    query_decomposition: "Query decomposition",
-    vision_vlm: "Vision (image description)",
-  };
-  return uc.builtin && builtinDefault[uc.id] === uc.name ? t(`useCases.${uc.id}`, uc.name) : uc.name;
+  const seeded = i18n.getFixedT("en")(`useCases.${uc.id}`, { defaultValue: "" });
+  return uc.builtin && seeded === uc.name ? t(`useCases.${uc.id}`, uc.name) : uc.name;
 }
 
 /** Models a use case may choose: vision use cases need the vision capability. */
