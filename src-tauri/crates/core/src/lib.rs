@@ -11,6 +11,7 @@ pub mod generation;
 pub mod ledger;
 pub mod model_ref;
 pub mod params;
+pub mod pricing;
 pub mod use_case;
 
 pub use audit::{AuditEntry, AuditFilter};
@@ -21,6 +22,7 @@ pub use generation::{FinishReason, GenerationStats};
 pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
+pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};
 pub use use_case::{
     builtin_use_cases, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig, DEFAULT_LOCAL_MODEL,
 };
