@@ -17,11 +17,18 @@ export const commands = {
 	saveUseCase: (id: string, config: UseCaseConfig) => typedError<UseCase, AppError>(__TAURI_INVOKE("save_use_case", { id, config })),
 	createUseCase: (useCase: NewUseCase) => typedError<UseCase, AppError>(__TAURI_INVOKE("create_use_case", { useCase })),
 	deleteUseCase: (id: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_use_case", { id })),
-	listModels: () => __TAURI_INVOKE<ModelOption[]>("list_models"),
+	listModels: () => typedError<ModelOption[], AppError>(__TAURI_INVOKE("list_models")),
 	exportConfig: () => typedError<ExportedConfig, AppError>(__TAURI_INVOKE("export_config")),
 	previewConfigImport: (text: string) => typedError<ImportPreview, AppError>(__TAURI_INVOKE("preview_config_import", { text })),
 	applyConfigImport: (text: string) => typedError<number, AppError>(__TAURI_INVOKE("apply_config_import", { text })),
 	listAudit: (filter: AuditFilter) => typedError<AuditEntry[], AppError>(__TAURI_INVOKE("list_audit", { filter })),
+	listProviders: () => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("list_providers")),
+	saveProviders: (updates: ProviderUpdate[]) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("save_providers", { updates })),
+	testProvider: (id: string) => typedError<ConnectionReport, AppError>(__TAURI_INVOKE("test_provider", { id })),
+	refreshProviderModels: (id: string) => typedError<ListedModel[], AppError>(__TAURI_INVOKE("refresh_provider_models", { id })),
+	/**  The one response that carries a plaintext key: the admin asked to see it. */
+	revealProviderKey: (providerId: string, keyId: string) => typedError<string, AppError>(__TAURI_INVOKE("reveal_provider_key", { providerId, keyId })),
+	importPrices: (fileName: string, text: string) => typedError<PriceSummary, AppError>(__TAURI_INVOKE("import_prices", { fileName, text })),
 };
 
 /** Events */
@@ -85,6 +92,14 @@ export type ConfigChange = {
 	new_value: string,
 };
 
+/**  What "Test connection" found, in words. */
+export type ConnectionReport = {
+	ok: boolean,
+	message: string,
+	report: ProbeReport | null,
+	checked_at: string,
+};
+
 /**  Stable error codes; the UI and the HTTP API switch on these, never on text. */
 export type ErrorCode = 
 /**  A request or setting failed validation (bad range, unknown use case). */
@@ -107,6 +122,16 @@ export type ErrorCode =
 "storage_failed" | 
 /**  The thing asked for does not exist. */
 "not_found" | 
+/**  A provider refused the API key (401/403): fix the key on the Providers page. */
+"provider_auth" | 
+/**  A provider could not serve the request now (down, overloaded, rate-limited, timed out). */
+"provider_unavailable" | 
+/**  A provider refused the request or answered something unreadable. */
+"provider_failed" | 
+/**  The provider's monthly budget is spent. */
+"budget_exceeded" | 
+/**  A stored secret cannot be decrypted (the master key changed) or no key is configured. */
+"secret_unavailable" | 
 /**  Anything else; details are in the log. */
 "internal";
 
@@ -169,6 +194,30 @@ export type ImportPreview = {
 	unknown_models: string[],
 };
 
+/**  Where the master key lives; shown to the admin. */
+export type KeyStorage = 
+/**  The OS keyring (Secret Service on Linux). */
+{ kind: "keyring" } | 
+/**  A file only this user can read, because no keyring answered. */
+{ kind: "file"; path: string; reason: string };
+
+/**  A stored key as the UI may see it. */
+export type KeyView = {
+	id: string,
+	/**  `sk-...abcd` */
+	mask: string,
+};
+
+/**  A model a provider listed. */
+export type ListedModel = {
+	provider_id: string,
+	model: string,
+	display_name: string | null,
+	vision: boolean | null,
+	context_length: number | null,
+	fetched_at: string,
+};
+
 /**  A request for a use case, with optional per-request overrides. */
 export type LlmRequest = {
 	/**  Chosen by the caller so that it can cancel the request before it ends. */
@@ -218,6 +267,10 @@ export type NewRequestRecord = {
 	model: string,
 	input_tokens: number,
 	output_tokens: number,
+	/**  Input tokens the provider served from its prompt cache (part of input_tokens). */
+	cached_input_tokens?: number,
+	/**  Output tokens spent on hidden reasoning (part of output_tokens). */
+	reasoning_tokens?: number,
 	cost_usd: number | null,
 	latency_ms: number | null,
 	ttft_ms: number | null,
@@ -237,6 +290,89 @@ export type NewUseCase = {
 	vision: boolean,
 	model: string,
 	defaults: SamplingParams,
+};
+
+export type PriceSummary = {
+	builtin_source: string,
+	builtin_count: number,
+	imported_count: number,
+	imported_source: string | null,
+	imported_at: string | null,
+};
+
+/**  What "Test connection" found. */
+export type ProbeReport = {
+	model_count: number,
+	list_ms: number | null,
+	/**  The model asked for one token, when there was one to ask. */
+	completion_model: string | null,
+	completion_ms: number | null,
+};
+
+/**  The outcome of the last "Test connection". */
+export type ProviderCheck = {
+	checked_at: string | null,
+	ok: boolean | null,
+	message: string | null,
+};
+
+export type ProviderKind = "ollama" | "openai" | "azure" | "anthropic" | "gemini" | "dashscope" | 
+/**
+ *  Any server speaking OpenAI's chat completions: vLLM, LM Studio,
+ *  llama.cpp's server, TGI, ...
+ */
+"openai_compatible";
+
+/**
+ *  One configured provider, as the admin edits it. Its API keys are not here:
+ *  they are sealed in the store and only ever shown masked.
+ */
+export type ProviderSettings = {
+	/**  Names models: `{id}/{model}`. */
+	id: string,
+	kind: ProviderKind,
+	display_name: string,
+	enabled: boolean,
+	base_url: string,
+	/**  Lets a cloud provider be reached over plain http (a local proxy or test server). */
+	allow_http: boolean,
+	/**  Azure OpenAI: the deployments to offer, comma-separated. */
+	azure_deployments: string | null,
+	/**  Azure OpenAI: the api-version query parameter. */
+	azure_api_version: string | null,
+	/**  Requests stop when this month's spend reaches it; none = no limit. */
+	monthly_budget_usd: number | null,
+};
+
+/**  One card's changes. Plaintext keys travel this way only, UI to back end. */
+export type ProviderUpdate = {
+	settings: ProviderSettings,
+	/**  Replaces the first key in place (or becomes the first key). */
+	new_key?: string | null,
+	/**  Further keys, tried after the existing ones. */
+	add_keys?: string[],
+	/**  Ids of keys to delete. */
+	remove_keys?: string[],
+};
+
+export type ProviderView = {
+	settings: ProviderSettings,
+	/**  In the order they are tried. */
+	keys: KeyView[],
+	check: ProviderCheck,
+	models: ListedModel[],
+	spend_this_month_usd: number | null,
+	/**  Our sampling parameters this provider has no field for. */
+	unsupported_params: string[],
+	needs_key: boolean,
+	is_cloud: boolean,
+	default_base_url: string,
+};
+
+export type ProvidersPage = {
+	providers: ProviderView[],
+	vault: VaultStatus,
+	prices: PriceSummary,
 };
 
 /**  A stored ledger row. */
@@ -310,6 +446,13 @@ export type UseCaseConfig = {
 	custom_params: SamplingParams | null,
 	system_prompt: string | null,
 	json_schema: string | null,
+};
+
+/**  Where keys are protected, and anything that stops them being used; shown on the Providers page. */
+export type VaultStatus = {
+	storage: KeyStorage | null,
+	/**  Why stored keys cannot be used, when they cannot. */
+	problem: string | null,
 };
 
 /* Tauri Specta runtime */

@@ -31,6 +31,12 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::preview_config_import,
             commands::apply_config_import,
             commands::list_audit,
+            commands::list_providers,
+            commands::save_providers,
+            commands::test_provider,
+            commands::refresh_provider_models,
+            commands::reveal_provider_key,
+            commands::import_prices,
         ])
         .events(collect_events![ModelStatusChanged])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.

@@ -8,6 +8,7 @@
 
 pub mod bindings;
 pub mod commands;
+mod logging;
 pub mod ops;
 pub mod state;
 
@@ -15,7 +16,7 @@ use tauri::Manager;
 
 /// Starts the app: logging, state, the default-model check, then the window.
 pub fn run() {
-    init_logging();
+    logging::init();
     let builder = bindings::builder();
 
     tauri::Builder::default()
@@ -24,6 +25,7 @@ pub fn run() {
         .setup(move |app| {
             builder.mount_events(app);
             let paths = state::Paths::resolve(app.handle())?;
+            logging::write_to_file(&paths.log_file());
             let app_state = tauri::async_runtime::block_on(state::AppState::open(paths))?;
             app.manage(app_state);
             ops::default_model::start_in_background(app.handle().clone());
@@ -31,10 +33,4 @@ pub fn run() {
         })
         .run(tauri::generate_context!())
         .expect("error while running Switchboard");
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,llama-cpp-2=warn,llama_cpp_2=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

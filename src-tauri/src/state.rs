@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use switchboard_core::AppError;
 use switchboard_engine::{Engine, EngineConfig};
-use switchboard_gateway::Gateway;
+use switchboard_gateway::{Gateway, Vault};
+use switchboard_secrets::{MasterKey, StorePreference};
 use switchboard_store::Store;
 use tauri::Manager;
 
@@ -37,6 +38,15 @@ impl Paths {
 
     pub fn under(data_dir: PathBuf, model_cache: PathBuf) -> Self {
         Self { models_dir: data_dir.join("models"), db_path: data_dir.join("switchboard.db"), data_dir, model_cache }
+    }
+
+    /// Holds the master key only where no OS keyring is available.
+    pub fn master_key_file(&self) -> PathBuf {
+        self.data_dir.join("secrets").join("master.key")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.data_dir.join("logs").join("switchboard.log")
     }
 }
 
@@ -89,9 +99,23 @@ impl AppState {
         let store = Store::open(&paths.db_path).await?;
         let actor = os_user();
         store.seed_builtin_use_cases(&actor).await?;
+        store.seed_builtin_providers(&actor).await?;
         let engine = Arc::new(Engine::new(EngineConfig::default()));
+        let key_file = paths.master_key_file();
+        // The keyring answers over D-Bus and may block: off the async runtime.
+        let found = tokio::task::spawn_blocking(move || {
+            MasterKey::load_or_create(&key_file, "switchboard", StorePreference::from_env()).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        match &found {
+            Ok((_, storage)) => tracing::info!(?storage, "master key found"),
+            Err(e) => tracing::error!(%e, "no master key: API keys cannot be stored or used"),
+        }
+        let gateway = Gateway::new(store, engine.clone(), paths.models_dir.clone(), Vault::new(found));
+        gateway.check_master_key().await?;
         Ok(Self {
-            gateway: Gateway::new(store, engine.clone(), paths.models_dir.clone()),
+            gateway,
             paths,
             engine,
             http: reqwest::Client::new(),

@@ -1,21 +1,23 @@
 import { AppShell, Burger, Button, Group, Modal, NavLink, Text, Title } from "@mantine/core";
-import { IconAdjustments, IconHistory, IconListCheck, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
+import { IconAdjustments, IconCloud, IconHistory, IconListCheck, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { AuditPage } from "../features/audit/components/AuditPage";
 import { HistoryPage } from "../features/history/components/HistoryPage";
 import { ModelStatusBanner } from "../features/models/components/ModelStatusBanner";
 import { PlaygroundPage } from "../features/playground/components/PlaygroundPage";
+import { ProvidersPage } from "../features/providers/components/ProvidersPage";
 import { SettingsPage } from "../features/settings/components/SettingsPage";
 import { UseCasesPage } from "../features/usecases/components/UseCasesPage";
 import { writePref } from "../lib/prefs";
 import { useUnsavedChanges } from "./unsaved";
 
-export type PageId = "playground" | "usecases" | "history" | "audit" | "settings";
+export type PageId = "playground" | "usecases" | "providers" | "history" | "audit" | "settings";
 
 const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "playground", icon: <IconMessageChatbot size={18} />, render: () => <PlaygroundPage /> },
   { id: "usecases", icon: <IconAdjustments size={18} />, render: () => <UseCasesPage /> },
+  { id: "providers", icon: <IconCloud size={18} />, render: () => <ProvidersPage /> },
   { id: "history", icon: <IconHistory size={18} />, render: () => <HistoryPage /> },
   { id: "audit", icon: <IconListCheck size={18} />, render: () => <AuditPage /> },
   { id: "settings", icon: <IconSettings size={18} />, render: () => <SettingsPage /> },

@@ -35,8 +35,8 @@ pub async fn delete_use_case(state: State<'_, AppState>, id: String) -> Result<(
 
 #[tauri::command]
 #[specta::specta]
-pub fn list_models(state: State<'_, AppState>) -> Vec<ModelOption> {
-    ops::models::list(&state)
+pub async fn list_models(state: State<'_, AppState>) -> Result<Vec<ModelOption>, AppError> {
+    ops::models::list(&state).await
 }
 
 #[tauri::command]

@@ -2,9 +2,11 @@
 
 mod config;
 mod generation;
+mod providers;
 
 pub use config::*;
 pub use generation::*;
+pub use providers::*;
 
 use tauri::State;
 

@@ -60,7 +60,7 @@ pub async fn preview(state: &AppState, text: &str) -> Result<ImportPreview, AppE
 /// Compares a parsed file with the installation; refuses what cannot be applied.
 async fn plan(state: &AppState, file: &ConfigFile) -> Result<ImportPreview, AppError> {
     let current = state.store().use_cases().await?;
-    let known: Vec<String> = models::list(state).into_iter().map(|m| m.id).collect();
+    let known: Vec<String> = models::list(state).await?.into_iter().map(|m| m.id).collect();
     let mut preview = ImportPreview {
         use_cases_in_file: file.use_cases.len() as u32,
         changes: Vec::new(),

@@ -6,4 +6,5 @@ pub mod config_io;
 pub mod default_model;
 pub mod history;
 pub mod models;
+pub mod providers;
 pub mod use_cases;

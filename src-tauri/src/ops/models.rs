@@ -1,4 +1,5 @@
-//! The models a use case can be assigned: today the local library.
+//! The models a use case can be assigned: the local library, then the models
+//! each enabled provider listed at its last refresh.
 
 use serde::Serialize;
 use switchboard_core::ModelRef;
@@ -25,7 +26,30 @@ impl ModelOption {
     }
 }
 
-pub fn list(state: &AppState) -> Vec<ModelOption> {
+pub async fn list(state: &AppState) -> Result<Vec<ModelOption>, switchboard_core::AppError> {
+    let mut options = local(state);
+    let providers = state.store().providers().await?;
+    for m in state.store().provider_models().await? {
+        let Some(p) = providers.iter().find(|p| p.settings.id == m.provider_id && p.settings.enabled) else {
+            continue;
+        };
+        let mut capabilities = vec!["text".to_string()];
+        if m.vision == Some(true) {
+            capabilities.push("vision".into());
+        }
+        options.push(ModelOption {
+            id: ModelRef { provider: m.provider_id.clone(), model: m.model.clone() }.to_string(),
+            provider: p.settings.display_name.clone(),
+            name: m.display_name.clone().unwrap_or_else(|| m.model.clone()),
+            size_bytes: 0.0,
+            capabilities,
+            available: true,
+        });
+    }
+    Ok(options)
+}
+
+fn local(state: &AppState) -> Vec<ModelOption> {
     switchboard_models::library::scan(&state.paths.models_dir)
         .into_iter()
         .map(|m| ModelOption {

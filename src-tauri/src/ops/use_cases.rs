@@ -10,15 +10,21 @@ pub async fn list(state: &AppState) -> Result<Vec<UseCase>, AppError> {
     Ok(state.store().use_cases().await?)
 }
 
-/// A local model must be in the library, and a vision use case needs a vision model.
-pub fn check_model(state: &AppState, model: &str, vision: bool) -> Result<(), AppError> {
+/// A model must be in the local library or listed by an enabled provider,
+/// and a vision use case needs a vision model.
+pub async fn check_model(state: &AppState, model: &str, vision: bool) -> Result<(), AppError> {
     let parsed = ModelRef::parse(model).map_err(|e| AppError::for_field("model", e.message))?;
-    if !parsed.is_local() {
-        return Err(AppError::for_field("model", format!("the provider '{}' is not configured", parsed.provider)));
-    }
-    let options = models::list(state);
+    let options = models::list(state).await?;
     let Some(option) = options.iter().find(|o| o.id == model) else {
-        return Err(AppError::for_field("model", format!("{model} is not in the local model library")));
+        let why = if parsed.is_local() {
+            format!("{model} is not in the local model library")
+        } else {
+            format!(
+                "{model} is not offered by an enabled provider: enable '{}' on the Providers page and test its connection to list its models",
+                parsed.provider
+            )
+        };
+        return Err(AppError::for_field("model", why));
     };
     if vision && !option.has("vision") {
         return Err(AppError::for_field(
@@ -32,14 +38,14 @@ pub fn check_model(state: &AppState, model: &str, vision: bool) -> Result<(), Ap
 pub async fn save(state: &AppState, id: &str, cfg: UseCaseConfig) -> Result<UseCase, AppError> {
     let current = state.store().use_case(id).await?;
     if cfg.model != current.model {
-        check_model(state, &cfg.model, current.vision)?;
+        check_model(state, &cfg.model, current.vision).await?;
     }
     Ok(state.store().save_use_case(&state.actor, id, &cfg).await?)
 }
 
 pub async fn create(state: &AppState, new: NewUseCase) -> Result<UseCase, AppError> {
     new.validate()?;
-    check_model(state, &new.model, new.vision)?;
+    check_model(state, &new.model, new.vision).await?;
     Ok(state.store().create_use_case(&state.actor, &new).await?)
 }
 

@@ -27,6 +27,16 @@ pub enum ErrorCode {
     StorageFailed,
     /// The thing asked for does not exist.
     NotFound,
+    /// A provider refused the API key (401/403): fix the key on the Providers page.
+    ProviderAuth,
+    /// A provider could not serve the request now (down, overloaded, rate-limited, timed out).
+    ProviderUnavailable,
+    /// A provider refused the request or answered something unreadable.
+    ProviderFailed,
+    /// The provider's monthly budget is spent.
+    BudgetExceeded,
+    /// A stored secret cannot be decrypted (the master key changed) or no key is configured.
+    SecretUnavailable,
     /// Anything else; details are in the log.
     Internal,
 }

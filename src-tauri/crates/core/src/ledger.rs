@@ -37,6 +37,12 @@ pub struct NewRequestRecord {
     pub model: String,
     pub input_tokens: u32,
     pub output_tokens: u32,
+    /// Input tokens the provider served from its prompt cache (part of input_tokens).
+    #[serde(default)]
+    pub cached_input_tokens: u32,
+    /// Output tokens spent on hidden reasoning (part of output_tokens).
+    #[serde(default)]
+    pub reasoning_tokens: u32,
     pub cost_usd: f64,
     pub latency_ms: f64,
     pub ttft_ms: Option<f64>,

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod model_ref;
 pub mod params;
 pub mod pricing;
+pub mod provider;
 pub mod use_case;
 
 pub use audit::{AuditEntry, AuditFilter};
@@ -23,6 +24,7 @@ pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
 pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};
+pub use provider::{builtin_providers, ProviderKind, ProviderSettings};
 pub use use_case::{
     builtin_use_cases, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig, DEFAULT_LOCAL_MODEL,
 };

@@ -74,8 +74,8 @@ fn our_provider(litellm: &str) -> Option<&'static str> {
 /// format, or holds a negative or non-numeric price, is refused whole.
 pub fn parse_litellm(text: &str) -> Result<ParsedPrices, AppError> {
     let bad = |m: String| AppError::new(ErrorCode::InvalidInput, m);
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|e| bad(format!("the price file is not a LiteLLM price map (JSON object): {e}")))?;
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| bad(format!("the price file is not a LiteLLM price map (JSON object): {e}")))?;
     let mut prices = Vec::new();
     let mut skipped = 0;
     for (key, value) in map {
@@ -93,10 +93,14 @@ pub fn parse_litellm(text: &str) -> Result<ParsedPrices, AppError> {
             skipped += 1;
             continue;
         };
-        for (field, v) in [("input", Some(input)), ("output", Some(output)), ("cache read", entry.cache_read_input_token_cost)] {
+        for (field, v) in
+            [("input", Some(input)), ("output", Some(output)), ("cache read", entry.cache_read_input_token_cost)]
+        {
             if let Some(v) = v {
                 if !v.is_finite() || v < 0.0 {
-                    return Err(bad(format!("the price file gives '{key}' a {field} price of {v}: prices must be 0 or more")));
+                    return Err(bad(format!(
+                        "the price file gives '{key}' a {field} price of {v}: prices must be 0 or more"
+                    )));
                 }
             }
         }
@@ -113,7 +117,10 @@ pub fn parse_litellm(text: &str) -> Result<ParsedPrices, AppError> {
         });
     }
     if prices.is_empty() {
-        return Err(bad("the price file holds no chat-model prices for OpenAI, Azure, Anthropic, Gemini, DashScope or Ollama".into()));
+        return Err(bad(
+            "the price file holds no chat-model prices for OpenAI, Azure, Anthropic, Gemini, DashScope or Ollama"
+                .into(),
+        ));
     }
     Ok(ParsedPrices { prices, skipped })
 }

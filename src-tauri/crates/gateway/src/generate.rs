@@ -11,7 +11,9 @@ use switchboard_core::{
 };
 use switchboard_store::queries::requests;
 
-use crate::Gateway;
+use switchboard_providers::{ChatMessage, ChatRequest, Usage};
+
+use crate::{Gateway, Target};
 
 /// A request for a use case, with optional per-request overrides.
 #[derive(Debug, Clone, Deserialize, specta::Type)]
@@ -81,23 +83,44 @@ impl Gateway {
         let outcome = match resolved {
             Ok(r) => {
                 on_event(GenerationEvent::Started { model: r.model.to_string() });
-                let engine = self.engine.clone();
-                let engine_req = EngineRequest {
-                    system_prompt: r.use_case.system_prompt.clone(),
-                    prompt: req.prompt,
-                    params: r.params,
-                    json_schema: r.use_case.json_schema.clone(),
-                };
-                let path = r.model_path;
-                let flag = cancel.clone();
-                tokio::task::spawn_blocking(move || {
-                    let mut emit = |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
-                    engine.generate(&path, &engine_req, &flag, &mut emit)
-                })
-                .await
-                .unwrap_or_else(|e| {
-                    Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
-                })
+                match r.target {
+                    Target::Local { path } => {
+                        let engine = self.engine.clone();
+                        let engine_req = EngineRequest {
+                            system_prompt: r.use_case.system_prompt.clone(),
+                            prompt: req.prompt,
+                            params: r.params,
+                            json_schema: r.use_case.json_schema.clone(),
+                        };
+                        let flag = cancel.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let mut emit = |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
+                            engine.generate(&path, &engine_req, &flag, &mut emit)
+                        })
+                        .await
+                        .unwrap_or_else(|e| {
+                            Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
+                        })
+                        .map(|stats| (stats, Usage::default(), 0.0))
+                    }
+                    Target::Remote { provider } => {
+                        let mut messages = Vec::new();
+                        if let Some(system) = r.use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
+                            messages.push(ChatMessage::system(system));
+                        }
+                        messages.push(ChatMessage::user(req.prompt));
+                        let chat = ChatRequest {
+                            model: r.model.model.clone(),
+                            messages,
+                            params: r.params,
+                            json_schema: r.use_case.json_schema.clone(),
+                        };
+                        let mut emit = move |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
+                        self.run_remote(&provider, chat, cancel.clone(), &mut emit)
+                            .await
+                            .map(|o| (o.stats, o.usage, o.cost_usd))
+                    }
+                }
             }
             Err(e) => Err(e),
         };
@@ -109,6 +132,8 @@ impl Gateway {
             model: model.model.clone(),
             input_tokens: 0,
             output_tokens: 0,
+            cached_input_tokens: 0,
+            reasoning_tokens: 0,
             cost_usd: 0.0,
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             ttft_ms: None,
@@ -118,7 +143,7 @@ impl Gateway {
             params: params.clone(),
         };
         match outcome {
-            Ok(stats) => {
+            Ok((stats, usage, cost_usd)) => {
                 let status = if stats.finish_reason == FinishReason::Cancelled {
                     RequestStatus::Cancelled
                 } else {
@@ -127,6 +152,9 @@ impl Gateway {
                 record = NewRequestRecord {
                     input_tokens: stats.input_tokens,
                     output_tokens: stats.output_tokens,
+                    cached_input_tokens: usage.cached_input_tokens,
+                    reasoning_tokens: usage.reasoning_tokens,
+                    cost_usd,
                     latency_ms: stats.latency_ms,
                     ttft_ms: stats.ttft_ms,
                     tokens_per_second: stats.tokens_per_second,

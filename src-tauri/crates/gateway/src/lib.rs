@@ -4,15 +4,23 @@
 //! parameters > use-case defaults), validates them, runs the request, and
 //! records it in the ledger whatever the outcome.
 //!
+//! Remote models go to the providers crate's adapters with the provider's
+//! keys (opened from the vault for one request), retries and key rotation
+//! decided here; every request is priced from what the provider reported.
+//!
 //! **Architecture Invariant:** the gateway links neither Tauri nor llama.cpp;
 //! it reaches the engine through `switchboard_core::TextEngine`, the seam
 //! where the engine's worker process plugs in.
 
 mod generate;
+mod remote;
 mod resolve;
+mod vault;
 
 pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};
-pub use resolve::Resolved;
+pub use remote::provider_error;
+pub use resolve::{Resolved, Target};
+pub use vault::{Vault, VaultStatus};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,13 +34,27 @@ pub struct Gateway {
     store: Store,
     engine: Arc<dyn TextEngine>,
     models_dir: PathBuf,
+    vault: Vault,
+    /// For providers: carries time-outs; never logs bodies.
+    http: reqwest::Client,
     /// Cancel flags of the requests in flight, by request id.
     running: Mutex<HashMap<String, Arc<AtomicBool>>>,
 }
 
 impl Gateway {
-    pub fn new(store: Store, engine: Arc<dyn TextEngine>, models_dir: PathBuf) -> Self {
-        Self { store, engine, models_dir, running: Mutex::new(HashMap::new()) }
+    pub fn new(store: Store, engine: Arc<dyn TextEngine>, models_dir: PathBuf, vault: Vault) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            // Between bytes, not in total: a long answer may stream for minutes.
+            .read_timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("HTTP client");
+        Self { store, engine, models_dir, vault, http, running: Mutex::new(HashMap::new()) }
+    }
+
+    /// The client providers are reached with (for model listing and probes too).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn store(&self) -> &Store {

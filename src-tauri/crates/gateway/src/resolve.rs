@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use switchboard_core::{AppError, ErrorCode, ModelRef, SamplingParams, UseCase};
+use switchboard_core::{AppError, ErrorCode, ModelRef, ProviderSettings, SamplingParams, UseCase};
 use switchboard_store::StoreError;
 
 use crate::{Gateway, LlmRequest};
@@ -12,8 +12,17 @@ use crate::{Gateway, LlmRequest};
 pub struct Resolved {
     pub use_case: UseCase,
     pub model: ModelRef,
-    pub model_path: PathBuf,
+    pub target: Target,
     pub params: SamplingParams,
+}
+
+/// Where a resolved request runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The local engine, on this GGUF file.
+    Local { path: PathBuf },
+    /// A configured, enabled provider.
+    Remote { provider: ProviderSettings },
 }
 
 impl Gateway {
@@ -40,11 +49,36 @@ impl Gateway {
         let model = ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))?;
         let params = use_case.effective_params(req.params.as_ref());
         params.validate().map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
-        if !model.is_local() {
+        if use_case.vision {
             return Err(AppError::new(
-                ErrorCode::ModelMissing,
-                format!("the provider '{}' of {model} is not configured on this workstation", model.provider),
+                ErrorCode::InvalidInput,
+                format!("the vision use case '{}' describes images; it is served from the Vision page", use_case.id),
             ));
+        }
+        if !model.is_local() {
+            let provider = match self.store.provider(&model.provider).await {
+                Ok(row) => row.settings,
+                Err(StoreError::NotFound(_)) => {
+                    return Err(AppError::new(
+                        ErrorCode::ModelMissing,
+                        format!(
+                            "no provider named '{}' is configured (model {model}); see the Providers page",
+                            model.provider
+                        ),
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if !provider.enabled {
+                return Err(AppError::new(
+                    ErrorCode::ModelMissing,
+                    format!(
+                        "the provider {} is disabled; enable it on the Providers page to use {model}",
+                        provider.display_name
+                    ),
+                ));
+            }
+            return Ok(Resolved { use_case: use_case.clone(), model, target: Target::Remote { provider }, params });
         }
         let file = switchboard_models::library::find(&self.models_dir, &model.model).ok_or_else(|| {
             AppError::new(
@@ -55,12 +89,6 @@ impl Gateway {
                 ),
             )
         })?;
-        if use_case.vision {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                format!("{model} is a text model and cannot serve the vision use case '{}'", use_case.id),
-            ));
-        }
-        Ok(Resolved { use_case: use_case.clone(), model, model_path: file.path, params })
+        Ok(Resolved { use_case: use_case.clone(), model, target: Target::Local { path: file.path }, params })
     }
 }

@@ -8,7 +8,8 @@ use std::sync::{mpsc, Arc};
 
 use switchboard_core::{AppError, ErrorCode, RequestRecord, RequestStatus, SamplingParams, UseCaseConfig};
 use switchboard_engine::{Engine, EngineConfig, GenerateRequest};
-use switchboard_gateway::{Gateway, GenerationEvent, LlmRequest};
+use switchboard_gateway::{Gateway, GenerationEvent, LlmRequest, Vault};
+use switchboard_secrets::{KeyStorage, MasterKey};
 use switchboard_store::{queries::requests, Store};
 
 fn cached_model() -> PathBuf {
@@ -40,7 +41,8 @@ async fn fixture() -> Fixture {
     let store = Store::open(&dir.path().join("switchboard.db")).await.unwrap();
     store.seed_builtin_use_cases("tester").await.unwrap();
     let engine = Arc::new(Engine::new(EngineConfig { threads: 2, ..EngineConfig::default() }));
-    let gateway = Arc::new(Gateway::new(store, engine.clone(), models));
+    let vault = Vault::new(Ok((MasterKey::random().unwrap(), KeyStorage::Keyring)));
+    let gateway = Arc::new(Gateway::new(store, engine.clone(), models, vault));
     Fixture { gateway, engine, dir }
 }
 

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use crate::http::Http;
 use crate::stream::Sse;
 use crate::{
-    ChatRequest, ChatResponse, Endpoint, ErrorKind, Provider, ProviderError, ProviderKind, RemoteModel, Role,
-    TextSink, Usage,
+    ChatRequest, ChatResponse, Endpoint, ErrorKind, Provider, ProviderError, ProviderKind, RemoteModel, Role, TextSink,
+    Usage,
 };
 
 const API_VERSION: &str = "2023-06-01";
@@ -109,7 +109,10 @@ impl AnthropicAdapter {
                 _ => {} // ping, content_block_start/stop, and event types added later
             }
         }
-        Err(ProviderError::new(ErrorKind::StreamCut, "the provider's stream ended before message_stop: the answer is incomplete"))
+        Err(ProviderError::new(
+            ErrorKind::StreamCut,
+            "the provider's stream ended before message_stop: the answer is incomplete",
+        ))
     }
 }
 

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use crate::http::Http;
 use crate::stream::Sse;
 use crate::{
-    ChatRequest, ChatResponse, Endpoint, ErrorKind, Provider, ProviderError, ProviderKind, RemoteModel, Role,
-    TextSink, Usage,
+    ChatRequest, ChatResponse, Endpoint, ErrorKind, Provider, ProviderError, ProviderKind, RemoteModel, Role, TextSink,
+    Usage,
 };
 
 pub(crate) struct GeminiAdapter {
@@ -161,7 +161,8 @@ struct Parts {
 impl GenerateResponse {
     fn into_parts(self) -> Result<Parts, ProviderError> {
         if self.candidates.is_empty() {
-            if let Some(reason) = self.prompt_feedback.as_ref().and_then(|f| f.get("blockReason")).and_then(Value::as_str)
+            if let Some(reason) =
+                self.prompt_feedback.as_ref().and_then(|f| f.get("blockReason")).and_then(Value::as_str)
             {
                 return Err(ProviderError::new(
                     ErrorKind::InvalidRequest,

@@ -134,7 +134,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ProviderError {
     let said = error_text(body).unwrap_or_else(|| {
         let t: String = body.chars().take(300).collect();
-        if t.trim().is_empty() { status.canonical_reason().unwrap_or("no details").to_string() } else { t }
+        if t.trim().is_empty() {
+            status.canonical_reason().unwrap_or("no details").to_string()
+        } else {
+            t
+        }
     });
     let code = error_code(body).unwrap_or_default();
     let (kind, what) = match status.as_u16() {
@@ -171,10 +175,19 @@ mod tests {
         assert_eq!(k(500, ""), ErrorKind::Server);
         assert_eq!(k(502, ""), ErrorKind::Server);
         assert_eq!(k(503, ""), ErrorKind::Unavailable);
-        assert_eq!(k(529, r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#), ErrorKind::Unavailable);
+        assert_eq!(
+            k(529, r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+            ErrorKind::Unavailable
+        );
         assert_eq!(k(400, r#"{"error":{"message":"bad param","code":"invalid_value"}}"#), ErrorKind::InvalidRequest);
         assert_eq!(k(400, r#"{"error":{"message":"x","code":"context_length_exceeded"}}"#), ErrorKind::ContextTooLong);
-        assert_eq!(k(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#), ErrorKind::ContextTooLong);
+        assert_eq!(
+            k(
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#
+            ),
+            ErrorKind::ContextTooLong
+        );
     }
 
     #[test]

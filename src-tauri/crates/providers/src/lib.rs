@@ -20,7 +20,7 @@ mod stream;
 mod types;
 
 pub use error::{ErrorAction, ErrorKind, ProviderError};
-pub use kind::ProviderKind;
+pub use kind::{validate_base_url, ProviderKind};
 pub use types::{ChatMessage, ChatRequest, ChatResponse, ImageInput, ProbeReport, RemoteModel, Role, Usage};
 
 use std::time::Instant;
@@ -81,7 +81,12 @@ pub trait Provider: Send + Sync {
         };
         let mut params = switchboard_core::SamplingParams::new(0.0, 1, 1.0, 1, 1.0);
         params.max_tokens = 1;
-        let req = ChatRequest { model: chosen.clone(), messages: vec![ChatMessage::user("Say OK.")], params, json_schema: None };
+        let req = ChatRequest {
+            model: chosen.clone(),
+            messages: vec![ChatMessage::user("Say OK.")],
+            params,
+            json_schema: None,
+        };
         let t = Instant::now();
         self.chat(&req, None).await?;
         Ok(ProbeReport {

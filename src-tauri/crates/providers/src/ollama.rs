@@ -68,7 +68,8 @@ impl OllamaAdapter {
                 msg
             })
             .collect();
-        let mut body = json!({"model": req.model, "messages": messages, "stream": stream, "options": Self::options(req)});
+        let mut body =
+            json!({"model": req.model, "messages": messages, "stream": stream, "options": Self::options(req)});
         if let Some(schema) = req.schema_value() {
             body["format"] = schema;
         }
@@ -131,7 +132,10 @@ impl Provider for OllamaAdapter {
                 return Ok(ChatResponse { text, usage: line.usage(), finish_reason: line.done_reason });
             }
         }
-        Err(ProviderError::new(ErrorKind::StreamCut, "the provider's stream ended before \"done\": the answer is incomplete"))
+        Err(ProviderError::new(
+            ErrorKind::StreamCut,
+            "the provider's stream ended before \"done\": the answer is incomplete",
+        ))
     }
 
     async fn list_models(&self) -> Result<Vec<RemoteModel>, ProviderError> {
@@ -147,7 +151,12 @@ impl Provider for OllamaAdapter {
                 let display_name = m.details.map(|d| {
                     [d.parameter_size, d.quantization_level].into_iter().flatten().collect::<Vec<_>>().join(" ")
                 });
-                RemoteModel { id: m.name, display_name: display_name.filter(|s| !s.is_empty()), vision, context_length: None }
+                RemoteModel {
+                    id: m.name,
+                    display_name: display_name.filter(|s| !s.is_empty()),
+                    vision,
+                    context_length: None,
+                }
             })
             .collect())
     }

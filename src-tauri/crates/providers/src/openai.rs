@@ -155,11 +155,15 @@ impl OpenAiAdapter {
             if ev.data.trim() == "[DONE]" {
                 return Ok(out);
             }
-            let chunk: Chunk = serde_json::from_str(&ev.data).map_err(|e| self.http.scrub(ProviderError::bad_response(e)))?;
+            let chunk: Chunk =
+                serde_json::from_str(&ev.data).map_err(|e| self.http.scrub(ProviderError::bad_response(e)))?;
             if let Some(err) = chunk.error {
                 return Err(self.http.scrub(ProviderError::new(
                     ErrorKind::Server,
-                    format!("the provider failed mid-stream: {}", err.get("message").and_then(Value::as_str).unwrap_or("no details")),
+                    format!(
+                        "the provider failed mid-stream: {}",
+                        err.get("message").and_then(Value::as_str).unwrap_or("no details")
+                    ),
                 )));
             }
             for choice in chunk.choices {
@@ -175,7 +179,10 @@ impl OpenAiAdapter {
                 out.usage = usage.into();
             }
         }
-        Err(ProviderError::new(ErrorKind::StreamCut, "the provider's stream ended before [DONE]: the answer is incomplete"))
+        Err(ProviderError::new(
+            ErrorKind::StreamCut,
+            "the provider's stream ended before [DONE]: the answer is incomplete",
+        ))
     }
 }
 

@@ -18,7 +18,9 @@ const KEY: &str = "sk-test-0123456789abcdef";
 fn provider(kind: ProviderKind, server: &MockServer) -> Box<dyn Provider> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let base_url = match kind {
-        ProviderKind::OpenAi | ProviderKind::DashScope | ProviderKind::OpenAiCompatible => format!("{}/v1", server.uri()),
+        ProviderKind::OpenAi | ProviderKind::DashScope | ProviderKind::OpenAiCompatible => {
+            format!("{}/v1", server.uri())
+        }
         _ => server.uri(),
     };
     let endpoint = Endpoint {
@@ -33,7 +35,9 @@ fn provider(kind: ProviderKind, server: &MockServer) -> Box<dyn Provider> {
 
 fn chat_path(kind: ProviderKind, stream: bool) -> String {
     match kind {
-        ProviderKind::OpenAi | ProviderKind::DashScope | ProviderKind::OpenAiCompatible => "/v1/chat/completions".into(),
+        ProviderKind::OpenAi | ProviderKind::DashScope | ProviderKind::OpenAiCompatible => {
+            "/v1/chat/completions".into()
+        }
         ProviderKind::Azure => "/openai/deployments/gpt4o-prod/chat/completions".into(),
         ProviderKind::Anthropic => "/v1/messages".into(),
         ProviderKind::Gemini if stream => "/v1beta/models/gpt4o-prod:streamGenerateContent".into(),
@@ -91,7 +95,10 @@ fn sse(events: &[(&str, Value)]) -> ResponseTemplate {
     ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body)
 }
 
-async fn stream(p: &dyn Provider, req: &ChatRequest) -> (Vec<String>, Result<switchboard_providers::ChatResponse, switchboard_providers::ProviderError>) {
+async fn stream(
+    p: &dyn Provider,
+    req: &ChatRequest,
+) -> (Vec<String>, Result<switchboard_providers::ChatResponse, switchboard_providers::ProviderError>) {
     let mut pieces = Vec::new();
     let mut sink = |t: &str| pieces.push(t.to_string());
     let res = p.chat(req, Some(&mut sink)).await;
@@ -110,9 +117,7 @@ fn openai_completion() -> Value {
 }
 
 fn openai_stream(done: bool) -> ResponseTemplate {
-    let chunk = |delta: Value, finish: Value| {
-        json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
+    let chunk = |delta: Value, finish: Value| json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
     let mut body = String::new();
     for ev in [
         chunk(json!({"role": "assistant", "content": ""}), Value::Null),
@@ -139,7 +144,10 @@ async fn openai_plain_answer_maps_parameters_and_usage() {
         let res = p.chat(&request(), None).await.unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         assert_eq!(res.text, "Hi there.");
         assert_eq!(res.finish_reason.as_deref(), Some("stop"));
-        assert_eq!(res.usage, Usage { input_tokens: 19, output_tokens: 3, cached_input_tokens: 4, reasoning_tokens: 1 });
+        assert_eq!(
+            res.usage,
+            Usage { input_tokens: 19, output_tokens: 3, cached_input_tokens: 4, reasoning_tokens: 1 }
+        );
 
         let body = body_of_last(&server).await;
         assert_eq!(body["messages"][0], json!({"role": "system", "content": "Be brief."}), "{kind:?}");
@@ -335,12 +343,24 @@ async fn anthropic_plain_answer_and_request_shape() {
 
 fn anthropic_events(complete: bool) -> Vec<(&'static str, Value)> {
     let mut events = vec![
-        ("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [],
-            "model": "claude-sonnet-4-5", "stop_reason": null, "usage": {"input_tokens": 25, "output_tokens": 1, "cache_read_input_tokens": 5}}})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [],
+            "model": "claude-sonnet-4-5", "stop_reason": null, "usage": {"input_tokens": 25, "output_tokens": 1, "cache_read_input_tokens": 5}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
         ("ping", json!({"type": "ping"})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " there."}})),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " there."}}),
+        ),
     ];
     if complete {
         events.extend([
@@ -402,7 +422,13 @@ fn gemini_chunk(text: &str, finish: Option<&str>, usage: Option<Value>) -> Value
 async fn gemini_plain_and_streamed() {
     let server = MockServer::start().await;
     let usage = json!({"promptTokenCount": 11, "candidatesTokenCount": 3, "thoughtsTokenCount": 20, "cachedContentTokenCount": 2, "totalTokenCount": 34});
-    mount(&server, ProviderKind::Gemini, false, ResponseTemplate::new(200).set_body_json(gemini_chunk("Hi there.", Some("STOP"), Some(usage.clone())))).await;
+    mount(
+        &server,
+        ProviderKind::Gemini,
+        false,
+        ResponseTemplate::new(200).set_body_json(gemini_chunk("Hi there.", Some("STOP"), Some(usage.clone()))),
+    )
+    .await;
     let p = provider(ProviderKind::Gemini, &server);
     let mut req = request();
     req.messages[1].images.push(ImageInput { mime_type: "image/webp".into(), base64: "UklGR".into() });
@@ -422,10 +448,7 @@ async fn gemini_plain_and_streamed() {
     assert!(!reqs[0].url.as_str().contains(KEY), "the key never rides in the URL");
 
     let streamed = MockServer::start().await;
-    let events = [
-        ("", gemini_chunk("Hi", None, None)),
-        ("", gemini_chunk(" there.", Some("STOP"), Some(usage))),
-    ];
+    let events = [("", gemini_chunk("Hi", None, None)), ("", gemini_chunk(" there.", Some("STOP"), Some(usage)))];
     Mock::given(method("POST"))
         .and(path(chat_path(ProviderKind::Gemini, true)))
         .and(query_param("alt", "sse"))

@@ -8,8 +8,8 @@
 //! crate never logs one, and `Debug` on its types never prints one.
 
 mod cipher;
-mod master;
 mod mask;
+mod master;
 
 pub use cipher::{open, seal, Sealed};
 pub use mask::mask;

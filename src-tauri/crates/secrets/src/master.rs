@@ -131,10 +131,8 @@ impl MasterKey {
             Ok(_) => {
                 let key = Self::random()?;
                 match keyring_set(service, &key.to_hex()) {
-                    Ok(()) => return Ok((key, KeyStorage::Keyring)),
-                    Err(reason) if preference == StorePreference::Keyring => {
-                        return Err(SecretsError::KeyringRequired(reason))
-                    }
+                    Ok(()) => Ok((key, KeyStorage::Keyring)),
+                    Err(reason) if preference == StorePreference::Keyring => Err(SecretsError::KeyringRequired(reason)),
                     Err(reason) => {
                         tracing::warn!(%reason, "the keyring refused the master key; using a key file");
                         write_key_file(key_file, &key)?;

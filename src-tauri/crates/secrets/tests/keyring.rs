@@ -26,7 +26,8 @@ fn in_keyring_session(home: &Path, args: &[&str]) -> Output {
             "{tool} is missing: install the Debian packages dbus and gnome-keyring (scripts/test does)"
         );
     }
-    let script = r#"echo switchboard-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@""#;
+    let script =
+        r#"echo switchboard-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@""#;
     run(Command::new("timeout")
         .args(["60", "dbus-run-session", "--", "sh", "-c", script, "sh", PROBE])
         .args(args)

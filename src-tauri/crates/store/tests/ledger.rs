@@ -9,6 +9,8 @@ fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord 
         provider: provider.into(),
         model: "gemma".into(),
         input_tokens: 12,
+        cached_input_tokens: 0,
+        reasoning_tokens: 0,
         output_tokens: 34,
         cost_usd: cost,
         latency_ms: 120.5,

@@ -19,7 +19,7 @@ export function useUseCases() {
 
 export const modelsQueryOptions = {
   queryKey: modelsQueryKey,
-  queryFn: (): Promise<ModelOption[]> => commands.listModels(),
+  queryFn: async (): Promise<ModelOption[]> => unwrap(await commands.listModels()),
 };
 
 export function useModels() {

@@ -1,5 +1,7 @@
-//! One module per table.
+//! One module per table (the provider tables share one).
 
 pub mod audit;
+pub mod model_prices;
+pub mod providers;
 pub mod requests;
 pub mod use_cases;

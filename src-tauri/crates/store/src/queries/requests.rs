@@ -12,8 +12,9 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     sqlx::query(
         "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
-                               cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json,
+                               cached_input_tokens, reasoning_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(&created_at)
@@ -29,6 +30,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     .bind(rec.status.as_str())
     .bind(&rec.error)
     .bind(rec.params.as_ref().map(crate::json::to_text))
+    .bind(i64::from(rec.cached_input_tokens))
+    .bind(i64::from(rec.reasoning_tokens))
     .execute(db)
     .await?;
     Ok(RequestRecord { id, created_at, record: rec.clone() })
@@ -38,7 +41,7 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
 pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
-                latency_ms, ttft_ms, tokens_per_second, status, error, params_json
+                latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens
          FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?",
     )
     .bind(i64::from(limit))
@@ -88,6 +91,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> 
             model: row.try_get("model")?,
             input_tokens: count("input_tokens")?,
             output_tokens: count("output_tokens")?,
+            cached_input_tokens: count("cached_input_tokens")?,
+            reasoning_tokens: count("reasoning_tokens")?,
             cost_usd: row.try_get("cost_usd")?,
             latency_ms: row.try_get("latency_ms")?,
             ttft_ms: row.try_get("ttft_ms")?,

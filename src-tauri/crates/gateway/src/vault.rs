@@ -1,0 +1,129 @@
+//! The gateway's hold on secrets: the master key, sealing a new API key for a
+//! provider row, and opening a provider's keys for the length of one request.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+use switchboard_core::{AppError, ErrorCode};
+use switchboard_secrets::{mask, open, seal, KeyStorage, MasterKey, Sealed};
+use switchboard_store::queries::providers::StoredKey;
+use zeroize::Zeroizing;
+
+use crate::Gateway;
+
+const CHECK_PLAINTEXT: &[u8] = b"switchboard master key check";
+const CHECK_AAD: &[u8] = b"secret_check";
+
+/// Where keys are protected, and anything that stops them being used; shown on the Providers page.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct VaultStatus {
+    pub storage: Option<KeyStorage>,
+    /// Why stored keys cannot be used, when they cannot.
+    pub problem: Option<String>,
+}
+
+pub struct Vault {
+    key: Option<MasterKey>,
+    storage: Option<KeyStorage>,
+    problem: Mutex<Option<String>>,
+}
+
+impl Vault {
+    pub fn new(found: Result<(MasterKey, KeyStorage), String>) -> Self {
+        match found {
+            Ok((key, storage)) => Self { key: Some(key), storage: Some(storage), problem: Mutex::new(None) },
+            Err(problem) => Self { key: None, storage: None, problem: Mutex::new(Some(problem)) },
+        }
+    }
+
+    pub fn status(&self) -> VaultStatus {
+        VaultStatus { storage: self.storage.clone(), problem: self.problem.lock().expect("vault lock").clone() }
+    }
+
+    fn key(&self) -> Result<&MasterKey, AppError> {
+        self.key.as_ref().ok_or_else(|| {
+            let why = self.problem.lock().expect("vault lock").clone().unwrap_or_default();
+            AppError::new(ErrorCode::SecretUnavailable, format!("API keys cannot be used: {why}"))
+        })
+    }
+}
+
+fn aad(key_id: &str) -> Vec<u8> {
+    format!("provider_key:{key_id}").into_bytes()
+}
+
+impl Gateway {
+    pub fn vault_status(&self) -> VaultStatus {
+        self.vault.status()
+    }
+
+    /// At start-up: records a check value under a new master key, or finds
+    /// out that the stored keys were sealed under another one.
+    pub async fn check_master_key(&self) -> Result<(), AppError> {
+        let Ok(key) = self.vault.key() else { return Ok(()) };
+        match self.store.secret_check().await? {
+            None => {
+                let sealed = seal(key, CHECK_PLAINTEXT, CHECK_AAD).map_err(internal)?;
+                self.store.set_secret_check(&sealed.nonce, &sealed.ciphertext).await?;
+            }
+            Some((nonce, ciphertext)) => {
+                if open(key, &Sealed { nonce, ciphertext }, CHECK_AAD).is_err() {
+                    *self.vault.problem.lock().expect("vault lock") =
+                        Some(switchboard_secrets::SecretsError::WrongKey.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals `plaintext` for a key row (a new id when `id` is none).
+    pub fn seal_key(
+        &self,
+        provider_id: &str,
+        id: Option<&str>,
+        position: i64,
+        plaintext: &str,
+    ) -> Result<StoredKey, AppError> {
+        let plaintext = plaintext.trim();
+        if plaintext.is_empty() || plaintext.len() > 4096 || plaintext.chars().any(char::is_whitespace) {
+            return Err(AppError::for_field(
+                "api_key",
+                "an API key is 1 to 4096 characters without spaces or line breaks",
+            ));
+        }
+        let key = self.vault.key()?;
+        let id = id.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let sealed = seal(key, plaintext.as_bytes(), &aad(&id)).map_err(internal)?;
+        Ok(StoredKey {
+            id,
+            provider_id: provider_id.to_string(),
+            position,
+            mask: mask(plaintext),
+            nonce: sealed.nonce,
+            ciphertext: sealed.ciphertext,
+        })
+    }
+
+    /// A provider's keys in the order they are tried, decrypted.
+    pub async fn open_keys(&self, provider_id: &str) -> Result<Vec<(String, Zeroizing<String>)>, AppError> {
+        let stored = self.store.provider_keys(provider_id).await?;
+        if stored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.vault.key()?;
+        stored
+            .into_iter()
+            .map(|k| {
+                let plain = open(key, &Sealed { nonce: k.nonce, ciphertext: k.ciphertext }, &aad(&k.id))
+                    .map_err(|e| AppError::new(ErrorCode::SecretUnavailable, format!("{provider_id}: {e}")))?;
+                let text = String::from_utf8(plain.to_vec())
+                    .map_err(|_| AppError::new(ErrorCode::SecretUnavailable, "a stored key is not text"))?;
+                Ok((k.id, Zeroizing::new(text)))
+            })
+            .collect()
+    }
+}
+
+fn internal(e: switchboard_secrets::SecretsError) -> AppError {
+    AppError::new(ErrorCode::Internal, e.to_string())
+}

@@ -1,0 +1,188 @@
+//! Provider configuration changes: settings and sealed keys written in one
+//! transaction with their audit rows. Audit rows name keys by their mask only.
+
+use switchboard_core::{builtin_providers, pricing, ModelPrice, ProviderSettings};
+
+use crate::config::now;
+use crate::queries::audit::{self, NewAuditEntry};
+use crate::queries::model_prices;
+use crate::queries::providers::{self as q, ListedModel, ProviderRow, StoredKey};
+use crate::{Store, StoreError};
+
+/// A change to a provider's keys, already sealed by the caller.
+#[derive(Debug, Clone)]
+pub enum KeyChange {
+    Add(StoredKey),
+    /// Same id (the sealing's associated data), new value.
+    Replace(StoredKey),
+    Remove {
+        id: String,
+    },
+}
+
+fn entry(entity: &'static str, id: &str, action: &'static str, field: &str, old: String, new: String) -> NewAuditEntry {
+    NewAuditEntry {
+        entity,
+        entity_id: id.to_string(),
+        action,
+        field: Some(field.to_string()),
+        old_value: Some(old),
+        new_value: Some(new),
+    }
+}
+
+/// Audit rows for the settings that differ.
+fn settings_changes(old: &ProviderSettings, new: &ProviderSettings) -> Vec<NewAuditEntry> {
+    let j = |v: serde_json::Value| v.to_string();
+    let pairs = [
+        ("display_name", j(old.display_name.clone().into()), j(new.display_name.clone().into())),
+        ("enabled", j(old.enabled.into()), j(new.enabled.into())),
+        ("base_url", j(old.base_url.clone().into()), j(new.base_url.clone().into())),
+        ("allow_http", j(old.allow_http.into()), j(new.allow_http.into())),
+        ("azure_deployments", j(old.azure_deployments.clone().into()), j(new.azure_deployments.clone().into())),
+        ("azure_api_version", j(old.azure_api_version.clone().into()), j(new.azure_api_version.clone().into())),
+        ("monthly_budget_usd", j(old.monthly_budget_usd.into()), j(new.monthly_budget_usd.into())),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(field, a, b)| entry("provider", &new.id, "update", field, a, b))
+        .collect()
+}
+
+impl Store {
+    /// Adds the built-in providers (disabled) that are not there yet.
+    pub async fn seed_builtin_providers(&self, actor: &str) -> Result<(), StoreError> {
+        let at = now();
+        let mut tx = self.pool().begin().await?;
+        for p in builtin_providers() {
+            q::insert_if_missing(&mut *tx, &p, &at, actor).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn providers(&self) -> Result<Vec<ProviderRow>, StoreError> {
+        q::list(self.pool()).await
+    }
+
+    pub async fn provider(&self, id: &str) -> Result<ProviderRow, StoreError> {
+        q::get(self.pool(), id).await?.ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))
+    }
+
+    pub async fn provider_keys(&self, id: &str) -> Result<Vec<StoredKey>, StoreError> {
+        q::keys(self.pool(), id).await
+    }
+
+    /// Saves a provider's settings and key changes at once, with audit rows.
+    pub async fn save_provider(
+        &self,
+        actor: &str,
+        settings: &ProviderSettings,
+        key_changes: &[KeyChange],
+    ) -> Result<ProviderRow, StoreError> {
+        let at = now();
+        let mut tx = self.pool().begin().await?;
+        let old = q::get(&mut *tx, &settings.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no provider '{}'", settings.id)))?;
+        q::update_settings(&mut *tx, settings, &at, actor).await?;
+        let mut changes = settings_changes(&old.settings, settings);
+        let existing = q::keys(&mut *tx, &settings.id).await?;
+        let mask_of = |id: &str| existing.iter().find(|k| k.id == id).map(|k| k.mask.clone());
+        for change in key_changes {
+            match change {
+                KeyChange::Add(k) => {
+                    q::insert_key(&mut *tx, k, &at).await?;
+                    changes.push(entry(
+                        "provider_key",
+                        &settings.id,
+                        "create",
+                        "api_key",
+                        "null".into(),
+                        k.mask.clone(),
+                    ));
+                }
+                KeyChange::Replace(k) => {
+                    let old_mask = mask_of(&k.id).unwrap_or_default();
+                    q::replace_key(&mut *tx, k, &at).await?;
+                    changes.push(entry("provider_key", &settings.id, "update", "api_key", old_mask, k.mask.clone()));
+                }
+                KeyChange::Remove { id } => {
+                    let old_mask = mask_of(id).unwrap_or_default();
+                    q::delete_key(&mut *tx, &settings.id, id).await?;
+                    changes.push(entry("provider_key", &settings.id, "delete", "api_key", old_mask, "null".into()));
+                }
+            }
+        }
+        for c in &changes {
+            audit::insert(&mut *tx, &at, actor, c).await?;
+        }
+        let saved = q::get(&mut *tx, &settings.id).await?.expect("row just updated");
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    pub async fn set_provider_check(&self, id: &str, check: &q::ProviderCheck) -> Result<(), StoreError> {
+        q::set_check(self.pool(), id, check).await
+    }
+
+    /// Replaces the model list a provider reported.
+    pub async fn replace_provider_models(&self, id: &str, models: &[ListedModel]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        q::delete_models(&mut *tx, id).await?;
+        for m in models {
+            q::insert_model(&mut *tx, m).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn provider_models(&self) -> Result<Vec<ListedModel>, StoreError> {
+        q::models(self.pool()).await
+    }
+
+    /// Replaces the imported prices with `prices` (one transaction, audited).
+    pub async fn import_prices(&self, actor: &str, prices: &[ModelPrice], source: &str) -> Result<(), StoreError> {
+        let at = now();
+        let mut tx = self.pool().begin().await?;
+        let (before, _, _) = model_prices::summary(&mut *tx).await?;
+        model_prices::delete_all(&mut *tx).await?;
+        for p in prices {
+            model_prices::insert(&mut *tx, p, source, &at).await?;
+        }
+        let c = entry("prices", source, "import", "model_prices", before.to_string(), prices.len().to_string());
+        audit::insert(&mut *tx, &at, actor, &c).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The price of `model` at a provider of `kind`: imported first, then built in.
+    pub async fn price(&self, kind: &str, model: &str) -> Result<Option<ModelPrice>, StoreError> {
+        if let Some(p) = model_prices::get(self.pool(), kind, model).await? {
+            return Ok(Some(p));
+        }
+        Ok(pricing::builtin_price(kind, model).cloned())
+    }
+
+    /// (count, source file name, imported at) of the imported prices.
+    pub async fn imported_prices(&self) -> Result<(i64, Option<String>, Option<String>), StoreError> {
+        model_prices::summary(self.pool()).await
+    }
+
+    pub async fn secret_check(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        q::secret_check(self.pool()).await
+    }
+
+    pub async fn set_secret_check(&self, nonce: &[u8], ciphertext: &[u8]) -> Result<(), StoreError> {
+        q::set_secret_check(self.pool(), nonce, ciphertext).await
+    }
+}
+
+impl Store {
+    /// This calendar month's (UTC) spend at `provider`.
+    pub async fn month_spend_now(&self, provider: &str) -> Result<f64, StoreError> {
+        let month = chrono::Utc::now().format("%Y-%m").to_string();
+        crate::queries::requests::month_spend(self.pool(), provider, &month).await
+    }
+}

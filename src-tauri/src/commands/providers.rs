@@ -1,0 +1,58 @@
+//! Providers, keys, connection tests and prices.
+
+use tauri::State;
+
+use switchboard_core::AppError;
+use switchboard_store::queries::providers::ListedModel;
+
+use crate::ops;
+use crate::ops::providers::{ConnectionReport, PriceSummary, ProviderUpdate, ProvidersPage};
+use crate::state::AppState;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_providers(state: State<'_, AppState>) -> Result<ProvidersPage, AppError> {
+    ops::providers::page(&state).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_providers(
+    state: State<'_, AppState>,
+    updates: Vec<ProviderUpdate>,
+) -> Result<ProvidersPage, AppError> {
+    ops::providers::save_all(&state, updates).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn test_provider(state: State<'_, AppState>, id: String) -> Result<ConnectionReport, AppError> {
+    ops::providers::test_connection(&state, &id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn refresh_provider_models(state: State<'_, AppState>, id: String) -> Result<Vec<ListedModel>, AppError> {
+    ops::providers::refresh_models(&state, &id).await
+}
+
+/// The one response that carries a plaintext key: the admin asked to see it.
+#[tauri::command]
+#[specta::specta]
+pub async fn reveal_provider_key(
+    state: State<'_, AppState>,
+    provider_id: String,
+    key_id: String,
+) -> Result<String, AppError> {
+    ops::providers::reveal_key(&state, &provider_id, &key_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn import_prices(
+    state: State<'_, AppState>,
+    file_name: String,
+    text: String,
+) -> Result<PriceSummary, AppError> {
+    ops::providers::import_prices(&state, &file_name, &text).await
+}

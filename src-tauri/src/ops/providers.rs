@@ -1,0 +1,315 @@
+//! The Providers page: settings and keys saved together (keys sealed before
+//! they reach the store, only masks come back), "Test connection", model
+//! lists, spend against budget, and price-file import.
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::{pricing, AppError, ErrorCode, ModelPrice, ProviderSettings, BUILTIN_PRICES_SOURCE};
+use switchboard_gateway::VaultStatus;
+use switchboard_providers::{adapter, validate_base_url, Endpoint, ProbeReport};
+use switchboard_store::providers::KeyChange;
+use switchboard_store::queries::providers::{ListedModel, ProviderCheck, ProviderRow};
+
+use crate::state::AppState;
+
+/// A stored key as the UI may see it.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct KeyView {
+    pub id: String,
+    /// `sk-...abcd`
+    pub mask: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ProviderView {
+    pub settings: ProviderSettings,
+    /// In the order they are tried.
+    pub keys: Vec<KeyView>,
+    pub check: ProviderCheck,
+    pub models: Vec<ListedModel>,
+    pub spend_this_month_usd: f64,
+    /// Our sampling parameters this provider has no field for.
+    pub unsupported_params: Vec<String>,
+    pub needs_key: bool,
+    pub is_cloud: bool,
+    pub default_base_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct PriceSummary {
+    pub builtin_source: String,
+    pub builtin_count: u32,
+    pub imported_count: u32,
+    pub imported_source: Option<String>,
+    pub imported_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ProvidersPage {
+    pub providers: Vec<ProviderView>,
+    pub vault: VaultStatus,
+    pub prices: PriceSummary,
+}
+
+/// One card's changes. Plaintext keys travel this way only, UI to back end.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct ProviderUpdate {
+    pub settings: ProviderSettings,
+    /// Replaces the first key in place (or becomes the first key).
+    #[serde(default)]
+    pub new_key: Option<String>,
+    /// Further keys, tried after the existing ones.
+    #[serde(default)]
+    pub add_keys: Vec<String>,
+    /// Ids of keys to delete.
+    #[serde(default)]
+    pub remove_keys: Vec<String>,
+}
+
+/// What "Test connection" found, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct ConnectionReport {
+    pub ok: bool,
+    pub message: String,
+    pub report: Option<ProbeReport>,
+    pub checked_at: String,
+}
+
+pub async fn page(state: &AppState) -> Result<ProvidersPage, AppError> {
+    let store = state.store();
+    let models = store.provider_models().await?;
+    let mut providers = Vec::new();
+    for ProviderRow { settings, check } in store.providers().await? {
+        let keys =
+            store.provider_keys(&settings.id).await?.into_iter().map(|k| KeyView { id: k.id, mask: k.mask }).collect();
+        let kind = settings.kind;
+        providers.push(ProviderView {
+            keys,
+            check,
+            models: models.iter().filter(|m| m.provider_id == settings.id).cloned().collect(),
+            spend_this_month_usd: store.month_spend_now(&settings.id).await?,
+            unsupported_params: kind.unsupported_params().iter().map(|s| s.to_string()).collect(),
+            needs_key: kind.needs_key(),
+            is_cloud: kind.is_cloud(),
+            default_base_url: kind.default_base_url().to_string(),
+            settings,
+        });
+    }
+    let (imported, source, at) = store.imported_prices().await?;
+    Ok(ProvidersPage {
+        providers,
+        vault: state.gateway.vault_status(),
+        prices: PriceSummary {
+            builtin_source: BUILTIN_PRICES_SOURCE.into(),
+            builtin_count: pricing::builtin_count() as u32,
+            imported_count: imported as u32,
+            imported_source: source,
+            imported_at: at,
+        },
+    })
+}
+
+fn field(id: &str, name: &str, message: impl Into<String>) -> AppError {
+    AppError::for_field(format!("{id}.{name}"), message)
+}
+
+/// Checks one card before anything is written.
+fn validate(old: &ProviderRow, key_count_after: usize, s: &ProviderSettings) -> Result<(), AppError> {
+    let id = &s.id;
+    if s.kind != old.settings.kind {
+        return Err(field(id, "kind", "a provider's kind cannot change"));
+    }
+    let name = s.display_name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(field(id, "display_name", "the name must be 1 to 80 characters"));
+    }
+    let needs_url = s.enabled || !s.base_url.trim().is_empty();
+    if needs_url {
+        validate_base_url(&s.base_url, s.kind, s.allow_http).map_err(|e| field(id, "base_url", e.message))?;
+    }
+    if let Some(b) = s.monthly_budget_usd {
+        if !b.is_finite() || !(0.0..=1e9).contains(&b) {
+            return Err(field(id, "monthly_budget_usd", "the budget must be a number of dollars, 0 or more"));
+        }
+    }
+    if s.kind == switchboard_core::ProviderKind::Azure && s.enabled {
+        if s.azure_deployments.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            return Err(field(id, "azure_deployments", "Azure OpenAI needs at least one deployment name"));
+        }
+        if s.azure_api_version.as_deref().is_none_or(|v| v.trim().is_empty()) {
+            return Err(field(id, "azure_api_version", "Azure OpenAI needs an api-version, e.g. 2024-10-21"));
+        }
+    }
+    if s.enabled && s.kind.needs_key() && key_count_after == 0 {
+        return Err(field(id, "api_key", format!("{name} needs an API key before it can be enabled")));
+    }
+    Ok(())
+}
+
+fn tidy(mut s: ProviderSettings) -> ProviderSettings {
+    s.display_name = s.display_name.trim().to_string();
+    s.base_url = s.base_url.trim().trim_end_matches('/').to_string();
+    let blank_to_none = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    s.azure_deployments = blank_to_none(s.azure_deployments);
+    s.azure_api_version = blank_to_none(s.azure_api_version);
+    s
+}
+
+/// Saves every card: all are validated first, so a mistake on one card saves nothing.
+pub async fn save_all(state: &AppState, updates: Vec<ProviderUpdate>) -> Result<ProvidersPage, AppError> {
+    let store = state.store();
+    let gateway = &state.gateway;
+    let mut plans = Vec::new();
+    for u in updates {
+        let settings = tidy(u.settings);
+        let old = store.provider(&settings.id).await?;
+        let existing = store.provider_keys(&settings.id).await?;
+        for id in &u.remove_keys {
+            if !existing.iter().any(|k| &k.id == id) {
+                return Err(field(&settings.id, "api_key", format!("no key {id} to remove")));
+            }
+        }
+        let mut changes: Vec<KeyChange> = u.remove_keys.iter().map(|id| KeyChange::Remove { id: id.clone() }).collect();
+        let kept: Vec<_> = existing.iter().filter(|k| !u.remove_keys.contains(&k.id)).collect();
+        let mut next_position = existing.iter().map(|k| k.position + 1).max().unwrap_or(0);
+        let seal = |id: Option<&str>, pos: i64, text: &str| {
+            gateway.seal_key(&settings.id, id, pos, text).map_err(|e| field(&settings.id, "api_key", e.message))
+        };
+        if let Some(text) = u.new_key.as_deref().filter(|t| !t.trim().is_empty()) {
+            match kept.first() {
+                Some(first) => changes.push(KeyChange::Replace(seal(Some(&first.id), first.position, text)?)),
+                None => {
+                    changes.push(KeyChange::Add(seal(None, next_position, text)?));
+                    next_position += 1;
+                }
+            }
+        }
+        for text in u.add_keys.iter().filter(|t| !t.trim().is_empty()) {
+            changes.push(KeyChange::Add(seal(None, next_position, text)?));
+            next_position += 1;
+        }
+        let added = changes.iter().filter(|c| matches!(c, KeyChange::Add(_))).count();
+        validate(&old, kept.len() + added, &settings)?;
+        plans.push((settings, changes));
+    }
+    for (settings, changes) in &plans {
+        store.save_provider(&state.actor, settings, changes).await?;
+    }
+    page(state).await
+}
+
+/// The plaintext of one key, for the UI's "Show" (which hides it again after a moment).
+pub async fn reveal_key(state: &AppState, provider_id: &str, key_id: &str) -> Result<String, AppError> {
+    let keys = state.gateway.open_keys(provider_id).await?;
+    let (_, key) = keys
+        .into_iter()
+        .find(|(id, _)| id == key_id)
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no key {key_id} for {provider_id}")))?;
+    tracing::info!(provider = provider_id, "an API key was shown to the admin");
+    Ok(key.to_string())
+}
+
+async fn endpoint(state: &AppState, settings: &ProviderSettings) -> Result<Endpoint, AppError> {
+    let key = state.gateway.open_keys(&settings.id).await?.into_iter().next().map(|(_, k)| k.to_string());
+    if key.is_none() && settings.kind.needs_key() {
+        return Err(AppError::new(
+            ErrorCode::SecretUnavailable,
+            format!("{} has no API key yet: enter one and save", settings.display_name),
+        ));
+    }
+    Ok(Endpoint {
+        kind: settings.kind,
+        base_url: settings.base_url.clone(),
+        api_key: key,
+        azure_deployment: settings.azure_deployments.clone(),
+        azure_api_version: settings.azure_api_version.clone(),
+    })
+}
+
+/// Lists the provider's models (stored for the model dropdowns), then asks
+/// the first for one token. The outcome is stored as the provider's status.
+pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionReport, AppError> {
+    let settings = state.store().provider(id).await?.settings;
+    let checked_at = switchboard_store::config::now();
+    let outcome = async {
+        let endpoint = endpoint(state, &settings).await?;
+        validate_base_url(&endpoint.base_url, settings.kind, settings.allow_http)
+            .map_err(|e| AppError::for_field(format!("{id}.base_url"), e.message))?;
+        let provider = adapter(endpoint, state.gateway.http().clone())
+            .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.message))?;
+        let models = provider.list_models().await.map_err(|e| provider_error(&settings, &e))?;
+        store_models(state, id, &models, &checked_at).await?;
+        let first = models.first().map(|m| m.id.clone());
+        let report = provider.probe(first.as_deref()).await.map_err(|e| provider_error(&settings, &e))?;
+        Ok::<_, AppError>(report)
+    }
+    .await;
+    let report = match outcome {
+        Ok(report) => {
+            let message = match (&report.completion_model, report.completion_ms) {
+                (Some(m), Some(ms)) => format!(
+                    "Connected: {} models listed in {:.0} ms; {m} answered in {ms:.0} ms",
+                    report.model_count, report.list_ms
+                ),
+                _ => format!("Connected, but the provider lists no models ({:.0} ms)", report.list_ms),
+            };
+            ConnectionReport { ok: true, message, report: Some(report), checked_at }
+        }
+        Err(e) => ConnectionReport { ok: false, message: e.message, report: None, checked_at },
+    };
+    let check = ProviderCheck {
+        checked_at: Some(report.checked_at.clone()),
+        ok: Some(report.ok),
+        message: Some(report.message.clone()),
+    };
+    state.store().set_provider_check(id, &check).await?;
+    Ok(report)
+}
+
+/// Fetches the provider's model list again.
+pub async fn refresh_models(state: &AppState, id: &str) -> Result<Vec<ListedModel>, AppError> {
+    let settings = state.store().provider(id).await?.settings;
+    let provider = adapter(endpoint(state, &settings).await?, state.gateway.http().clone())
+        .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.message))?;
+    let models = provider.list_models().await.map_err(|e| provider_error(&settings, &e))?;
+    let at = switchboard_store::config::now();
+    store_models(state, id, &models, &at).await?;
+    Ok(state.store().provider_models().await?.into_iter().filter(|m| m.provider_id == id).collect())
+}
+
+async fn store_models(
+    state: &AppState,
+    id: &str,
+    models: &[switchboard_providers::RemoteModel],
+    at: &str,
+) -> Result<(), AppError> {
+    let kind = state.store().provider(id).await?.settings.kind;
+    let mut listed = Vec::new();
+    for m in models {
+        // The price table knows which models read images when the provider does not say.
+        let price: Option<ModelPrice> = state.store().price(kind.as_str(), &m.id).await?;
+        listed.push(ListedModel {
+            provider_id: id.to_string(),
+            model: m.id.clone(),
+            display_name: m.display_name.clone(),
+            vision: m.vision.or(price.as_ref().and_then(|p| p.vision)),
+            context_length: m.context_length.or(price.as_ref().and_then(|p| p.context_length)),
+            fetched_at: at.to_string(),
+        });
+    }
+    Ok(state.store().replace_provider_models(id, &listed).await?)
+}
+
+fn provider_error(settings: &ProviderSettings, e: &switchboard_providers::ProviderError) -> AppError {
+    switchboard_gateway::provider_error(settings, e)
+}
+
+/// Imports a LiteLLM-format price file, replacing earlier imports.
+pub async fn import_prices(state: &AppState, file_name: &str, text: &str) -> Result<PriceSummary, AppError> {
+    if text.len() > 64 * 1024 * 1024 {
+        return Err(AppError::new(ErrorCode::InvalidInput, "the price file is larger than 64 MB"));
+    }
+    let parsed = pricing::parse_litellm(text)?;
+    let source = std::path::Path::new(file_name).file_name().and_then(|n| n.to_str()).unwrap_or("prices.json");
+    state.store().import_prices(&state.actor, &parsed.prices, source).await?;
+    Ok(page(state).await?.prices)
+}
