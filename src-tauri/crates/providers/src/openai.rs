@@ -137,6 +137,10 @@ impl OpenAiAdapter {
     async fn complete(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let http_req = self.with_version(self.http.client.post(self.chat_url(&req.model))).json(&self.body(req, false));
         let resp = self.http.send(self.authorize(http_req)).await?;
+        self.parse_completion(resp).await
+    }
+
+    async fn parse_completion(&self, resp: reqwest::Response) -> Result<ChatResponse, ProviderError> {
         let body: Completion = self.http.json(resp).await?;
         let choice = body.choices.into_iter().next().ok_or_else(|| ProviderError::bad_response("no choices"))?;
         Ok(ChatResponse {
@@ -149,6 +153,19 @@ impl OpenAiAdapter {
     async fn stream(&self, req: &ChatRequest, sink: TextSink<'_>) -> Result<ChatResponse, ProviderError> {
         let http_req = self.with_version(self.http.client.post(self.chat_url(&req.model))).json(&self.body(req, true));
         let resp = self.http.send(self.authorize(http_req)).await?;
+        // Some compatible servers ignore `stream` and answer in one piece.
+        let is_json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            let whole = self.parse_completion(resp).await?;
+            if !whole.text.is_empty() {
+                sink(&whole.text);
+            }
+            return Ok(whole);
+        }
         let mut events = Sse::new(resp);
         let mut out = ChatResponse { text: String::new(), usage: Usage::default(), finish_reason: None };
         while let Some(ev) = events.next(&self.http).await? {

@@ -231,6 +231,16 @@ async fn openai_images_go_as_data_url_parts_and_schema_as_response_format() {
 }
 
 #[tokio::test]
+async fn a_server_that_ignores_stream_still_answers_through_the_sink() {
+    let server = MockServer::start().await;
+    mount(&server, ProviderKind::OpenAiCompatible, true, ResponseTemplate::new(200).set_body_json(openai_completion()))
+        .await;
+    let (pieces, res) = stream(provider(ProviderKind::OpenAiCompatible, &server).as_ref(), &request()).await;
+    assert_eq!(pieces, ["Hi there."]);
+    assert_eq!(res.unwrap().usage.input_tokens, 19);
+}
+
+#[tokio::test]
 async fn openai_mid_stream_error_event_is_reported() {
     let server = MockServer::start().await;
     let body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"error\":{\"message\":\"model crashed\",\"type\":\"server_error\"}}\n\n";
