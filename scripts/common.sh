@@ -19,7 +19,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 APP_PACKAGES=(build-essential pkg-config curl file cmake clang libclang-dev libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev)
-TEST_PACKAGES=(webkit2gtk-driver xvfb xauth dbus)
+# dbus + gnome-keyring: a real Secret Service for the keyring tests; python3-pip
+# fetches llama.cpp's sources (llama-cpp-python sdist) for the llama-server peer.
+TEST_PACKAGES=(webkit2gtk-driver xvfb xauth dbus gnome-keyring python3-pip)
 
 install_apt() {
   local missing=()
@@ -74,4 +76,32 @@ build_app() {
   npx tauri build --debug --no-bundle --ci
   APP_BIN="$CARGO_TARGET_DIR/debug/switchboard"
   export APP_BIN
+}
+
+# llama.cpp's own OpenAI-compatible server, serving the test model as the real
+# peer of the OpenAI-compatible provider in the Rust tests. Its sources come
+# from the llama-cpp-python sdist on PyPI (it vendors a whole llama.cpp tree);
+# built once with explicit ISA flags and kept in the cache.
+LLAMA_SERVER_VERSION=0.3.36
+install_llama_server() {
+  local dest="$SWITCHBOARD_CACHE/tools/llama-server-$LLAMA_SERVER_VERSION"
+  export SWITCHBOARD_LLAMA_SERVER="$dest/bin/llama-server"
+  [ -x "$SWITCHBOARD_LLAMA_SERVER" ] && return 0
+  say "building llama.cpp's llama-server $LLAMA_SERVER_VERSION (the OpenAI-compatible test peer; once)"
+  local src="$SWITCHBOARD_CACHE/src/llama-cpp-python-$LLAMA_SERVER_VERSION"
+  local build="$SWITCHBOARD_CACHE/build/llama-server-$LLAMA_SERVER_VERSION"
+  if [ ! -f "$src/vendor/llama.cpp/CMakeLists.txt" ]; then
+    local tmp
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" "llama-cpp-python==$LLAMA_SERVER_VERSION"
+    rm -rf "$src" && mkdir -p "$src"
+    tar -xzf "$tmp"/llama_cpp_python-*.tar.gz -C "$src" --strip-components=1
+    rm -rf "$tmp"
+  fi
+  cmake -S "$src/vendor/llama.cpp" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+    -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON >/dev/null
+  cmake --build "$build" --target llama-server -j"$(nproc)" >/dev/null
+  install -D -m 755 "$build/bin/llama-server" "$SWITCHBOARD_LLAMA_SERVER"
 }

@@ -165,7 +165,7 @@ fn keyring_get(service: &str) -> Result<Option<Zeroizing<String>>, String> {
     let service = service.to_string();
     with_timeout(move || {
         let entry = keyring::Entry::new(&service, KEYRING_USER)
-            .map_err(|e| format!("no OS keyring (Secret Service) is reachable from this session: {e}"))?;
+            .map_err(|e| format!("no Secret Service answers in this session: {e}"))?;
         match entry.get_password() {
             Ok(p) => Ok(Some(Zeroizing::new(p))),
             Err(keyring::Error::NoEntry) => Ok(None),

@@ -313,8 +313,7 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
               <Group gap={4}>
                 {view.models.map((m) => (
                   <Badge key={m.model} variant="outline" size="sm" tt="none" color={m.vision ? "grape" : "gray"}>
-                    {m.model}
-                    {m.vision ? " 👁" : ""}
+                    {m.vision ? `${m.model} · ${t("providers.vision")}` : m.model}
                   </Badge>
                 ))}
               </Group>
