@@ -113,7 +113,11 @@ async fn llama_server_answers_through_the_openai_compatible_provider() {
     assert!(pieces.len() > 1, "the answer streamed in pieces: {pieces:?}");
     assert!(!pieces.concat().trim().is_empty());
     assert!(summary.stats.input_tokens > 5, "usage came from the server: {:?}", summary.stats);
-    assert!(summary.stats.output_tokens > 0 && summary.stats.output_tokens <= 24, "max tokens honoured: {:?}", summary.stats);
+    assert!(
+        summary.stats.output_tokens > 0 && summary.stats.output_tokens <= 24,
+        "max tokens honoured: {:?}",
+        summary.stats
+    );
 
     // Greedy and seeded: the same prompt gives the same text through the provider.
     let (tx, rx) = std::sync::mpsc::channel();

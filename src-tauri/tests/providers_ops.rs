@@ -30,7 +30,8 @@ async fn fake_openai(key: &str) -> MockServer {
         .and(path("/v1/models"))
         .and(header("authorization", auth.as_str()))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"data": [{"id": "gpt-4o-mini"}, {"id": "gpt-4o"}]})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": "whisper-1"}, {"id": "gpt-4o-mini"}, {"id": "gpt-4o"}]})),
         )
         .mount(&server)
         .await;
@@ -88,7 +89,10 @@ async fn keys_are_sealed_at_rest_and_only_masks_cross_to_the_ui() {
 
     let report = providers::test_connection(&s, "openai").await.unwrap();
     assert!(report.ok, "{}", report.message);
-    assert_eq!(report.report.as_ref().unwrap().model_count, 2);
+    let probe = report.report.as_ref().unwrap();
+    assert_eq!(probe.model_count, 3);
+    // Not the audio model listed first: a chat model the price table knows.
+    assert_eq!(probe.completion_model.as_deref(), Some("gpt-4o-mini"));
     assert_no_secret("test report", &report);
 
     // The listed models are now assignable, with the provider named.

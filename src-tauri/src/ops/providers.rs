@@ -238,8 +238,8 @@ pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionRep
             .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.message))?;
         let models = provider.list_models().await.map_err(|e| provider_error(&settings, &e))?;
         store_models(state, id, &models, &checked_at).await?;
-        let first = models.first().map(|m| m.id.clone());
-        let report = provider.probe(first.as_deref()).await.map_err(|e| provider_error(&settings, &e))?;
+        let chosen = probe_model(state, &settings, &models).await?;
+        let report = provider.probe(chosen.as_deref()).await.map_err(|e| provider_error(&settings, &e))?;
         Ok::<_, AppError>(report)
     }
     .await;
@@ -263,6 +263,33 @@ pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionRep
     };
     state.store().set_provider_check(id, &check).await?;
     Ok(report)
+}
+
+/// The model "Test connection" asks for a token: one a use case uses, else a
+/// chat model the price table knows (a listing also holds embedding, image and
+/// audio models), else the first listed.
+async fn probe_model(
+    state: &AppState,
+    settings: &ProviderSettings,
+    models: &[switchboard_providers::RemoteModel],
+) -> Result<Option<String>, AppError> {
+    let prefix = format!("{}/", settings.id);
+    let assigned: Vec<String> = state
+        .store()
+        .use_cases()
+        .await?
+        .into_iter()
+        .filter_map(|u| u.model.strip_prefix(&prefix).map(str::to_string))
+        .collect();
+    if let Some(m) = models.iter().find(|m| assigned.contains(&m.id)) {
+        return Ok(Some(m.id.clone()));
+    }
+    for m in models {
+        if state.store().price(settings.kind.as_str(), &m.id).await?.is_some() {
+            return Ok(Some(m.id.clone()));
+        }
+    }
+    Ok(models.first().map(|m| m.id.clone()))
 }
 
 /// Fetches the provider's model list again.

@@ -69,8 +69,20 @@ pub trait Provider: Send + Sync {
     /// The models the provider offers to this key.
     async fn list_models(&self) -> Result<Vec<RemoteModel>, ProviderError>;
 
+    /// Asks `model` for a single token (the cheapest proof that chat works).
+    async fn one_token(&self, model: &str) -> Result<(), ProviderError> {
+        let params = switchboard_core::SamplingParams::new(0.0, 1, 1.0, 1, 1.0);
+        let req = ChatRequest {
+            model: model.into(),
+            messages: vec![ChatMessage::user("Say OK.")],
+            params,
+            json_schema: None,
+        };
+        self.chat(&req, None).await.map(|_| ())
+    }
+
     /// "Test connection": lists the models, then asks `model` (or the first
-    /// listed) for a one-token completion.
+    /// listed) for one token.
     async fn probe(&self, model: Option<&str>) -> Result<ProbeReport, ProviderError> {
         let started = Instant::now();
         let models = self.list_models().await?;
@@ -79,16 +91,8 @@ pub trait Provider: Send + Sync {
         let Some(chosen) = chosen else {
             return Ok(ProbeReport { model_count: 0, list_ms, completion_model: None, completion_ms: None });
         };
-        let mut params = switchboard_core::SamplingParams::new(0.0, 1, 1.0, 1, 1.0);
-        params.max_tokens = 1;
-        let req = ChatRequest {
-            model: chosen.clone(),
-            messages: vec![ChatMessage::user("Say OK.")],
-            params,
-            json_schema: None,
-        };
         let t = Instant::now();
-        self.chat(&req, None).await?;
+        self.one_token(&chosen).await?;
         Ok(ProbeReport {
             model_count: models.len() as u32,
             list_ms,

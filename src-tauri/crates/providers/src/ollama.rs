@@ -2,8 +2,6 @@
 //! `images`), /api/tags, newline-delimited JSON streaming, and its own option
 //! names (num_predict, repeat_penalty, ...).
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -11,8 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::http::Http;
 use crate::stream::Lines;
 use crate::{
-    ChatRequest, ChatResponse, Endpoint, ErrorKind, ProbeReport, Provider, ProviderError, ProviderKind, RemoteModel,
-    TextSink, Usage,
+    ChatRequest, ChatResponse, Endpoint, ErrorKind, Provider, ProviderError, ProviderKind, RemoteModel, TextSink, Usage,
 };
 
 pub(crate) struct OllamaAdapter {
@@ -161,28 +158,15 @@ impl Provider for OllamaAdapter {
             .collect())
     }
 
-    /// Lists the models, then asks for one token through /api/generate.
-    async fn probe(&self, model: Option<&str>) -> Result<ProbeReport, ProviderError> {
-        let started = Instant::now();
-        let models = self.list_models().await?;
-        let list_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let Some(chosen) = model.map(str::to_string).or_else(|| models.first().map(|m| m.id.clone())) else {
-            return Ok(ProbeReport { model_count: 0, list_ms, completion_model: None, completion_ms: None });
-        };
+    /// One token through /api/generate.
+    async fn one_token(&self, model: &str) -> Result<(), ProviderError> {
         let req = ChatRequest {
-            model: chosen.clone(),
+            model: model.into(),
             messages: vec![crate::ChatMessage::user("Say OK.")],
             params: switchboard_core::SamplingParams::new(0.0, 1, 1.0, 1, 1.0),
             json_schema: None,
         };
-        let t = Instant::now();
-        self.generate(&req).await?;
-        Ok(ProbeReport {
-            model_count: models.len() as u32,
-            list_ms,
-            completion_model: Some(chosen),
-            completion_ms: Some(t.elapsed().as_secs_f64() * 1000.0),
-        })
+        self.generate(&req).await.map(|_| ())
     }
 }
 
