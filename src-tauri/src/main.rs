@@ -2,5 +2,10 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    // The same binary is the engine worker: llama.cpp runs in a child process of the app.
+    let args: Vec<String> = std::env::args().collect();
+    if switchboard_engine::worker::run_if_requested(&args) {
+        return;
+    }
     switchboard_app::run();
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use switchboard_core::AppError;
-use switchboard_engine::{Engine, EngineConfig};
+use switchboard_engine::{EngineConfig, WorkerCommand, WorkerEngine};
 use switchboard_gateway::{Gateway, Vault};
 use switchboard_secrets::{MasterKey, StorePreference};
 use switchboard_store::Store;
@@ -81,7 +81,8 @@ pub struct AppState {
     pub paths: Paths,
     /// Every LLM call goes through here.
     pub gateway: Gateway,
-    pub engine: Arc<Engine>,
+    /// llama.cpp in a supervised worker process (this binary with `--engine-worker`).
+    pub engine: Arc<WorkerEngine>,
     pub http: reqwest::Client,
     pub model: Mutex<ModelStatus>,
     /// The OS user, recorded as the author of configuration changes.
@@ -100,7 +101,7 @@ impl AppState {
         let actor = os_user();
         store.seed_builtin_use_cases(&actor).await?;
         store.seed_builtin_providers(&actor).await?;
-        let engine = Arc::new(Engine::new(EngineConfig::default()));
+        let engine = Arc::new(WorkerEngine::new(worker_command(), EngineConfig::default()));
         let key_file = paths.master_key_file();
         // The keyring answers over D-Bus and may block: off the async runtime.
         let found = tokio::task::spawn_blocking(move || {
@@ -135,6 +136,16 @@ impl AppState {
     pub fn set_model_status(&self, status: ModelStatus) {
         *self.model.lock().expect("model status lock") = status;
     }
+}
+
+/// The engine worker is this same binary started with `--engine-worker`
+/// (`SWITCHBOARD_ENGINE_WORKER` names another program, e.g. for tests).
+pub fn worker_command() -> WorkerCommand {
+    let program = std::env::var_os("SWITCHBOARD_ENGINE_WORKER")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| PathBuf::from("switchboard"));
+    WorkerCommand { program }
 }
 
 /// The name of the user running the app, for the audit log: the login

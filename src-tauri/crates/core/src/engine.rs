@@ -7,13 +7,19 @@ use std::sync::atomic::AtomicBool;
 use crate::{AppError, GenerationStats, SamplingParams};
 
 /// A request as the engine receives it: everything already resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineRequest {
     pub system_prompt: Option<String>,
     pub prompt: String,
     pub params: SamplingParams,
     /// A JSON schema the output must follow (applied as a grammar).
     pub json_schema: Option<String>,
+    /// Feed `prompt` verbatim, without the chat template (benchmarks, base models).
+    #[serde(default)]
+    pub raw_prompt: bool,
+    /// Generate exactly `max_tokens`, ignoring end-of-generation (benchmarks).
+    #[serde(default)]
+    pub ignore_eos: bool,
 }
 
 /// A local text engine (llama.cpp today). Blocking: the gateway calls it on a

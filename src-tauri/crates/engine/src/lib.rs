@@ -2,18 +2,26 @@
 //! loading GGUF models and generating text token by token, with cancellation,
 //! stop sequences and measured timings.
 //!
+//! llama.cpp runs in a worker process ([`worker`]) supervised by
+//! [`WorkerEngine`], so that an `abort()` inside llama.cpp ends the worker,
+//! not the app; [`Engine`] is what runs inside that process (and in-process
+//! for benchmarks and engine tests).
+//!
 //! **Invariant:** this is the only crate that links llama.cpp. The app talks to
-//! it through [`Engine`]; nothing above it sees a llama.cpp type.
+//! it through `core::TextEngine`; nothing above it sees a llama.cpp type.
 
 mod error;
 mod gguf;
 mod sampler;
 mod stop;
+mod supervisor;
 mod text_engine;
+pub mod worker;
 
 pub use error::EngineError;
 pub use gguf::check_gguf_header;
 pub use stop::StopMatcher;
+pub use supervisor::{classify, CrashClass, WorkerCommand, WorkerEngine};
 pub use text_engine::{Engine, EngineConfig, GenerateRequest, ModelInfo};
 
 /// Physical cores of this machine: llama.cpp's generation is memory-bound and

@@ -18,7 +18,7 @@ use switchboard_core::{FinishReason, GenerationStats, SamplingParams};
 
 use crate::{gguf, sampler, stop::StopMatcher, EngineError};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
     /// Threads for generation and prompt processing.
     pub threads: u32,
@@ -360,9 +360,9 @@ impl switchboard_core::TextEngine for Engine {
         let req = GenerateRequest {
             system_prompt: req.system_prompt.clone(),
             prompt: req.prompt.clone(),
-            raw_prompt: false,
+            raw_prompt: req.raw_prompt,
             params: req.params.clone(),
-            ignore_eos: false,
+            ignore_eos: req.ignore_eos,
             json_schema: req.json_schema.clone(),
         };
         Engine::generate(self, model_path, &req, cancel, on_text).map_err(Into::into)

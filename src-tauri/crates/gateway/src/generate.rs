@@ -91,6 +91,8 @@ impl Gateway {
                             prompt: req.prompt,
                             params: r.params,
                             json_schema: r.use_case.json_schema.clone(),
+                            raw_prompt: false,
+                            ignore_eos: false,
                         };
                         let flag = cancel.clone();
                         tokio::task::spawn_blocking(move || {

@@ -1,14 +1,17 @@
-//! `engine-bench --model PATH [--threads N] [--pp 512] [--tg 128] [--reps 3]`
+//! `engine-bench --model PATH [--threads N] [--pp 512] [--tg 128] [--reps 3] [--in-process]`
 //!
 //! Measures Switchboard's engine the way llama-bench measures llama.cpp:
-//! prompt processing of `pp` tokens and generation of `tg` tokens, through
-//! the same `Engine::generate` the app calls. Prints one JSON object.
+//! prompt processing of `pp` tokens and generation of `tg` tokens. By default
+//! through the whole path the app uses: the supervised worker process
+//! (`engine-worker`, next to this binary), every token streamed back over the
+//! pipe to this process; `--in-process` calls the engine directly. Prints one
+//! JSON object.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use switchboard_core::SamplingParams;
-use switchboard_engine::{Engine, EngineConfig, GenerateRequest};
+use switchboard_core::{EngineRequest, SamplingParams, TextEngine};
+use switchboard_engine::{Engine, EngineConfig, WorkerCommand, WorkerEngine};
 
 struct Args {
     model: PathBuf,
@@ -16,11 +19,18 @@ struct Args {
     pp: u32,
     tg: u32,
     reps: u32,
+    in_process: bool,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut args =
-        Args { model: PathBuf::new(), threads: switchboard_engine::default_threads(), pp: 512, tg: 128, reps: 3 };
+    let mut args = Args {
+        model: PathBuf::new(),
+        threads: switchboard_engine::default_threads(),
+        pp: 512,
+        tg: 128,
+        reps: 3,
+        in_process: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -31,6 +41,7 @@ fn parse() -> Result<Args, String> {
             "--pp" => args.pp = number(value()?)?,
             "--tg" => args.tg = number(value()?)?,
             "--reps" => args.reps = number(value()?)?.max(1),
+            "--in-process" => args.in_process = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -52,18 +63,23 @@ fn main() {
         eprintln!("engine-bench: {e}");
         std::process::exit(2);
     });
-    let engine =
-        Engine::new(EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false });
-    let (info, load_ms) = engine.load(&args.model).unwrap_or_else(|e| {
+    let config = EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false };
+    let (info, _) = Engine::new(config.clone()).load(&args.model).unwrap_or_else(|e| {
         eprintln!("engine-bench: {e}");
         std::process::exit(1);
     });
+    let engine: Box<dyn TextEngine> = if args.in_process {
+        Box::new(Engine::new(config))
+    } else {
+        let program = std::env::current_exe().expect("own path").with_file_name("engine-worker");
+        Box::new(WorkerEngine::new(WorkerCommand { program }, config))
+    };
     let never = AtomicBool::new(false);
     let greedy = |max_tokens| SamplingParams::new(0.0, 40, 1.0, max_tokens, 1.0);
 
     // A prompt of exactly `pp` tokens: BOS plus pp-1 copies of a one-token word.
     let pp_prompt = " the".repeat(args.pp.saturating_sub(1) as usize);
-    let pp_req = GenerateRequest {
+    let pp_req = EngineRequest {
         system_prompt: None,
         prompt: pp_prompt,
         raw_prompt: true,
@@ -71,7 +87,7 @@ fn main() {
         ignore_eos: true,
         json_schema: None,
     };
-    let tg_req = GenerateRequest {
+    let tg_req = EngineRequest {
         system_prompt: None,
         prompt: "Once upon a time".into(),
         raw_prompt: true,
@@ -80,9 +96,15 @@ fn main() {
         json_schema: None,
     };
 
-    let run =
-        |req: &GenerateRequest| engine.generate(&args.model, req, &never, &mut |_| {}).expect("generation failed");
-    run(&tg_req); // warm-up, as llama-bench does
+    // Text is handed to the caller token by token (over the pipe for the worker).
+    let run = |req: &EngineRequest| {
+        let mut received = 0usize;
+        let stats = engine.generate(&args.model, req, &never, &mut |t| received += t.len()).expect("generation failed");
+        std::hint::black_box(received);
+        stats
+    };
+    // Warm-up, as llama-bench does; for the worker it also starts the process and loads the model.
+    let load_ms = run(&tg_req).load_ms;
     let (mut pp, mut tg, mut ttft) = (Vec::new(), Vec::new(), Vec::new());
     let mut pp_tokens = 0;
     for _ in 0..args.reps {
@@ -98,7 +120,10 @@ fn main() {
     let (tg_mean, tg_sd) = mean_sd(&tg);
     let (ttft_mean, _) = mean_sd(&ttft);
     println!(
-        "{{\"model\":\"{}\",\"threads\":{},\"load_ms\":{load_ms:.1},\"pp_tokens\":{pp_tokens},\"pp_tps\":{pp_mean:.2},\"pp_sd\":{pp_sd:.2},\"tg_tokens\":{},\"tg_tps\":{tg_mean:.2},\"tg_sd\":{tg_sd:.2},\"ttft_ms\":{ttft_mean:.1}}}",
-        info.name, args.threads, args.tg
+        "{{\"path\":\"{}\",\"model\":\"{}\",\"threads\":{},\"load_ms\":{load_ms:.1},\"pp_tokens\":{pp_tokens},\"pp_tps\":{pp_mean:.2},\"pp_sd\":{pp_sd:.2},\"tg_tokens\":{},\"tg_tps\":{tg_mean:.2},\"tg_sd\":{tg_sd:.2},\"ttft_ms\":{ttft_mean:.1}}}",
+        if args.in_process { "in-process" } else { "worker" },
+        info.name,
+        args.threads,
+        args.tg
     );
 }

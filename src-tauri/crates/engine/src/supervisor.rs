@@ -1,0 +1,308 @@
+//! The app's side of the engine worker: starts it on demand, forwards one
+//! request at a time, streams its text back, cancels, and when the worker
+//! dies says why (from its exit signal and the last lines llama.cpp wrote)
+//! and starts a fresh one for the next request, backing off if it keeps dying.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use switchboard_core::{AppError, EngineRequest, ErrorCode, GenerationStats, TextEngine};
+
+use crate::worker::{FromWorker, ToWorker, WORKER_FLAG};
+use crate::EngineConfig;
+
+const STDERR_LINES: usize = 60;
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How to start the worker: a program that runs [`crate::worker::run_if_requested`].
+#[derive(Debug, Clone)]
+pub struct WorkerCommand {
+    pub program: PathBuf,
+}
+
+/// Why the worker died, as the user reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashClass {
+    OutOfMemory,
+    Backend,
+    BadModel,
+    Assert,
+    Crash,
+}
+
+impl CrashClass {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::OutOfMemory => "out of memory",
+            Self::Backend => "GPU backend or driver error",
+            Self::BadModel => "bad model file",
+            Self::Assert => "llama.cpp stopped on an internal check (GGML_ASSERT)",
+            Self::Crash => "crash",
+        }
+    }
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    events: mpsc::Receiver<FromWorker>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    started: Instant,
+}
+
+#[derive(Default)]
+struct Health {
+    /// Deaths in a row without a request completed in between.
+    failures: u32,
+}
+
+/// A [`TextEngine`] whose llama.cpp runs in a supervised child process.
+pub struct WorkerEngine {
+    command: WorkerCommand,
+    config: EngineConfig,
+    worker: Mutex<Option<Worker>>,
+    health: Mutex<Health>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl WorkerEngine {
+    pub fn new(command: WorkerCommand, config: EngineConfig) -> Self {
+        Self { command, config, worker: Mutex::new(None), health: Mutex::default(), next_id: 1.into() }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The worker's process id, when one is running.
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.worker.lock().expect("worker lock").as_ref().map(|w| w.child.id())
+    }
+
+    fn spawn(&self) -> Result<Worker, AppError> {
+        let failures = self.health.lock().expect("health lock").failures;
+        if failures > 0 {
+            // Back off when it keeps dying: 0.25 s, 0.5 s, ... up to 5 s.
+            std::thread::sleep(Duration::from_millis((250u64 << failures.min(5)).min(5_000)));
+        }
+        let config = serde_json::to_string(&self.config).expect("config serialises");
+        let mut child = Command::new(&self.command.program)
+            .arg(WORKER_FLAG)
+            .arg(config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::EngineFailed,
+                    format!("cannot start the engine worker {}: {e}", self.command.program.display()),
+                )
+            })?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr_pipe = child.stderr.take().expect("piped stderr");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<FromWorker>(&line) {
+                    Ok(event) => {
+                        if tx.send(event).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => tracing::warn!(%e, "unreadable line from the engine worker"),
+                }
+            }
+        });
+        let stderr: Arc<Mutex<VecDeque<String>>> = Arc::default();
+        {
+            let stderr = stderr.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr_pipe).lines() {
+                    let Ok(line) = line else { break };
+                    tracing::debug!(target: "engine_worker", "{line}");
+                    let mut tail = stderr.lock().expect("stderr lock");
+                    if tail.len() == STDERR_LINES {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            });
+        }
+        let mut worker = Worker { child, stdin, events, stderr, started: Instant::now() };
+        match worker.events.recv_timeout(START_TIMEOUT) {
+            Ok(FromWorker::Ready { pid }) => {
+                tracing::info!(pid, "engine worker started");
+                Ok(worker)
+            }
+            _ => Err(self.died(&mut worker)),
+        }
+    }
+
+    /// Waits for the dead worker's exit status and turns it into an error.
+    fn died(&self, worker: &mut Worker) -> AppError {
+        let status = wait_briefly(&mut worker.child);
+        // Let the stderr reader drain what the worker wrote last.
+        std::thread::sleep(Duration::from_millis(100));
+        let tail: Vec<String> = worker.stderr.lock().expect("stderr lock").iter().cloned().collect();
+        self.health.lock().expect("health lock").failures += 1;
+        let (class, detail) = classify(status, &tail);
+        tracing::error!(?status, class = class.describe(), %detail, lived_ms = worker.started.elapsed().as_millis() as u64, "engine worker died");
+        AppError::new(
+            ErrorCode::EngineFailed,
+            format!("the local engine stopped ({}): {detail}; it restarts for the next request", class.describe()),
+        )
+    }
+}
+
+fn wait_briefly(child: &mut Child) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return child.wait().ok();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What killed the worker, from its exit signal and llama.cpp's last words.
+pub fn classify(status: Option<std::process::ExitStatus>, stderr_tail: &[String]) -> (CrashClass, String) {
+    let said = |needles: &[&str]| {
+        stderr_tail.iter().rev().find(|l| {
+            let l = l.to_ascii_lowercase();
+            needles.iter().any(|n| l.contains(n))
+        })
+    };
+    #[cfg(unix)]
+    let signal = status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    let how = match (signal, status.and_then(|s| s.code())) {
+        (Some(9), _) => "killed (SIGKILL)".to_string(),
+        (Some(6), _) => "aborted (SIGABRT)".to_string(),
+        (Some(11), _) => "segmentation fault (SIGSEGV)".to_string(),
+        (Some(sig), _) => format!("signal {sig}"),
+        (None, Some(code)) => format!("exit code {code}"),
+        (None, None) => "unknown exit".to_string(),
+    };
+    if let Some(line) =
+        said(&["out of memory", "failed to allocate", "cudamalloc", "erroroutofdevicememory", "cannot allocate memory"])
+    {
+        return (CrashClass::OutOfMemory, format!("{how}: {line}"));
+    }
+    if let Some(line) = said(&["cuda error", "vulkan", "vk::", "ggml_backend", "driver"]) {
+        return (CrashClass::Backend, format!("{how}: {line}"));
+    }
+    if let Some(line) = said(&["gguf", "failed to load model", "tensor", "invalid magic"]) {
+        return (CrashClass::BadModel, format!("{how}: {line}"));
+    }
+    if let Some(line) = said(&["ggml_assert", "assert"]) {
+        return (CrashClass::Assert, format!("{how}: {line}"));
+    }
+    // A SIGKILL nobody asked for is, on Linux, most often the OOM killer.
+    if signal == Some(9) {
+        return (CrashClass::OutOfMemory, format!("{how}; the system may have run out of memory"));
+    }
+    (CrashClass::Crash, how)
+}
+
+impl TextEngine for WorkerEngine {
+    fn generate(
+        &self,
+        model_path: &Path,
+        req: &EngineRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<GenerationStats, AppError> {
+        // One request at a time: llama.cpp holds one model and one context.
+        let mut slot = self.worker.lock().expect("worker lock");
+        if slot.as_mut().is_some_and(|w| matches!(w.child.try_wait(), Ok(Some(_)))) {
+            let mut dead = slot.take().expect("checked");
+            let _ = self.died(&mut dead);
+        }
+        if slot.is_none() {
+            *slot = Some(self.spawn()?);
+        }
+        let worker = slot.as_mut().expect("just started");
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let send = |stdin: &mut ChildStdin, msg: &ToWorker| {
+            let line = serde_json::to_string(msg).expect("requests serialise");
+            writeln!(stdin, "{line}").and_then(|_| stdin.flush())
+        };
+        let request = ToWorker::Generate { id, model_path: model_path.to_path_buf(), request: req.clone() };
+        if send(&mut worker.stdin, &request).is_err() {
+            let mut dead = slot.take().expect("present");
+            return Err(self.died(&mut dead));
+        }
+        let mut cancel_sent = false;
+        loop {
+            match worker.events.recv_timeout(Duration::from_millis(25)) {
+                Ok(FromWorker::Text { id: i, text }) if i == id => on_text(&text),
+                Ok(FromWorker::Done { id: i, stats }) if i == id => {
+                    self.health.lock().expect("health lock").failures = 0;
+                    return Ok(stats);
+                }
+                Ok(FromWorker::Failed { id: i, error }) if i == id => return Err(error),
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if cancel.load(Ordering::Relaxed) && !cancel_sent {
+                        cancel_sent = true;
+                        let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let mut dead = slot.take().expect("present");
+                    return Err(self.died(&mut dead));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for WorkerEngine {
+    fn drop(&mut self) {
+        if let Some(mut w) = self.worker.lock().ok().and_then(|mut s| s.take()) {
+            // Closing stdin ends the worker; kill it if it does not go.
+            drop(w.stdin);
+            if wait_briefly(&mut w.child).is_none() {
+                let _ = w.child.kill();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    fn signalled(sig: i32) -> Option<std::process::ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        Some(std::process::ExitStatus::from_raw(sig))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn crashes_are_classified_from_signal_and_stderr() {
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (c, d) = classify(signalled(6), &lines(&["llama.cpp:123: GGML_ASSERT(n_tokens <= n_batch) failed"]));
+        assert_eq!(c, CrashClass::Assert);
+        assert!(d.contains("SIGABRT") && d.contains("GGML_ASSERT"));
+        assert_eq!(classify(signalled(9), &[]).0, CrashClass::OutOfMemory);
+        assert_eq!(classify(signalled(6), &lines(&["CUDA error: out of memory"])).0, CrashClass::OutOfMemory);
+        assert_eq!(classify(signalled(6), &lines(&["ggml_vulkan: vk::DeviceLostError"])).0, CrashClass::Backend);
+        assert_eq!(classify(signalled(11), &lines(&["gguf_init_from_file: invalid magic"])).0, CrashClass::BadModel);
+        assert_eq!(classify(signalled(11), &[]).0, CrashClass::Crash);
+    }
+}

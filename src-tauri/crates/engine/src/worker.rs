@@ -1,0 +1,147 @@
+//! The engine worker: a child process that owns llama.cpp, so that an
+//! `abort()` in a `GGML_ASSERT`, a segfault or an out-of-memory kill ends the
+//! worker and not the app. It reads requests as JSON lines on stdin and
+//! writes events as JSON lines on its own copy of stdout; anything llama.cpp
+//! prints goes to stderr. It exits as soon as stdin closes, which happens
+//! when the app exits or is killed.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::{AppError, EngineRequest, GenerationStats, TextEngine};
+
+use crate::{Engine, EngineConfig};
+
+/// The argument that turns a binary into the engine worker.
+pub const WORKER_FLAG: &str = "--engine-worker";
+
+/// App -> worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ToWorker {
+    Generate { id: u64, model_path: PathBuf, request: EngineRequest },
+    Cancel { id: u64 },
+}
+
+/// Worker -> app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum FromWorker {
+    Ready { pid: u32 },
+    Text { id: u64, text: String },
+    Done { id: u64, stats: GenerationStats },
+    Failed { id: u64, error: AppError },
+}
+
+/// Runs the worker if `args` asks for it (`<binary> --engine-worker <config json>`);
+/// returns false otherwise, so a `main` can go on as the app.
+pub fn run_if_requested(args: &[String]) -> bool {
+    if args.get(1).map(String::as_str) != Some(WORKER_FLAG) {
+        return false;
+    }
+    let config = match args.get(2).map(|c| serde_json::from_str::<EngineConfig>(c)) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            eprintln!("engine worker: bad configuration: {e}");
+            std::process::exit(2);
+        }
+        None => EngineConfig::default(),
+    };
+    serve(config);
+    true
+}
+
+/// The worker's main loop; returns when stdin closes.
+pub fn serve(config: EngineConfig) {
+    die_with_parent();
+    let protocol = protocol_stdout();
+    let out = Arc::new(Mutex::new(std::io::BufWriter::new(protocol)));
+    let send = {
+        let out = out.clone();
+        move |event: &FromWorker| {
+            let mut out = out.lock().expect("stdout lock");
+            let line = serde_json::to_string(event).expect("events serialise");
+            // A closed pipe means the app is gone: nothing left to do.
+            if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                std::process::exit(0);
+            }
+        }
+    };
+    send(&FromWorker::Ready { pid: std::process::id() });
+
+    // The request being generated and its cancel flag.
+    type Running = Option<(u64, Arc<AtomicBool>)>;
+    let current: Arc<Mutex<Running>> = Arc::new(Mutex::new(None));
+    let cancelled: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let (jobs_tx, jobs) = mpsc::channel::<(u64, PathBuf, EngineRequest)>();
+    {
+        let current = current.clone();
+        let cancelled = cancelled.clone();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<ToWorker>(&line) {
+                    Ok(ToWorker::Generate { id, model_path, request }) => {
+                        let _ = jobs_tx.send((id, model_path, request));
+                    }
+                    Ok(ToWorker::Cancel { id }) => match &*current.lock().expect("current lock") {
+                        Some((running, flag)) if *running == id => flag.store(true, Ordering::Relaxed),
+                        _ => {
+                            cancelled.lock().expect("cancelled lock").insert(id);
+                        }
+                    },
+                    Err(e) => eprintln!("engine worker: unreadable request: {e}"),
+                }
+            }
+            // The app closed the pipe (exited, or was killed): stop now, even mid-generation.
+            std::process::exit(0);
+        });
+    }
+
+    let engine = Engine::new(config);
+    for (id, model_path, request) in jobs {
+        let flag = Arc::new(AtomicBool::new(cancelled.lock().expect("cancelled lock").remove(&id)));
+        *current.lock().expect("current lock") = Some((id, flag.clone()));
+        let mut on_text = |text: &str| send(&FromWorker::Text { id, text: text.to_string() });
+        let result = TextEngine::generate(&engine, &model_path, &request, &flag, &mut on_text);
+        *current.lock().expect("current lock") = None;
+        send(&match result {
+            Ok(stats) => FromWorker::Done { id, stats },
+            Err(error) => FromWorker::Failed { id, error },
+        });
+    }
+}
+
+/// The protocol gets a private copy of stdout; fd 1 then points at stderr, so
+/// whatever a library prints cannot corrupt the protocol.
+fn protocol_stdout() -> std::fs::File {
+    #[cfg(unix)]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: dup/dup2 on the process's own standard descriptors; the
+        // duplicate is owned by the returned File and by nothing else.
+        unsafe {
+            let fd = libc::dup(1);
+            if fd >= 0 && libc::dup2(2, 1) >= 0 {
+                return std::fs::File::from_raw_fd(fd);
+            }
+        }
+    }
+    #[allow(unreachable_code)]
+    {
+        panic!("cannot set up the engine worker's protocol channel")
+    }
+}
+
+/// Linux: the kernel kills the worker when the app dies, even by SIGKILL.
+fn die_with_parent() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+}

@@ -1,0 +1,144 @@
+//! llama.cpp in the supervised worker process, on the real test model: the
+//! same text as in-process, cancellation across the process boundary, and a
+//! worker killed mid-generation (SIGKILL, SIGABRT as from a GGML_ASSERT) fails
+//! only the request in flight; the next request gets a fresh worker.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchboard_core::{EngineRequest, ErrorCode, FinishReason, SamplingParams, TextEngine};
+use switchboard_engine::{Engine, EngineConfig, WorkerCommand, WorkerEngine};
+
+fn model_path() -> PathBuf {
+    let cache = std::env::var_os("SWITCHBOARD_MODEL_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/switchboard/models"));
+    let path = cache.join("gemma-3-270m-q4_k_m.gguf");
+    assert!(path.exists(), "test model missing at {}: run fetch-model first", path.display());
+    path
+}
+
+fn config() -> EngineConfig {
+    EngineConfig { threads: 2, ..EngineConfig::default() }
+}
+
+fn worker() -> WorkerEngine {
+    WorkerEngine::new(WorkerCommand { program: env!("CARGO_BIN_EXE_engine-worker").into() }, config())
+}
+
+fn request(prompt: &str, max_tokens: u32) -> EngineRequest {
+    EngineRequest {
+        system_prompt: None,
+        prompt: prompt.into(),
+        params: SamplingParams::new(0.0, 40, 1.0, max_tokens, 1.0),
+        json_schema: None,
+        raw_prompt: false,
+        ignore_eos: false,
+    }
+}
+
+fn run(
+    engine: &dyn TextEngine,
+    req: &EngineRequest,
+) -> Result<(String, switchboard_core::GenerationStats), switchboard_core::AppError> {
+    let never = AtomicBool::new(false);
+    let mut text = String::new();
+    let stats = engine.generate(&model_path(), req, &never, &mut |t| text.push_str(t))?;
+    Ok((text, stats))
+}
+
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as i32, 0) == 0 }
+}
+
+#[test]
+fn the_worker_produces_what_the_engine_produces_in_process() {
+    let req = request("List three fruits.", 24);
+    let (direct, _) = run(&Engine::new(config()), &req).unwrap();
+    let w = worker();
+    let (via_worker, stats) = run(&w, &req).unwrap();
+    assert_eq!(via_worker, direct);
+    assert!(stats.output_tokens > 0);
+    assert!(w.worker_pid().is_some_and(alive));
+}
+
+#[test]
+fn a_worker_killed_mid_generation_fails_that_request_and_the_next_one_works() {
+    // SIGABRT is what a GGML_ASSERT raises. (A SIGSEGV sent with kill() is not a
+    // fault: Rust's guard-page handler lets the process go on, so it is not a test.)
+    for (signal, expect) in [(libc::SIGKILL, "SIGKILL"), (libc::SIGABRT, "SIGABRT")] {
+        let w = worker();
+        run(&w, &request("Hi", 2)).unwrap();
+        let pid = w.worker_pid().unwrap();
+        let never = AtomicBool::new(false);
+        let mut killed = false;
+        let err = w
+            .generate(
+                &model_path(),
+                &request("Write a long story about a lighthouse keeper.", 400),
+                &never,
+                &mut |_| {
+                    if !killed {
+                        killed = true;
+                        // SAFETY: sends a signal to the worker this test started.
+                        unsafe { libc::kill(pid as i32, signal) };
+                    }
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::EngineFailed);
+        assert!(err.message.contains(expect) && err.message.contains("restarts"), "{}", err.message);
+        assert!(!alive(pid) || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")));
+
+        let (text, _) = run(&w, &request("List three fruits.", 8)).expect("a fresh worker answers");
+        assert!(!text.is_empty());
+        assert_ne!(w.worker_pid(), Some(pid));
+    }
+}
+
+#[test]
+fn cancelling_crosses_the_process_boundary() {
+    let w = worker();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut pieces = 0;
+    let started = Instant::now();
+    let stats = w
+        .generate(&model_path(), &request("Write a long story about a lighthouse keeper.", 400), &cancel, &mut |_| {
+            pieces += 1;
+            if pieces == 3 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        })
+        .unwrap();
+    assert_eq!(stats.finish_reason, FinishReason::Cancelled);
+    assert!(stats.output_tokens < 20, "stopped soon after the cancel: {}", stats.output_tokens);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // The worker survives a cancel and serves the next request.
+    let pid = w.worker_pid().unwrap();
+    run(&w, &request("Hi", 2)).unwrap();
+    assert_eq!(w.worker_pid(), Some(pid));
+}
+
+#[test]
+fn the_worker_ends_with_its_owner_and_reports_model_errors_as_errors() {
+    let w = worker();
+    let err = w
+        .generate(
+            std::path::Path::new("/nonexistent/model.gguf"),
+            &request("Hi", 2),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::ModelMissing, "{}", err.message);
+    let pid = w.worker_pid().expect("a refused model does not kill the worker");
+    drop(w);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
+        assert!(Instant::now() < deadline, "the worker outlived its owner");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,79 @@
+//! Crash isolation through the whole app path: the gateway runs the local
+//! model in the engine worker (this crate's binary with `--engine-worker`);
+//! when the worker dies mid-generation the request fails with a clear error
+//! and a ledger row, and the app answers the next request.
+
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+
+use switchboard_app::state::{AppState, Paths};
+use switchboard_core::{ErrorCode, RequestStatus, SamplingParams};
+use switchboard_gateway::{GenerationEvent, LlmRequest};
+use switchboard_store::queries::requests;
+
+fn cached_model() -> PathBuf {
+    let cache = std::env::var_os("SWITCHBOARD_MODEL_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/switchboard/models"));
+    let path = cache.join("gemma-3-270m-q4_k_m.gguf");
+    assert!(path.exists(), "test model missing at {}: run fetch-model first", path.display());
+    path
+}
+
+fn request(id: &str, prompt: &str, max_tokens: u32) -> LlmRequest {
+    LlmRequest {
+        request_id: id.into(),
+        use_case: "answer_generation".into(),
+        prompt: prompt.into(),
+        model: None,
+        params: Some(SamplingParams::new(0.7, 40, 0.9, max_tokens, 1.1)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_survives_its_engine_worker_dying_mid_generation() {
+    // This test binary is not the app: point the supervisor at the app binary.
+    std::env::set_var("SWITCHBOARD_ENGINE_WORKER", env!("CARGO_BIN_EXE_switchboard"));
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(AppState::open(Paths::under(dir.path().join("data"), dir.path().join("cache"))).await.unwrap());
+    let model = s.paths.models_dir.join("gemma-3-270m-q4_k_m.gguf");
+    if std::fs::hard_link(cached_model(), &model).is_err() {
+        std::fs::copy(cached_model(), &model).unwrap();
+    }
+
+    let first = s.gateway.generate(request("warm", "Hi", 8), |_| {}).await.unwrap();
+    assert_eq!(first.status, RequestStatus::Ok);
+    let pid = s.engine.worker_pid().expect("a worker serves local requests");
+    assert_ne!(pid, std::process::id());
+
+    let (tx, rx) = mpsc::channel::<()>();
+    let killer = std::thread::spawn(move || {
+        rx.recv().unwrap();
+        // SAFETY: a signal to the worker process this test's app started.
+        unsafe { libc::kill(pid as i32, libc::SIGABRT) };
+    });
+    let tx = std::sync::Mutex::new(Some(tx));
+    let err = s
+        .gateway
+        .generate(request("doomed", "Write a long story about a lighthouse keeper.", 400), move |e| {
+            if matches!(e, GenerationEvent::Token { .. }) {
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    tx.send(()).unwrap();
+                }
+            }
+        })
+        .await
+        .unwrap_err();
+    killer.join().unwrap();
+    assert_eq!(err.code, ErrorCode::EngineFailed);
+    assert!(err.message.contains("SIGABRT"), "{}", err.message);
+
+    let next = s.gateway.generate(request("after", "List three fruits.", 8), |_| {}).await.unwrap();
+    assert_eq!(next.status, RequestStatus::Ok);
+    assert_ne!(s.engine.worker_pid(), Some(pid), "a fresh worker");
+
+    let rows = requests::recent(s.store().pool(), 10).await.unwrap();
+    let doomed = rows.iter().find(|r| r.record.status == RequestStatus::Error).expect("the failed request is recorded");
+    assert!(doomed.record.error.as_deref().unwrap().contains("engine_failed"));
+    assert_eq!(rows.len(), 3);
+}
