@@ -228,6 +228,8 @@ export type LlmRequest = {
 	model?: string | null,
 	/**  Replaces the use case's parameters for this request only. */
 	params?: SamplingParams | null,
+	/**  Interactive requests (the default) are served before background ones. */
+	priority?: Priority,
 };
 
 export type LocalModel = {
@@ -299,6 +301,9 @@ export type PriceSummary = {
 	imported_source: string | null,
 	imported_at: string | null,
 };
+
+/**  Who is waiting: a person watching the screen goes before batch work. */
+export type Priority = "interactive" | "background";
 
 /**  What "Test connection" found. */
 export type ProbeReport = {

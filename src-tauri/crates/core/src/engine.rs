@@ -6,6 +6,17 @@ use std::sync::atomic::AtomicBool;
 
 use crate::{AppError, GenerationStats, SamplingParams};
 
+/// Who is waiting: a person watching the screen goes before batch work.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, specta::Type,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Interactive,
+    Background,
+}
+
 /// A request as the engine receives it: everything already resolved.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineRequest {
@@ -20,6 +31,9 @@ pub struct EngineRequest {
     /// Generate exactly `max_tokens`, ignoring end-of-generation (benchmarks).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// Queue order when several requests wait for the engine.
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 /// A local text engine (llama.cpp today). Blocking: the gateway calls it on a

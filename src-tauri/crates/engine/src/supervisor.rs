@@ -1,17 +1,19 @@
-//! The app's side of the engine worker: starts it on demand, forwards one
-//! request at a time, streams its text back, cancels, and when the worker
+//! The app's side of the engine worker: starts it on demand, queues requests
+//! fairly (interactive before background, first come first served within
+//! each; a request cancelled while it waits leaves the queue at once),
+//! forwards one at a time, streams its text back, cancels, and when the worker
 //! dies says why (from its exit signal and the last lines llama.cpp wrote)
 //! and starts a fresh one for the next request, backing off if it keeps dying.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_core::{AppError, EngineRequest, ErrorCode, GenerationStats, TextEngine};
+use switchboard_core::{AppError, EngineRequest, ErrorCode, FinishReason, GenerationStats, Priority, TextEngine};
 
 use crate::worker::{FromWorker, ToWorker, WORKER_FLAG};
 use crate::EngineConfig;
@@ -61,6 +63,23 @@ struct Health {
     failures: u32,
 }
 
+/// Requests waiting for the worker, in the order they will be served.
+#[derive(Default)]
+struct Queue {
+    waiting: BTreeSet<(Priority, u64)>,
+    busy: bool,
+}
+
+/// Holding the engine; the next waiting request goes when this is dropped.
+struct Turn<'a>(&'a WorkerEngine);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.queue.lock().expect("queue lock").busy = false;
+        self.0.turn.notify_all();
+    }
+}
+
 /// A [`TextEngine`] whose llama.cpp runs in a supervised child process.
 pub struct WorkerEngine {
     command: WorkerCommand,
@@ -68,11 +87,48 @@ pub struct WorkerEngine {
     worker: Mutex<Option<Worker>>,
     health: Mutex<Health>,
     next_id: std::sync::atomic::AtomicU64,
+    queue: Mutex<Queue>,
+    turn: Condvar,
 }
 
 impl WorkerEngine {
     pub fn new(command: WorkerCommand, config: EngineConfig) -> Self {
-        Self { command, config, worker: Mutex::new(None), health: Mutex::default(), next_id: 1.into() }
+        Self {
+            command,
+            config,
+            worker: Mutex::new(None),
+            health: Mutex::default(),
+            next_id: 1.into(),
+            queue: Mutex::default(),
+            turn: Condvar::new(),
+        }
+    }
+
+    /// Requests waiting for their turn (not counting the one running).
+    pub fn waiting(&self) -> usize {
+        self.queue.lock().expect("queue lock").waiting.len()
+    }
+
+    /// Waits until this request is first in line and the worker is free;
+    /// `None` when it was cancelled while waiting.
+    fn wait_turn(&self, priority: Priority, cancel: &AtomicBool) -> Option<Turn<'_>> {
+        let ticket = (priority, self.next_id.fetch_add(1, Ordering::Relaxed));
+        let mut queue = self.queue.lock().expect("queue lock");
+        queue.waiting.insert(ticket);
+        loop {
+            if !queue.busy && queue.waiting.first() == Some(&ticket) {
+                queue.waiting.remove(&ticket);
+                queue.busy = true;
+                return Some(Turn(self));
+            }
+            if cancel.load(Ordering::Relaxed) {
+                queue.waiting.remove(&ticket);
+                drop(queue);
+                self.turn.notify_all();
+                return None;
+            }
+            queue = self.turn.wait_timeout(queue, Duration::from_millis(25)).expect("queue lock").0;
+        }
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -225,7 +281,21 @@ impl TextEngine for WorkerEngine {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<GenerationStats, AppError> {
+        let waited = Instant::now();
         // One request at a time: llama.cpp holds one model and one context.
+        let Some(_turn) = self.wait_turn(req.priority, cancel) else {
+            let latency_ms = waited.elapsed().as_secs_f64() * 1000.0;
+            return Ok(GenerationStats {
+                input_tokens: 0,
+                output_tokens: 0,
+                ttft_ms: None,
+                latency_ms,
+                load_ms: 0.0,
+                prompt_tokens_per_second: None,
+                tokens_per_second: None,
+                finish_reason: FinishReason::Cancelled,
+            });
+        };
         let mut slot = self.worker.lock().expect("worker lock");
         if slot.as_mut().is_some_and(|w| matches!(w.child.try_wait(), Ok(Some(_)))) {
             let mut dead = slot.take().expect("checked");
@@ -247,6 +317,11 @@ impl TextEngine for WorkerEngine {
         }
         let mut cancel_sent = false;
         loop {
+            // Checked on every event, not only when the stream pauses: tokens can arrive faster than the poll.
+            if cancel.load(Ordering::Relaxed) && !cancel_sent {
+                cancel_sent = true;
+                let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
+            }
             match worker.events.recv_timeout(Duration::from_millis(25)) {
                 Ok(FromWorker::Text { id: i, text }) if i == id => on_text(&text),
                 Ok(FromWorker::Done { id: i, stats }) if i == id => {
@@ -255,12 +330,7 @@ impl TextEngine for WorkerEngine {
                 }
                 Ok(FromWorker::Failed { id: i, error }) if i == id => return Err(error),
                 Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if cancel.load(Ordering::Relaxed) && !cancel_sent {
-                        cancel_sent = true;
-                        let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
-                    }
-                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let mut dead = slot.take().expect("present");
                     return Err(self.died(&mut dead));

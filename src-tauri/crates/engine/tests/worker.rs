@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchboard_core::{EngineRequest, ErrorCode, FinishReason, SamplingParams, TextEngine};
+use switchboard_core::{EngineRequest, ErrorCode, FinishReason, Priority, SamplingParams, TextEngine};
 use switchboard_engine::{Engine, EngineConfig, WorkerCommand, WorkerEngine};
 
 fn model_path() -> PathBuf {
@@ -36,6 +36,7 @@ fn request(prompt: &str, max_tokens: u32) -> EngineRequest {
         json_schema: None,
         raw_prompt: false,
         ignore_eos: false,
+        priority: Default::default(),
     }
 }
 
@@ -141,4 +142,63 @@ fn the_worker_ends_with_its_owner_and_reports_model_errors_as_errors() {
         assert!(Instant::now() < deadline, "the worker outlived its owner");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn waiting_requests_are_served_interactive_first_and_a_cancelled_one_leaves_at_once() {
+    let w = Arc::new(worker());
+    run(w.as_ref(), &request("Hi", 2)).unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::<&'static str>::new()));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let busy = {
+        let w = w.clone();
+        std::thread::spawn(move || {
+            let mut first = true;
+            let mut req = request("Write a long story about a lighthouse keeper.", 60);
+            req.ignore_eos = true;
+            w.generate(&model_path(), &req, &AtomicBool::new(false), &mut |_| {
+                if std::mem::take(&mut first) {
+                    started_tx.send(()).unwrap();
+                }
+            })
+            .unwrap()
+        })
+    };
+    started_rx.recv().unwrap();
+    let queued = |name: &'static str, priority: Priority, cancel: Arc<AtomicBool>| {
+        let (w, order) = (w.clone(), order.clone());
+        std::thread::spawn(move || {
+            let mut req = request("Hi", 2);
+            req.priority = priority;
+            let stats = w.generate(&model_path(), &req, &cancel, &mut |_| {}).unwrap();
+            if stats.finish_reason != FinishReason::Cancelled {
+                order.lock().unwrap().push(name);
+            }
+            stats
+        })
+    };
+    let wait_for = |n: usize| {
+        while w.waiting() < n {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let background = queued("background", Priority::Background, Arc::default());
+    wait_for(1);
+    let doomed_flag = Arc::new(AtomicBool::new(false));
+    let doomed = queued("doomed", Priority::Background, doomed_flag.clone());
+    wait_for(2);
+    let interactive = queued("interactive", Priority::Interactive, Arc::default());
+    wait_for(3);
+
+    let t = Instant::now();
+    doomed_flag.store(true, Ordering::Relaxed);
+    let stats = doomed.join().unwrap();
+    assert_eq!(stats.finish_reason, FinishReason::Cancelled);
+    assert!(t.elapsed() < Duration::from_secs(1), "a waiting request leaves the queue at once");
+    assert_eq!(w.waiting(), 2);
+
+    busy.join().unwrap();
+    interactive.join().unwrap();
+    background.join().unwrap();
+    assert_eq!(*order.lock().unwrap(), ["interactive", "background"], "the later interactive request went first");
 }

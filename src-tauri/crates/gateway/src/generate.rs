@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    AppError, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord, RequestStatus,
-    SamplingParams,
+    AppError, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord, Priority,
+    RequestStatus, SamplingParams,
 };
 use switchboard_store::queries::requests;
 
@@ -28,6 +28,9 @@ pub struct LlmRequest {
     /// Replaces the use case's parameters for this request only.
     #[serde(default)]
     pub params: Option<SamplingParams>,
+    /// Interactive requests (the default) are served before background ones.
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 /// Streamed while the request runs.
@@ -93,6 +96,7 @@ impl Gateway {
                             json_schema: r.use_case.json_schema.clone(),
                             raw_prompt: false,
                             ignore_eos: false,
+                            priority: req.priority,
                         };
                         let flag = cancel.clone();
                         tokio::task::spawn_blocking(move || {

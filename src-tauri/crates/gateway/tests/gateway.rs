@@ -47,7 +47,14 @@ async fn fixture() -> Fixture {
 }
 
 fn request(id: &str, use_case: &str, prompt: &str) -> LlmRequest {
-    LlmRequest { request_id: id.into(), use_case: use_case.into(), prompt: prompt.into(), model: None, params: None }
+    LlmRequest {
+        request_id: id.into(),
+        use_case: use_case.into(),
+        prompt: prompt.into(),
+        model: None,
+        params: None,
+        priority: Default::default(),
+    }
 }
 
 async fn rows(g: &Gateway) -> Vec<RequestRecord> {

@@ -103,6 +103,7 @@ fn request(id: &str) -> LlmRequest {
         prompt: "Say hello".into(),
         model: None,
         params: None,
+        priority: Default::default(),
     }
 }
 

@@ -86,6 +86,7 @@ fn main() {
         params: greedy(1),
         ignore_eos: true,
         json_schema: None,
+        priority: Default::default(),
     };
     let tg_req = EngineRequest {
         system_prompt: None,
@@ -94,6 +95,7 @@ fn main() {
         params: greedy(args.tg),
         ignore_eos: true,
         json_schema: None,
+        priority: Default::default(),
     };
 
     // Text is handed to the caller token by token (over the pipe for the worker).
