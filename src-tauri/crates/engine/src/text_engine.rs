@@ -178,7 +178,17 @@ impl Engine {
         } else {
             sampler::candidate_limit(&req.params)
         };
+        let has_grammar = grammar.is_some();
         let mut sampler = sampler::build(&req.params, model.n_vocab(), random_seed(), grammar);
+        // The penalties' window starts with the prompt, as in llama.cpp's server, so
+        // a repeat penalty also stops the model parroting the prompt. (A grammar would
+        // take the prompt for output, so with a schema the window holds output only.)
+        let p = &req.params;
+        if !has_grammar && (p.repeat_penalty != 1.0 || p.presence_penalty != 0.0 || p.frequency_penalty != 0.0) {
+            for &token in &tokens {
+                sampler.accept(token);
+            }
+        }
         let mut candidates = Vec::with_capacity(candidate_limit.unwrap_or(0));
         let mut stops = StopMatcher::new(&req.params.stop);
         let mut utf8 = encoding_rs::UTF_8.new_decoder();
