@@ -37,8 +37,7 @@ fn server_binary() -> PathBuf {
 }
 
 fn model() -> PathBuf {
-    let dir = std::env::var_os("SWITCHBOARD_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| cache().join("models"));
-    let path = dir.join("gemma-3-270m-q4_k_m.gguf");
+    let path = switchboard_models::cached_default_model();
     assert!(path.exists(), "test model missing at {}: run fetch-model first", path.display());
     path
 }

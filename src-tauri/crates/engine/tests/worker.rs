@@ -12,10 +12,7 @@ use switchboard_core::{EngineRequest, ErrorCode, FinishReason, Priority, Samplin
 use switchboard_engine::{Engine, EngineConfig, WorkerCommand, WorkerEngine};
 
 fn model_path() -> PathBuf {
-    let cache = std::env::var_os("SWITCHBOARD_MODEL_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/switchboard/models"));
-    let path = cache.join("gemma-3-270m-q4_k_m.gguf");
+    let path = switchboard_models::cached_default_model();
     assert!(path.exists(), "test model missing at {}: run fetch-model first", path.display());
     path
 }

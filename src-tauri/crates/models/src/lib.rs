@@ -11,4 +11,4 @@ mod source;
 
 pub use error::FetchError;
 pub use fetch::{fetch, FetchOptions, Progress};
-pub use source::{default_model, ModelSource, PartSource};
+pub use source::{cached_default_model, default_model, shared_cache_dir, ModelSource, PartSource};

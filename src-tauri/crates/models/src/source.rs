@@ -42,3 +42,18 @@ pub fn default_model() -> ModelSource {
         parts: (1..=4).map(part).collect(),
     }
 }
+
+/// The shared folder of verified models (used by `fetch-model`, the launcher
+/// and the tests): `$SWITCHBOARD_MODEL_CACHE`, else `~/.cache/switchboard/models`.
+pub fn shared_cache_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("SWITCHBOARD_MODEL_CACHE") {
+        return dir.into();
+    }
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(|| ".".into());
+    home.join(".cache/switchboard/models")
+}
+
+/// Where the default model sits in the shared cache once `fetch-model` has run.
+pub fn cached_default_model() -> std::path::PathBuf {
+    shared_cache_dir().join(default_model().file_name)
+}

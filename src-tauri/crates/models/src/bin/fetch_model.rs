@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let dest = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(default_cache);
+    let dest = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(switchboard_models::shared_cache_dir);
     let cancel = AtomicBool::new(false);
     let last = std::sync::atomic::AtomicU64::new(u64::MAX);
     let progress = |p: switchboard_models::Progress| {
@@ -37,12 +37,4 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-fn default_cache() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SWITCHBOARD_MODEL_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache/switchboard/models")
 }
