@@ -9,6 +9,8 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	/**  The compute devices the engine worker found (starts the worker if needed). */
+	engineDevices: () => typedError<EngineDevice[], AppError>(__TAURI_INVOKE("engine_devices")),
 	modelStatus: () => __TAURI_INVOKE<ModelStatus>("model_status"),
 	generate: (request: LlmRequest, onEvent: Channel<GenerationEvent>) => typedError<GenerationSummary, AppError>(__TAURI_INVOKE("generate", { request, onEvent })),
 	cancelGeneration: (requestId: string) => __TAURI_INVOKE<boolean>("cancel_generation", { requestId }),
@@ -98,6 +100,17 @@ export type ConnectionReport = {
 	message: string,
 	report: ProbeReport | null,
 	checked_at: string,
+};
+
+/**  A compute device llama.cpp found (CPU, a CUDA or Vulkan GPU, ...). */
+export type EngineDevice = {
+	/**  llama.cpp's name, e.g. `CPU`, `CUDA0`, `Vulkan0`. */
+	name: string,
+	description: string,
+	/**  `CPU`, `CUDA`, `Vulkan`, `Metal`, ... */
+	backend: string,
+	memory_total_bytes: number | null,
+	memory_free_bytes: number | null,
 };
 
 /**  Stable error codes; the UI and the HTTP API switch on these, never on text. */

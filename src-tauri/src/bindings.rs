@@ -18,6 +18,7 @@ pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             commands::app_info,
+            commands::engine_devices,
             commands::model_status,
             commands::generate,
             commands::cancel_generation,

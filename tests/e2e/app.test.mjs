@@ -80,8 +80,12 @@ describe("Switchboard desktop app", { timeout: 600_000 }, () => {
     await screenshot("history");
   });
 
-  it("switches the language and theme in Settings", async () => {
+  it("switches the language and theme in Settings, and lists the engine's devices", async () => {
     await openPage("settings");
+    // The engine worker reports the devices llama.cpp found (here: the CPU).
+    const device = await browser.$('[data-testid="engine-device"]');
+    await device.waitForExist({ timeout: 30_000 });
+    assert.match(await device.getProperty("textContent"), /CPU/);
     await screenshot("settings");
     await chooseOption("language-select", "Deutsch");
     await browser.waitUntil(async () => (await (await byTestId("nav-history")).getText()).includes("Verlauf"));

@@ -26,6 +26,16 @@ pub struct AppInfo {
     pub user: String,
 }
 
+/// The compute devices the engine worker found (starts the worker if needed).
+#[tauri::command]
+#[specta::specta]
+pub async fn engine_devices(state: State<'_, AppState>) -> Result<Vec<switchboard_core::EngineDevice>, AppError> {
+    let engine = state.engine.clone();
+    tokio::task::spawn_blocking(move || engine.devices())
+        .await
+        .map_err(|e| AppError::new(switchboard_core::ErrorCode::EngineFailed, e.to_string()))?
+}
+
 #[tauri::command]
 #[specta::specta]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {

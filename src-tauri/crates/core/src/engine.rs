@@ -6,6 +6,18 @@ use std::sync::atomic::AtomicBool;
 
 use crate::{AppError, GenerationStats, SamplingParams};
 
+/// A compute device llama.cpp found (CPU, a CUDA or Vulkan GPU, ...).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct EngineDevice {
+    /// llama.cpp's name, e.g. `CPU`, `CUDA0`, `Vulkan0`.
+    pub name: String,
+    pub description: String,
+    /// `CPU`, `CUDA`, `Vulkan`, `Metal`, ...
+    pub backend: String,
+    pub memory_total_bytes: f64,
+    pub memory_free_bytes: f64,
+}
+
 /// Who is waiting: a person watching the screen goes before batch work.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, specta::Type,

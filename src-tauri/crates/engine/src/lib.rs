@@ -22,7 +22,7 @@ pub use error::EngineError;
 pub use gguf::check_gguf_header;
 pub use stop::StopMatcher;
 pub use supervisor::{classify, CrashClass, WorkerCommand, WorkerEngine};
-pub use text_engine::{Engine, EngineConfig, GenerateRequest, ModelInfo};
+pub use text_engine::{devices, Engine, EngineConfig, GenerateRequest, ModelInfo};
 
 /// Physical cores of this machine: llama.cpp's generation is memory-bound and
 /// slows down when it shares cores with hyper-threads.

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_core::{AppError, EngineRequest, ErrorCode, FinishReason, GenerationStats, Priority, TextEngine};
+use switchboard_core::{
+    AppError, EngineDevice, EngineRequest, ErrorCode, FinishReason, GenerationStats, Priority, TextEngine,
+};
 
 use crate::worker::{FromWorker, ToWorker, WORKER_FLAG};
 use crate::EngineConfig;
@@ -89,6 +91,8 @@ pub struct WorkerEngine {
     next_id: std::sync::atomic::AtomicU64,
     queue: Mutex<Queue>,
     turn: Condvar,
+    /// What the last worker reported finding.
+    devices: Mutex<Option<Vec<EngineDevice>>>,
 }
 
 impl WorkerEngine {
@@ -101,7 +105,21 @@ impl WorkerEngine {
             next_id: 1.into(),
             queue: Mutex::default(),
             turn: Condvar::new(),
+            devices: Mutex::default(),
         }
+    }
+
+    /// The compute devices the worker found; starts the worker if none has run yet.
+    pub fn devices(&self) -> Result<Vec<EngineDevice>, AppError> {
+        if let Some(devices) = self.devices.lock().expect("devices lock").clone() {
+            return Ok(devices);
+        }
+        let mut slot = self.worker.lock().expect("worker lock");
+        if slot.is_none() {
+            *slot = Some(self.spawn()?);
+        }
+        drop(slot);
+        Ok(self.devices.lock().expect("devices lock").clone().unwrap_or_default())
     }
 
     /// Requests waiting for their turn (not counting the one running).
@@ -194,8 +212,9 @@ impl WorkerEngine {
         }
         let mut worker = Worker { child, stdin, events, stderr, started: Instant::now() };
         match worker.events.recv_timeout(START_TIMEOUT) {
-            Ok(FromWorker::Ready { pid }) => {
-                tracing::info!(pid, "engine worker started");
+            Ok(FromWorker::Ready { pid, devices }) => {
+                tracing::info!(pid, devices = ?devices.iter().map(|d| &d.name).collect::<Vec<_>>(), "engine worker started");
+                *self.devices.lock().expect("devices lock") = Some(devices);
                 Ok(worker)
             }
             _ => Err(self.died(&mut worker)),

@@ -76,6 +76,22 @@ pub struct Engine {
     loaded: Mutex<Option<Loaded>>,
 }
 
+/// The devices llama.cpp can compute on in this process.
+pub fn devices() -> Vec<switchboard_core::EngineDevice> {
+    // Initialising the backend registers the compiled-in backends.
+    let _ = backend();
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .map(|d| switchboard_core::EngineDevice {
+            name: d.name,
+            description: d.description,
+            backend: d.backend,
+            memory_total_bytes: d.memory_total as f64,
+            memory_free_bytes: d.memory_free as f64,
+        })
+        .collect()
+}
+
 fn backend() -> Result<&'static LlamaBackend, EngineError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND

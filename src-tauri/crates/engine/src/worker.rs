@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::{AppError, EngineRequest, GenerationStats, TextEngine};
+use switchboard_core::{AppError, EngineDevice, EngineRequest, GenerationStats, TextEngine};
 
 use crate::{Engine, EngineConfig};
 
@@ -31,10 +31,23 @@ pub enum ToWorker {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum FromWorker {
-    Ready { pid: u32 },
-    Text { id: u64, text: String },
-    Done { id: u64, stats: GenerationStats },
-    Failed { id: u64, error: AppError },
+    Ready {
+        pid: u32,
+        #[serde(default)]
+        devices: Vec<EngineDevice>,
+    },
+    Text {
+        id: u64,
+        text: String,
+    },
+    Done {
+        id: u64,
+        stats: GenerationStats,
+    },
+    Failed {
+        id: u64,
+        error: AppError,
+    },
 }
 
 /// Runs the worker if `args` asks for it (`<binary> --engine-worker <config json>`);
@@ -71,7 +84,7 @@ pub fn serve(config: EngineConfig) {
             }
         }
     };
-    send(&FromWorker::Ready { pid: std::process::id() });
+    send(&FromWorker::Ready { pid: std::process::id(), devices: crate::devices() });
 
     // The request being generated and its cancel flag.
     type Running = Option<(u64, Arc<AtomicBool>)>;

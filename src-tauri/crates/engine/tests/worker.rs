@@ -61,6 +61,8 @@ fn the_worker_produces_what_the_engine_produces_in_process() {
     assert_eq!(via_worker, direct);
     assert!(stats.output_tokens > 0);
     assert!(w.worker_pid().is_some_and(alive));
+    let devices = w.devices().unwrap();
+    assert!(devices.iter().any(|d| d.backend == "CPU"), "the worker reports its devices: {devices:?}");
 }
 
 #[test]

@@ -2,6 +2,8 @@ import { Paper, SegmentedControl, Select, Stack, Table, Text, Title, useMantineC
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { commands } from "../../../bindings";
+import { formatBytes } from "../../../lib/format";
+import { unwrap } from "../../../lib/ipc";
 import { LANGUAGES } from "../../../i18n";
 import { writePref, type LanguagePref, type ThemePref } from "../../../lib/prefs";
 
@@ -10,6 +12,7 @@ export function SettingsPage() {
   const { t, i18n } = useTranslation();
   const { colorScheme, setColorScheme } = useMantineColorScheme();
   const { data: info } = useQuery({ queryKey: ["app-info"], queryFn: () => commands.appInfo() });
+  const devices = useQuery({ queryKey: ["engine-devices"], queryFn: async () => unwrap(await commands.engineDevices()) });
 
   return (
     <Stack data-testid="settings-page" gap="lg" maw={640}>
@@ -50,6 +53,30 @@ export function SettingsPage() {
             <Row label={t("settings.dataDir")} value={info?.data_dir} />
             <Row label={t("settings.database")} value={info?.database} />
             <Row label={t("settings.threads")} value={info ? String(info.threads) : undefined} />
+          </Table.Tbody>
+        </Table>
+      </Paper>
+      <Paper withBorder p="md" data-testid="engine-devices">
+        <Title order={4} mb="xs">
+          {t("settings.devices")}
+        </Title>
+        {devices.error && (
+          <Text size="sm" c="red">
+            {devices.error.message}
+          </Text>
+        )}
+        <Table>
+          <Table.Tbody>
+            {(devices.data ?? []).map((d) => (
+              <Table.Tr key={d.name} data-testid="engine-device">
+                <Table.Td>{d.name}</Table.Td>
+                <Table.Td>{d.backend}</Table.Td>
+                <Table.Td>{d.description}</Table.Td>
+                <Table.Td>
+                  {t("settings.deviceMemory", { free: formatBytes(d.memory_free_bytes), total: formatBytes(d.memory_total_bytes) })}
+                </Table.Td>
+              </Table.Tr>
+            ))}
           </Table.Tbody>
         </Table>
       </Paper>
