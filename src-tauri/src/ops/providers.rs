@@ -216,13 +216,7 @@ async fn endpoint(state: &AppState, settings: &ProviderSettings) -> Result<Endpo
             format!("{} has no API key yet: enter one and save", settings.display_name),
         ));
     }
-    Ok(Endpoint {
-        kind: settings.kind,
-        base_url: settings.base_url.clone(),
-        api_key: key,
-        azure_deployment: settings.azure_deployments.clone(),
-        azure_api_version: settings.azure_api_version.clone(),
-    })
+    Ok(Endpoint::for_provider(settings, key))
 }
 
 /// Lists the provider's models (stored for the model dropdowns), then asks

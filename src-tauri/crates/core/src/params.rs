@@ -61,6 +61,11 @@ impl SamplingParams {
         }
     }
 
+    /// Whether a repeat, presence or frequency penalty is switched on.
+    pub fn uses_penalties(&self) -> bool {
+        self.repeat_penalty != 1.0 || self.presence_penalty != 0.0 || self.frequency_penalty != 0.0
+    }
+
     /// Checks every field; returns the first that is out of range.
     pub fn validate(&self) -> Result<(), ParamError> {
         fn range(field: &str, v: f32, lo: f32, hi: f32) -> Result<(), ParamError> {

@@ -14,8 +14,7 @@ pub const PENALTY_WINDOW: i32 = 64;
 
 pub fn build(params: &SamplingParams, n_vocab: i32, random_seed: u32, grammar: Option<LlamaSampler>) -> LlamaSampler {
     let mut chain: Vec<LlamaSampler> = grammar.into_iter().collect();
-    let penalised = params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
-    if penalised {
+    if params.uses_penalties() {
         chain.push(LlamaSampler::penalties(
             n_vocab,
             PENALTY_WINDOW,
@@ -51,8 +50,7 @@ pub fn schema_grammar(model: &LlamaModel, schema: &str) -> Result<LlamaSampler, 
 /// then hands llama.cpp those `k` candidates instead of all of them (Gemma 3
 /// has 262,144), which is the same distribution at a fraction of the work.
 pub fn candidate_limit(params: &SamplingParams) -> Option<usize> {
-    let penalised = params.repeat_penalty != 1.0 || params.presence_penalty != 0.0 || params.frequency_penalty != 0.0;
-    if penalised {
+    if params.uses_penalties() {
         None
     } else if params.temperature <= 0.0 {
         Some(1)

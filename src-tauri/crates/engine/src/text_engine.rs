@@ -199,8 +199,7 @@ impl Engine {
         // The penalties' window starts with the prompt, as in llama.cpp's server, so
         // a repeat penalty also stops the model parroting the prompt. (A grammar would
         // take the prompt for output, so with a schema the window holds output only.)
-        let p = &req.params;
-        if !has_grammar && (p.repeat_penalty != 1.0 || p.presence_penalty != 0.0 || p.frequency_penalty != 0.0) {
+        if !has_grammar && req.params.uses_penalties() {
             for &token in &tokens {
                 sampler.accept(token);
             }

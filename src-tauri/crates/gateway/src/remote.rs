@@ -64,13 +64,7 @@ impl Gateway {
         let first_token = || *first_token_at.lock().expect("first token lock");
         let mut last_error: Option<ProviderError> = None;
         'keys: for (slot, key) in key_slots.iter().enumerate() {
-            let endpoint = Endpoint {
-                kind: provider.kind,
-                base_url: provider.base_url.clone(),
-                api_key: key.map(str::to_string),
-                azure_deployment: provider.azure_deployments.clone(),
-                azure_api_version: provider.azure_api_version.clone(),
-            };
+            let endpoint = Endpoint::for_provider(provider, key.map(str::to_string));
             let adapter = adapter(endpoint, self.http.clone()).map_err(|e| provider_error(provider, &e))?;
             for attempt in 1..=ATTEMPTS_PER_KEY {
                 let result = tokio::select! {

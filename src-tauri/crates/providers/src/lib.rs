@@ -40,6 +40,19 @@ pub struct Endpoint {
     pub azure_api_version: Option<String>,
 }
 
+impl Endpoint {
+    /// A configured provider reached with `api_key` (none for keyless local servers).
+    pub fn for_provider(settings: &switchboard_core::ProviderSettings, api_key: Option<String>) -> Self {
+        Self {
+            kind: settings.kind,
+            base_url: settings.base_url.clone(),
+            api_key,
+            azure_deployment: settings.azure_deployments.clone(),
+            azure_api_version: settings.azure_api_version.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
