@@ -86,6 +86,15 @@ export type AuditFilter = {
 	limit: number,
 };
 
+/**  Who said a turn of a conversation. */
+export type ChatRole = "system" | "user" | "assistant";
+
+/**  One earlier turn of a conversation. */
+export type ChatTurn = {
+	role: ChatRole,
+	content: string,
+};
+
 /**  One field an import would change. */
 export type ConfigChange = {
 	use_case: string,
@@ -172,6 +181,8 @@ export type GenerationEvent = { kind: "started"; model: string } | { kind: "toke
 
 export type GenerationStats = {
 	input_tokens: number,
+	/**  Of `input_tokens`, those whose state was reused from an earlier request (prompt cache). */
+	cached_input_tokens?: number,
 	output_tokens: number,
 	/**  Milliseconds from the request's start to the first generated token. */
 	ttft_ms: number | null,
@@ -236,7 +247,10 @@ export type LlmRequest = {
 	/**  Chosen by the caller so that it can cancel the request before it ends. */
 	request_id: string,
 	use_case: string,
+	/**  The new user turn. */
 	prompt: string,
+	/**  Earlier turns of the conversation, oldest first. */
+	history?: ChatTurn[],
 	/**  `provider/model`; the use case's model when absent. */
 	model?: string | null,
 	/**  Replaces the use case's parameters for this request only. */

@@ -25,6 +25,7 @@ fn request(id: &str, prompt: &str, max_tokens: u32) -> LlmRequest {
         model: None,
         params: Some(SamplingParams::new(0.7, 40, 0.9, max_tokens, 1.1)),
         priority: Default::default(),
+        history: Vec::new(),
     }
 }
 

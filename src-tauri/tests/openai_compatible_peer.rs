@@ -98,6 +98,7 @@ async fn llama_server_answers_through_the_openai_compatible_provider() {
         model: None,
         params: None,
         priority: Default::default(),
+        history: Vec::new(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let summary = s

@@ -108,6 +108,7 @@ async fn keys_are_sealed_at_rest_and_only_masks_cross_to_the_ui() {
         model: None,
         params: None,
         priority: Default::default(),
+        history: Vec::new(),
     };
     let summary = s.gateway.generate(req, |_: GenerationEvent| {}).await.unwrap();
     assert_eq!(summary.model, "openai/gpt-4o-mini");

@@ -29,10 +29,109 @@ pub enum Priority {
     Background,
 }
 
-/// A request as the engine receives it: everything already resolved.
+/// Who said a turn of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatRole {
+    System,
+    User,
+    Assistant,
+}
+
+/// One earlier turn of a conversation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct ChatTurn {
+    pub role: ChatRole,
+    pub content: String,
+}
+
+/// The most turns a request may carry before its new prompt.
+pub const MAX_HISTORY_TURNS: usize = 500;
+
+/// Checks earlier turns: at most [`MAX_HISTORY_TURNS`], none empty; the field is named.
+pub fn validate_history(history: &[ChatTurn]) -> Result<(), AppError> {
+    if history.len() > MAX_HISTORY_TURNS {
+        return Err(AppError::for_field(
+            "history",
+            format!("a conversation may carry at most {MAX_HISTORY_TURNS} earlier turns, not {}", history.len()),
+        ));
+    }
+    if let Some(i) = history.iter().position(|t| t.content.trim().is_empty()) {
+        return Err(AppError::for_field(
+            format!("history[{i}].content"),
+            format!("turn {} of the history is empty", i + 1),
+        ));
+    }
+    Ok(())
+}
+
+/// How a local model is loaded; `None` leaves the choice to the engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct ModelLoadSettings {
+    /// Layers offloaded to the GPU; `None` = llama.cpp's automatic fit to free GPU memory.
+    #[serde(default)]
+    pub gpu_layers: Option<u32>,
+    /// Context window in tokens; `None` = the engine default, capped by the model's training context.
+    #[serde(default)]
+    pub context_length: Option<u32>,
+    /// CPU threads; `None` = the machine's physical cores.
+    #[serde(default)]
+    pub threads: Option<u32>,
+}
+
+impl ModelLoadSettings {
+    /// Range checks, naming the field.
+    pub fn validate(&self) -> Result<(), AppError> {
+        if let Some(n) = self.gpu_layers.filter(|&n| n > 1024) {
+            return Err(AppError::for_field("gpu_layers", format!("GPU layers must be 0 to 1024, not {n}")));
+        }
+        if let Some(n) = self.context_length.filter(|&n| !(256..=1_048_576).contains(&n)) {
+            return Err(AppError::for_field(
+                "context_length",
+                format!("context length must be 256 to 1048576 tokens, not {n}"),
+            ));
+        }
+        if let Some(n) = self.threads.filter(|&n| !(1..=256).contains(&n)) {
+            return Err(AppError::for_field("threads", format!("threads must be 1 to 256, not {n}")));
+        }
+        Ok(())
+    }
+}
+
+/// A model held in the engine's memory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct ResidentModel {
+    pub path: String,
+    pub name: String,
+    pub load: ModelLoadSettings,
+    /// The context window in use.
+    pub context_length: u32,
+    /// Layers on the GPU, out of `total_layers` (the repeating layers plus the output layer).
+    pub offloaded_layers: u32,
+    pub total_layers: u32,
+    pub size_bytes: f64,
+    /// Seconds since it last served a request.
+    pub idle_seconds: f64,
+}
+
+/// Vectors for a batch of texts, one per text, in order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Embeddings {
+    pub vectors: Vec<Vec<f32>>,
+    /// Tokens read, all texts together.
+    pub input_tokens: u32,
+    pub latency_ms: f64,
+    /// `mean`, `cls`, `last`, ...: the model's own pooling.
+    pub pooling: String,
+}
+
+/// A request as the engine receives it: everything already resolved.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineRequest {
     pub system_prompt: Option<String>,
+    /// Earlier turns of the conversation, oldest first (the new user turn is `prompt`).
+    #[serde(default)]
+    pub history: Vec<ChatTurn>,
     pub prompt: String,
     pub params: SamplingParams,
     /// A JSON schema the output must follow (applied as a grammar).
@@ -46,6 +145,12 @@ pub struct EngineRequest {
     /// Queue order when several requests wait for the engine.
     #[serde(default)]
     pub priority: Priority,
+    /// How to load the model (GPU layers, context, threads).
+    #[serde(default)]
+    pub load: ModelLoadSettings,
+    /// Process the whole prompt even where the start of it is still in the KV cache (benchmarks).
+    #[serde(default)]
+    pub no_prompt_cache: bool,
 }
 
 /// A local text engine (llama.cpp today). Blocking: the gateway calls it on a
@@ -59,4 +164,18 @@ pub trait TextEngine: Send + Sync + 'static {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<GenerationStats, AppError>;
+
+    /// One vector per text from an embedding model (its own pooling).
+    fn embed(
+        &self,
+        model_path: &Path,
+        load: &ModelLoadSettings,
+        texts: &[String],
+        priority: Priority,
+    ) -> Result<Embeddings, AppError>;
+
+    /// The models held in memory now (none when the engine has not started).
+    fn resident_models(&self) -> Vec<ResidentModel> {
+        Vec::new()
+    }
 }

@@ -22,6 +22,9 @@ pub enum FinishReason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct GenerationStats {
     pub input_tokens: u32,
+    /// Of `input_tokens`, those whose state was reused from an earlier request (prompt cache).
+    #[serde(default)]
+    pub cached_input_tokens: u32,
     pub output_tokens: u32,
     /// Milliseconds from the request's start to the first generated token.
     pub ttft_ms: Option<f64>,

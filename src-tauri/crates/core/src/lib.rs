@@ -17,7 +17,10 @@ pub mod use_case;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use config_file::{ConfigFile, ExportedUseCase, CONFIG_SCHEMA_VERSION};
-pub use engine::{EngineDevice, EngineRequest, Priority, TextEngine};
+pub use engine::{
+    validate_history, ChatRole, ChatTurn, Embeddings, EngineDevice, EngineRequest, ModelLoadSettings, Priority,
+    ResidentModel, TextEngine, MAX_HISTORY_TURNS,
+};
 pub use error::{AppError, ErrorCode};
 pub use generation::{FinishReason, GenerationStats};
 pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};

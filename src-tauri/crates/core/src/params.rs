@@ -45,6 +45,13 @@ pub struct ParamError {
 pub const MAX_TOKENS_LIMIT: u32 = 32_768;
 pub const MAX_STOP_SEQUENCES: usize = 16;
 
+/// llama.cpp's defaults: temperature 0.8, top-k 40, top-p 0.95, 512 tokens, no repeat penalty.
+impl Default for SamplingParams {
+    fn default() -> Self {
+        Self::new(0.8, 40, 0.95, 512, 1.0)
+    }
+}
+
 impl SamplingParams {
     pub fn new(temperature: f32, top_k: u32, top_p: f32, max_tokens: u32, repeat_penalty: f32) -> Self {
         Self {

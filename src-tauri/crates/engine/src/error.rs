@@ -20,6 +20,8 @@ pub enum EngineError {
     Decode(String),
     #[error("invalid parameters: {0}")]
     Params(String),
+    #[error("{name} is not an embedding model (its GGUF metadata names no pooling); choose an embedding model")]
+    NotEmbedding { name: String },
 }
 
 impl From<EngineError> for AppError {
@@ -28,7 +30,9 @@ impl From<EngineError> for AppError {
             EngineError::ModelMissing { .. } => ErrorCode::ModelMissing,
             EngineError::ModelInvalid { .. } | EngineError::ModelLoad { .. } => ErrorCode::ModelLoadFailed,
             EngineError::PromptTooLong { .. } => ErrorCode::PromptTooLong,
-            EngineError::EmptyPrompt | EngineError::Params(_) => ErrorCode::InvalidInput,
+            EngineError::EmptyPrompt | EngineError::Params(_) | EngineError::NotEmbedding { .. } => {
+                ErrorCode::InvalidInput
+            }
             EngineError::Context(_) | EngineError::Decode(_) => ErrorCode::EngineFailed,
         };
         AppError::new(code, e.to_string())

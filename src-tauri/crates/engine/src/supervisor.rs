@@ -14,7 +14,8 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use switchboard_core::{
-    AppError, EngineDevice, EngineRequest, ErrorCode, FinishReason, GenerationStats, Priority, TextEngine,
+    AppError, Embeddings, EngineDevice, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelLoadSettings,
+    Priority, ResidentModel, TextEngine,
 };
 
 use crate::worker::{FromWorker, ToWorker, WORKER_FLAG};
@@ -93,6 +94,14 @@ pub struct WorkerEngine {
     turn: Condvar,
     /// What the last worker reported finding.
     devices: Mutex<Option<Vec<EngineDevice>>>,
+    /// The models the worker holds in memory, as it last reported.
+    resident: Arc<Mutex<Vec<ResidentModel>>>,
+}
+
+/// How a job ended.
+enum Outcome {
+    Generated(GenerationStats),
+    Embedded(Embeddings),
 }
 
 impl WorkerEngine {
@@ -106,6 +115,7 @@ impl WorkerEngine {
             queue: Mutex::default(),
             turn: Condvar::new(),
             devices: Mutex::default(),
+            resident: Arc::default(),
         }
     }
 
@@ -182,10 +192,14 @@ impl WorkerEngine {
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr_pipe = child.stderr.take().expect("piped stderr");
         let (tx, events) = mpsc::channel();
+        let resident = self.resident.clone();
+        resident.lock().expect("resident lock").clear();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<FromWorker>(&line) {
+                    // Kept current here: the worker also reports between requests (idle unloads).
+                    Ok(FromWorker::Resident { models }) => *resident.lock().expect("resident lock") = models,
                     Ok(event) => {
                         if tx.send(event).is_err() {
                             break;
@@ -224,6 +238,7 @@ impl WorkerEngine {
     /// Waits for the dead worker's exit status and turns it into an error.
     fn died(&self, worker: &mut Worker) -> AppError {
         let status = wait_briefly(&mut worker.child);
+        self.resident.lock().expect("resident lock").clear();
         // Let the stderr reader drain what the worker wrote last.
         std::thread::sleep(Duration::from_millis(100));
         let tail: Vec<String> = worker.stderr.lock().expect("stderr lock").iter().cloned().collect();
@@ -292,28 +307,18 @@ pub fn classify(status: Option<std::process::ExitStatus>, stderr_tail: &[String]
     (CrashClass::Crash, how)
 }
 
-impl TextEngine for WorkerEngine {
-    fn generate(
+impl WorkerEngine {
+    /// Runs one job in the worker when its turn comes; text goes to `on_text`.
+    fn run_job(
         &self,
-        model_path: &Path,
-        req: &EngineRequest,
+        priority: Priority,
         cancel: &AtomicBool,
+        job: impl FnOnce(u64) -> ToWorker,
         on_text: &mut dyn FnMut(&str),
-    ) -> Result<GenerationStats, AppError> {
-        let waited = Instant::now();
-        // One request at a time: llama.cpp holds one model and one context.
-        let Some(_turn) = self.wait_turn(req.priority, cancel) else {
-            let latency_ms = waited.elapsed().as_secs_f64() * 1000.0;
-            return Ok(GenerationStats {
-                input_tokens: 0,
-                output_tokens: 0,
-                ttft_ms: None,
-                latency_ms,
-                load_ms: 0.0,
-                prompt_tokens_per_second: None,
-                tokens_per_second: None,
-                finish_reason: FinishReason::Cancelled,
-            });
+    ) -> Result<Option<Outcome>, AppError> {
+        // One job at a time: llama.cpp's contexts are used by one thread.
+        let Some(_turn) = self.wait_turn(priority, cancel) else {
+            return Ok(None);
         };
         let mut slot = self.worker.lock().expect("worker lock");
         if slot.as_mut().is_some_and(|w| matches!(w.child.try_wait(), Ok(Some(_)))) {
@@ -329,8 +334,7 @@ impl TextEngine for WorkerEngine {
             let line = serde_json::to_string(msg).expect("requests serialise");
             writeln!(stdin, "{line}").and_then(|_| stdin.flush())
         };
-        let request = ToWorker::Generate { id, model_path: model_path.to_path_buf(), request: req.clone() };
-        if send(&mut worker.stdin, &request).is_err() {
+        if send(&mut worker.stdin, &job(id)).is_err() {
             let mut dead = slot.take().expect("present");
             return Err(self.died(&mut dead));
         }
@@ -341,21 +345,80 @@ impl TextEngine for WorkerEngine {
                 cancel_sent = true;
                 let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
             }
-            match worker.events.recv_timeout(Duration::from_millis(25)) {
-                Ok(FromWorker::Text { id: i, text }) if i == id => on_text(&text),
-                Ok(FromWorker::Done { id: i, stats }) if i == id => {
-                    self.health.lock().expect("health lock").failures = 0;
-                    return Ok(stats);
+            let outcome = match worker.events.recv_timeout(Duration::from_millis(25)) {
+                Ok(FromWorker::Text { id: i, text }) if i == id => {
+                    on_text(&text);
+                    continue;
                 }
+                Ok(FromWorker::Done { id: i, stats }) if i == id => Outcome::Generated(stats),
+                Ok(FromWorker::Embedded { id: i, embeddings }) if i == id => Outcome::Embedded(embeddings),
                 Ok(FromWorker::Failed { id: i, error }) if i == id => return Err(error),
-                Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let mut dead = slot.take().expect("present");
                     return Err(self.died(&mut dead));
                 }
+            };
+            self.health.lock().expect("health lock").failures = 0;
+            return Ok(Some(outcome));
+        }
+    }
+}
+
+impl TextEngine for WorkerEngine {
+    fn generate(
+        &self,
+        model_path: &Path,
+        req: &EngineRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<GenerationStats, AppError> {
+        let waited = Instant::now();
+        let job = |id| ToWorker::Generate { id, model_path: model_path.to_path_buf(), request: req.clone() };
+        match self.run_job(req.priority, cancel, job, on_text)? {
+            Some(Outcome::Generated(stats)) => Ok(stats),
+            Some(Outcome::Embedded(_)) => {
+                Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
+            }
+            // Cancelled while waiting for its turn.
+            None => Ok(GenerationStats {
+                input_tokens: 0,
+                cached_input_tokens: 0,
+                output_tokens: 0,
+                ttft_ms: None,
+                latency_ms: waited.elapsed().as_secs_f64() * 1000.0,
+                load_ms: 0.0,
+                prompt_tokens_per_second: None,
+                tokens_per_second: None,
+                finish_reason: FinishReason::Cancelled,
+            }),
+        }
+    }
+
+    fn embed(
+        &self,
+        model_path: &Path,
+        load: &ModelLoadSettings,
+        texts: &[String],
+        priority: Priority,
+    ) -> Result<Embeddings, AppError> {
+        let never = AtomicBool::new(false);
+        let job = |id| ToWorker::Embed {
+            id,
+            model_path: model_path.to_path_buf(),
+            load: load.clone(),
+            texts: texts.to_vec(),
+        };
+        match self.run_job(priority, &never, job, &mut |_| {})? {
+            Some(Outcome::Embedded(e)) => Ok(e),
+            _ => {
+                Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
             }
         }
+    }
+
+    fn resident_models(&self) -> Vec<ResidentModel> {
+        self.resident.lock().expect("resident lock").clone()
     }
 }
 

@@ -6,54 +6,100 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::LlamaBackendDeviceType;
 use serde::Serialize;
-use switchboard_core::{FinishReason, GenerationStats, SamplingParams};
+use switchboard_core::{
+    ChatRole, ChatTurn, Embeddings, FinishReason, GenerationStats, ModelLoadSettings, ResidentModel, SamplingParams,
+};
 
 use crate::{gguf, sampler, stop::StopMatcher, EngineError};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
-    /// Threads for generation and prompt processing.
+    /// Threads for generation and prompt processing (a model's own setting wins).
     pub threads: u32,
-    /// Context window; capped by what the model was trained for.
+    /// Context window (a model's own setting wins); capped by what the model was trained for.
     pub n_ctx: u32,
     /// Logical batch size for prompt processing.
     pub n_batch: u32,
     /// Always give llama.cpp's sampler the whole vocabulary, even where only the
     /// top-k candidates can be chosen (slower; the same tokens; for verification).
     pub sample_full_vocabulary: bool,
+    /// Models kept in memory at once; the least recently used goes first.
+    #[serde(default = "default_max_resident")]
+    pub max_resident_models: u32,
+    /// A model unused for this many seconds is unloaded (0: never).
+    #[serde(default = "default_idle_unload")]
+    pub idle_unload_secs: u64,
+}
+
+fn default_max_resident() -> u32 {
+    2
+}
+fn default_idle_unload() -> u64 {
+    15 * 60
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { threads: crate::default_threads(), n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false }
+        Self {
+            threads: crate::default_threads(),
+            n_ctx: 4096,
+            n_batch: 512,
+            sample_full_vocabulary: false,
+            max_resident_models: default_max_resident(),
+            idle_unload_secs: default_idle_unload(),
+        }
     }
 }
 
 /// One generation request, already resolved to its model and parameters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GenerateRequest {
-    /// Instructions placed before the user's text (as a system turn when the model's template has one).
+    /// Instructions placed before the conversation (as a system turn when the model's template has one).
     pub system_prompt: Option<String>,
-    /// The user's text; wrapped in the model's chat template when it has one.
+    /// Earlier turns, oldest first.
+    pub history: Vec<ChatTurn>,
+    /// The user's new turn; wrapped in the model's chat template with the history.
     pub prompt: String,
-    /// Feed `prompt` to the model verbatim (no chat template).
+    /// Feed `prompt` to the model verbatim (no chat template, no history).
     pub raw_prompt: bool,
     pub params: SamplingParams,
     /// Keep generating past end-of-text (benchmarks measure a fixed length).
     pub ignore_eos: bool,
     /// A JSON schema the output must follow, enforced as a llama.cpp grammar.
     pub json_schema: Option<String>,
+    /// How to load the model.
+    pub load: ModelLoadSettings,
+    /// Process the whole prompt even where its start is still in the KV cache.
+    pub no_prompt_cache: bool,
 }
 
-/// What the engine knows of a loaded model, from its GGUF metadata.
+impl From<&switchboard_core::EngineRequest> for GenerateRequest {
+    fn from(req: &switchboard_core::EngineRequest) -> Self {
+        Self {
+            system_prompt: req.system_prompt.clone(),
+            history: req.history.clone(),
+            prompt: req.prompt.clone(),
+            raw_prompt: req.raw_prompt,
+            params: req.params.clone(),
+            ignore_eos: req.ignore_eos,
+            json_schema: req.json_schema.clone(),
+            load: req.load.clone(),
+            no_prompt_cache: req.no_prompt_cache,
+        }
+    }
+}
+
+/// What the engine knows of a loaded model, from its GGUF metadata and the load.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelInfo {
     pub path: PathBuf,
@@ -63,17 +109,81 @@ pub struct ModelInfo {
     pub size_bytes: u64,
     pub context_length: u32,
     pub has_chat_template: bool,
+    /// Layers on a GPU, out of `total_layers` (repeating layers plus the output layer).
+    pub offloaded_layers: u32,
+    pub total_layers: u32,
+    /// Sliding-window attention width (0: none); limits prompt-cache reuse.
+    pub sliding_window: u32,
+    /// The model's pooling for embeddings (`None`: a generative model).
+    #[serde(skip)]
+    pub pooling: Option<LlamaPoolingType>,
 }
 
-struct Loaded {
-    model: LlamaModel,
+/// A model held in memory, with the context (and KV cache) of its last request.
+///
+/// Field order is drop order: the context borrows the model and goes first.
+struct Resident {
+    ctx: Option<LlamaContext<'static>>,
+    /// The tokens whose state is in `ctx`'s KV cache (sequence 0), in order.
+    cached: Vec<LlamaToken>,
+    model: Box<LlamaModel>,
     info: ModelInfo,
+    load: ModelLoadSettings,
+    n_ctx: u32,
+    threads: u32,
+    last_used: Instant,
 }
 
-/// The engine: llama.cpp's process-wide backend and at most one resident model.
+// SAFETY: a llama.cpp context may move between threads as long as one thread
+// uses it at a time; residents are only reached through the engine's mutex.
+unsafe impl Send for Resident {}
+
+/// The generation context, created on first use and kept for the prompt cache.
+fn ensure_context<'c>(
+    slot: &'c mut Option<LlamaContext<'static>>,
+    cached: &mut Vec<LlamaToken>,
+    model: &LlamaModel,
+    n_ctx: u32,
+    threads: u32,
+    n_batch: u32,
+) -> Result<&'c mut LlamaContext<'static>, EngineError> {
+    if slot.is_none() {
+        // SAFETY: the model is boxed in its Resident (its address never changes) and
+        // outlives the context: `ctx` is declared before `model`, so it is dropped first.
+        let model: &'static LlamaModel = unsafe { &*(model as *const LlamaModel) };
+        let threads = threads as i32;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch)
+            .with_n_ubatch(n_batch)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        *slot = Some(model.new_context(backend()?, params).map_err(|e| EngineError::Context(e.to_string()))?);
+        cached.clear();
+    }
+    Ok(slot.as_mut().expect("created"))
+}
+
+impl Resident {
+    fn describe(&self) -> ResidentModel {
+        ResidentModel {
+            path: self.info.path.display().to_string(),
+            name: self.info.name.clone(),
+            load: self.load.clone(),
+            context_length: self.n_ctx,
+            offloaded_layers: self.info.offloaded_layers,
+            total_layers: self.info.total_layers,
+            size_bytes: self.info.size_bytes as f64,
+            idle_seconds: self.last_used.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// The engine: llama.cpp's process-wide backend and the models held in memory
+/// (at most `max_resident_models`, least recently used unloaded first).
 pub struct Engine {
     config: EngineConfig,
-    loaded: Mutex<Option<Loaded>>,
+    residents: Mutex<Vec<Resident>>,
 }
 
 /// The devices llama.cpp can compute on in this process.
@@ -92,6 +202,13 @@ pub fn devices() -> Vec<switchboard_core::EngineDevice> {
         .collect()
 }
 
+fn has_gpu() -> bool {
+    let _ = backend();
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .iter()
+        .any(|d| matches!(d.device_type, LlamaBackendDeviceType::Gpu | LlamaBackendDeviceType::IntegratedGpu))
+}
+
 fn backend() -> Result<&'static LlamaBackend, EngineError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
@@ -105,28 +222,66 @@ fn backend() -> Result<&'static LlamaBackend, EngineError> {
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Self {
-        Self { config, loaded: Mutex::new(None) }
+        Self { config, residents: Mutex::new(Vec::new()) }
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
 
-    /// Information on the resident model, if any.
+    /// The most recently used resident model, if any.
     pub fn loaded_model(&self) -> Option<ModelInfo> {
-        self.lock().as_ref().map(|l| l.info.clone())
+        self.lock().iter().max_by_key(|r| r.last_used).map(|r| r.info.clone())
     }
 
-    /// Loads `path` unless it is already resident; returns its info and the load time in ms.
+    /// The models in memory, most recently used first.
+    pub fn resident_models(&self) -> Vec<ResidentModel> {
+        let residents = self.lock();
+        let mut out: Vec<&Resident> = residents.iter().collect();
+        out.sort_by_key(|r| std::cmp::Reverse(r.last_used));
+        out.into_iter().map(Resident::describe).collect()
+    }
+
+    /// Unloads the models idle for longer than the configured time; returns their paths.
+    /// Does nothing while a request holds the engine.
+    pub fn unload_idle(&self) -> Vec<PathBuf> {
+        if self.config.idle_unload_secs == 0 {
+            return Vec::new();
+        }
+        let Ok(mut residents) = self.residents.try_lock() else {
+            return Vec::new();
+        };
+        let limit = std::time::Duration::from_secs(self.config.idle_unload_secs);
+        let mut gone = Vec::new();
+        residents.retain(|r| {
+            let keep = r.last_used.elapsed() < limit;
+            if !keep {
+                tracing::info!(path = %r.info.path.display(), "model unloaded after being idle");
+                gone.push(r.info.path.clone());
+            }
+            keep
+        });
+        gone
+    }
+
+    /// Loads `path` with default settings unless it is already resident; returns its info and the load time in ms.
     pub fn load(&self, path: &Path) -> Result<(ModelInfo, f64), EngineError> {
-        let mut guard = self.lock();
-        let load_ms = Self::ensure_loaded(&mut guard, path)?;
-        Ok((guard.as_ref().expect("loaded").info.clone(), load_ms))
+        self.load_with(path, &ModelLoadSettings::default())
+    }
+
+    /// Loads `path` with these settings unless it is resident with them.
+    pub fn load_with(&self, path: &Path, load: &ModelLoadSettings) -> Result<(ModelInfo, f64), EngineError> {
+        load.validate().map_err(|e| EngineError::Params(e.message))?;
+        let mut residents = self.lock();
+        let (index, load_ms) = self.resident(&mut residents, path, load)?;
+        Ok((residents[index].info.clone(), load_ms))
     }
 
     /// Generates text for `req` with the model at `path`, calling `on_text` with
     /// each piece of decoded text as it is produced. Cancellation ends the
     /// request cleanly with [`FinishReason::Cancelled`]; what was produced stays.
+    /// The start of the prompt that is still in the model's KV cache from the
+    /// previous request (a conversation's earlier turns) is not processed again.
     pub fn generate(
         &self,
         path: &Path,
@@ -136,19 +291,43 @@ impl Engine {
     ) -> Result<GenerationStats, EngineError> {
         let started = Instant::now();
         req.params.validate().map_err(|e| EngineError::Params(e.to_string()))?;
+        req.load.validate().map_err(|e| EngineError::Params(e.message))?;
         if req.prompt.trim().is_empty() {
             return Err(EngineError::EmptyPrompt);
         }
-        let mut guard = self.lock();
-        let load_ms = Self::ensure_loaded(&mut guard, path)?;
-        let loaded = guard.as_ref().expect("loaded");
-        let model = &loaded.model;
-        let n_ctx = self.config.n_ctx.min(loaded.info.context_length.max(1));
+        switchboard_core::validate_history(&req.history).map_err(|e| EngineError::Params(e.message))?;
+        let mut residents = self.lock();
+        let (index, load_ms) = self.resident(&mut residents, path, &req.load)?;
+        let resident = &mut residents[index];
+        let result = Self::run(&self.config, resident, req, cancel, on_text, started, load_ms);
+        if result.is_err() {
+            // The KV cache may hold a half-processed batch: start clean next time.
+            if let Some(ctx) = resident.ctx.as_mut() {
+                ctx.clear_kv_cache();
+            }
+            resident.cached.clear();
+        }
+        resident.last_used = Instant::now();
+        result
+    }
 
+    fn run(
+        config: &EngineConfig,
+        resident: &mut Resident,
+        req: &GenerateRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+        started: Instant,
+        load_ms: f64,
+    ) -> Result<GenerationStats, EngineError> {
+        let Resident { ctx: ctx_slot, cached, model, info, n_ctx, threads, .. } = resident;
+        let (n_ctx, threads) = (*n_ctx, *threads);
+        let sliding_window = info.sliding_window;
+        let model: &LlamaModel = model;
         let prompt = if req.raw_prompt {
             req.prompt.clone()
         } else {
-            render_prompt(model, req.system_prompt.as_deref(), &req.prompt)
+            render_prompt(model, req.system_prompt.as_deref(), &req.history, &req.prompt)
         };
         let vocab = model.vocab();
         let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
@@ -156,46 +335,68 @@ impl Engine {
         if prompt_tokens >= n_ctx {
             return Err(EngineError::PromptTooLong { prompt_tokens, n_ctx });
         }
+        let grammar = match &req.json_schema {
+            Some(schema) => Some(sampler::schema_grammar(model, schema)?),
+            None => None,
+        };
+        let n_vocab = model.n_vocab();
+        let n_batch = config.n_batch.max(1);
+        let ctx = ensure_context(ctx_slot, cached, model, n_ctx, threads, n_batch)?;
 
-        let threads = self.config.threads.max(1) as i32;
-        let n_batch = self.config.n_batch.max(1);
-        let ctx_params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(n_ctx))
-            .with_n_batch(n_batch)
-            .with_n_ubatch(n_batch)
-            .with_n_threads(threads)
-            .with_n_threads_batch(threads);
-        let mut ctx = model.new_context(backend()?, ctx_params).map_err(|e| EngineError::Context(e.to_string()))?;
+        // Reuse the longest prefix still in the KV cache; at least the last
+        // prompt token is processed again, for its logits. llama.cpp computes a
+        // token alone and inside a batch with different kernels, so reused state
+        // can differ from recomputed state in the last bits: a request with a
+        // seed asks to be reproducible and always processes its whole prompt.
+        let use_cache = !req.no_prompt_cache && req.params.seed.is_none();
+        let mut reuse = if use_cache { common_prefix(cached, &tokens) } else { 0 };
+        reuse = reuse.min(tokens.len() - 1);
+        if reuse > 0 && sliding_window > 0 {
+            // A sliding-window cache forgets old positions: reuse only if what the
+            // new tokens must attend to is still there (as llama.cpp's server checks).
+            let pos_min = ctx.kv_cache_seq_pos_min(0);
+            if pos_min > (reuse as i32 - sliding_window as i32).max(0) {
+                reuse = 0;
+            }
+        }
+        if reuse > 0 && !matches!(ctx.clear_kv_cache_seq(Some(0), Some(reuse as u32), None), Ok(true)) {
+            reuse = 0;
+        }
+        if reuse == 0 {
+            ctx.clear_kv_cache();
+        }
+        cached.truncate(reuse);
 
         // Prompt processing, in batches of n_batch; logits only for the last token.
         let prompt_started = Instant::now();
         let mut batch = LlamaBatch::new(n_batch as usize, 1);
         let last = tokens.len() - 1;
-        for (chunk_index, chunk) in tokens.chunks(n_batch as usize).enumerate() {
+        for chunk in tokens[reuse..].chunks(n_batch as usize) {
             if cancel.load(Ordering::Relaxed) {
-                return Ok(stats(started, load_ms, prompt_tokens, 0, None, None, None, FinishReason::Cancelled));
+                let mut s = stats(started, load_ms, prompt_tokens, 0, None, None, None, FinishReason::Cancelled);
+                s.cached_input_tokens = reuse as u32;
+                return Ok(s);
             }
             batch.clear();
+            let first = cached.len();
             for (i, token) in chunk.iter().enumerate() {
-                let pos = chunk_index * n_batch as usize + i;
+                let pos = first + i;
                 batch.add(*token, pos as i32, &[0], pos == last).map_err(|e| EngineError::Decode(e.to_string()))?;
             }
             ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
+            cached.extend_from_slice(chunk);
         }
         let prompt_secs = prompt_started.elapsed().as_secs_f64();
+        let processed = prompt_tokens - reuse as u32;
 
-        let grammar = match &req.json_schema {
-            Some(schema) => Some(sampler::schema_grammar(model, schema)?),
-            None => None,
-        };
         // A grammar must see every token it could allow, so it needs the whole vocabulary.
-        let candidate_limit = if self.config.sample_full_vocabulary || grammar.is_some() {
+        let candidate_limit = if config.sample_full_vocabulary || grammar.is_some() {
             None
         } else {
             sampler::candidate_limit(&req.params)
         };
         let has_grammar = grammar.is_some();
-        let mut sampler = sampler::build(&req.params, model.n_vocab(), random_seed(), grammar);
+        let mut sampler = sampler::build(&req.params, n_vocab, random_seed(), grammar);
         // The penalties' window starts with the prompt, as in llama.cpp's server, so
         // a repeat penalty also stops the model parroting the prompt. (A grammar would
         // take the prompt for output, so with a schema the window holds output only.)
@@ -209,7 +410,6 @@ impl Engine {
         let mut utf8 = encoding_rs::UTF_8.new_decoder();
         let mut piece = Vec::with_capacity(32);
         let mut text = String::with_capacity(64);
-        let mut n_past = prompt_tokens;
         let mut produced = 0u32;
         let mut first_token: Option<Instant> = None;
         let mut last_token = Instant::now();
@@ -222,7 +422,7 @@ impl Engine {
             if produced >= req.params.max_tokens {
                 break FinishReason::MaxTokens;
             }
-            if n_past >= n_ctx {
+            if cached.len() as u32 >= n_ctx {
                 break FinishReason::ContextFull;
             }
             let token: LlamaToken = match candidate_limit {
@@ -239,7 +439,7 @@ impl Engine {
                     token
                 }
                 // `sample` also accepts the token into the chain's history.
-                None => sampler.sample(&ctx, logits_at),
+                None => sampler.sample(ctx, logits_at),
             };
             if vocab.is_eog(token) && !req.ignore_eos {
                 break FinishReason::EndOfText;
@@ -265,9 +465,9 @@ impl Engine {
             }
 
             batch.clear();
-            batch.add(token, n_past as i32, &[0], true).map_err(|e| EngineError::Decode(e.to_string()))?;
+            batch.add(token, cached.len() as i32, &[0], true).map_err(|e| EngineError::Decode(e.to_string()))?;
             ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
-            n_past += 1;
+            cached.push(token);
             logits_at = 0;
         };
         if finish != FinishReason::StopSequence {
@@ -277,69 +477,254 @@ impl Engine {
             }
         }
 
-        let prompt_tps = (prompt_secs > 0.0).then(|| f64::from(prompt_tokens) / prompt_secs);
+        let prompt_tps = (prompt_secs > 0.0 && processed > 0).then(|| f64::from(processed) / prompt_secs);
         let gen_tps = first_token.and_then(|first| {
             let secs = last_token.duration_since(first).as_secs_f64();
             (produced > 1 && secs > 0.0).then(|| f64::from(produced - 1) / secs)
         });
         let ttft = first_token.map(|t| t.duration_since(started).as_secs_f64() * 1000.0);
-        Ok(stats(started, load_ms, prompt_tokens, produced, ttft, prompt_tps, gen_tps, finish))
+        let mut s = stats(started, load_ms, prompt_tokens, produced, ttft, prompt_tps, gen_tps, finish);
+        s.cached_input_tokens = reuse as u32;
+        Ok(s)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Loaded>> {
-        // A panic while holding the lock leaves no half-written state worth refusing.
-        self.loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn ensure_loaded(slot: &mut Option<Loaded>, path: &Path) -> Result<f64, EngineError> {
-        if slot.as_ref().is_some_and(|l| l.info.path == path) {
-            return Ok(0.0);
-        }
-        *slot = None; // free the old model before loading the next
-        gguf::check_gguf_header(path)?;
+    /// One L2-normalised vector per text, pooled as the model says (mean, CLS,
+    /// last). Refuses generative models (no pooling in their metadata) and
+    /// texts longer than a batch.
+    pub fn embed(&self, path: &Path, load: &ModelLoadSettings, texts: &[String]) -> Result<Embeddings, EngineError> {
         let started = Instant::now();
-        let params = LlamaModelParams::default();
-        let model = LlamaModel::load_from_file(backend()?, path, &params)
-            .map_err(|_| EngineError::ModelLoad { path: path.display().to_string() })?;
-        let meta = |key: &str| model.meta_val_str(key).ok();
-        let info = ModelInfo {
-            path: path.to_path_buf(),
-            name: meta("general.name")
-                .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                .unwrap_or_default(),
-            architecture: meta("general.architecture").unwrap_or_default(),
-            parameters: model.n_params(),
-            size_bytes: model.size(),
-            context_length: model.n_ctx_train(),
-            has_chat_template: model.chat_template(None).is_ok(),
+        load.validate().map_err(|e| EngineError::Params(e.message))?;
+        if texts.is_empty() {
+            return Err(EngineError::Params("give at least one text to embed".into()));
+        }
+        if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
+            return Err(EngineError::Params(format!("text {} is empty", i + 1)));
+        }
+        let mut residents = self.lock();
+        let (index, _) = self.resident(&mut residents, path, load)?;
+        let resident = &mut residents[index];
+        resident.last_used = Instant::now();
+        let pooling = match resident.info.pooling {
+            Some(p)
+                if !matches!(p, LlamaPoolingType::None | LlamaPoolingType::Unspecified | LlamaPoolingType::Rank) =>
+            {
+                p
+            }
+            _ => {
+                return Err(EngineError::NotEmbedding { name: resident.info.name.clone() });
+            }
         };
-        tracing::info!(path = %path.display(), name = %info.name, "model loaded");
-        *slot = Some(Loaded { model, info });
-        Ok(started.elapsed().as_secs_f64() * 1000.0)
+        let vocab = resident.model.vocab();
+        let tokenized: Vec<Vec<LlamaToken>> = texts.iter().map(|t| vocab.tokenize(t.as_bytes(), true, true)).collect();
+        // Non-causal models see a text whole: it must fit one micro-batch.
+        let n_batch = resident.n_ctx.min(8192);
+        if let Some((i, t)) = tokenized.iter().enumerate().find(|(_, t)| t.len() as u32 > n_batch) {
+            return Err(EngineError::Params(format!(
+                "text {} is {} tokens; this model embeds at most {n_batch} tokens at once",
+                i + 1,
+                t.len()
+            )));
+        }
+        let threads = resident.threads as i32;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_batch))
+            .with_n_batch(n_batch)
+            .with_n_ubatch(n_batch)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads)
+            .with_embeddings(true);
+        let mut ctx =
+            resident.model.new_context(backend()?, params).map_err(|e| EngineError::Context(e.to_string()))?;
+        let mut batch = LlamaBatch::new(n_batch as usize, 1);
+        let mut vectors = Vec::with_capacity(texts.len());
+        let mut input_tokens = 0u32;
+        for tokens in &tokenized {
+            ctx.clear_kv_cache();
+            batch.clear();
+            batch.add_sequence(tokens, 0, true).map_err(|e| EngineError::Decode(e.to_string()))?;
+            ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
+            let v = ctx.embeddings_seq_ith(0).map_err(|e| EngineError::Decode(e.to_string()))?;
+            let norm = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+            let scale = if norm > 0.0 { (1.0 / norm) as f32 } else { 1.0 };
+            vectors.push(v.iter().map(|x| x * scale).collect());
+            input_tokens += tokens.len() as u32;
+        }
+        Ok(Embeddings {
+            vectors,
+            input_tokens,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            pooling: format!("{pooling:?}").to_lowercase(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Resident>> {
+        // A panic while holding the lock leaves no half-written state worth refusing.
+        self.residents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The index of the resident model for `path` with `load`, loading it
+    /// (and unloading the least recently used beyond the limit) when needed.
+    fn resident(
+        &self,
+        residents: &mut Vec<Resident>,
+        path: &Path,
+        load: &ModelLoadSettings,
+    ) -> Result<(usize, f64), EngineError> {
+        if let Some(i) = residents.iter().position(|r| r.info.path == path) {
+            if residents[i].load == *load {
+                return Ok((i, 0.0));
+            }
+            residents.remove(i); // loaded with other settings: load it again
+        }
+        let max = self.config.max_resident_models.max(1) as usize;
+        while residents.len() >= max {
+            let lru = residents.iter().enumerate().min_by_key(|(_, r)| r.last_used).map(|(i, _)| i).expect("non-empty");
+            let gone = residents.remove(lru);
+            tracing::info!(path = %gone.info.path.display(), "model unloaded to make room");
+        }
+        let started = Instant::now();
+        let (model, info) = load_model(path, load, self.config.n_ctx)?;
+        let n_ctx = load.context_length.unwrap_or(self.config.n_ctx).min(info.context_length.max(1));
+        let threads = load.threads.unwrap_or(self.config.threads).max(1);
+        residents.push(Resident {
+            ctx: None,
+            cached: Vec::new(),
+            model: Box::new(model),
+            info,
+            load: load.clone(),
+            n_ctx,
+            threads,
+            last_used: Instant::now(),
+        });
+        Ok((residents.len() - 1, started.elapsed().as_secs_f64() * 1000.0))
     }
 }
 
-/// Wraps the prompt (and system prompt) as turns in the model's own chat
-/// template; a model without one (a base model) gets plain text.
-fn render_prompt(model: &LlamaModel, system: Option<&str>, prompt: &str) -> String {
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Loads a model: GPU layers as set, else llama.cpp's automatic fit to free GPU memory.
+fn load_model(path: &Path, load: &ModelLoadSettings, n_ctx: u32) -> Result<(LlamaModel, ModelInfo), EngineError> {
+    gguf::check_gguf_header(path)?;
+    let backend = backend()?;
+    let gpu = has_gpu();
+    let mut params = LlamaModelParams::default();
+    match load.gpu_layers {
+        Some(n) => params = params.with_n_gpu_layers(n),
+        None if gpu => {
+            // llama.cpp decides how many layers fit the free GPU memory (1 GiB margin per device).
+            let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+                .map_err(|_| EngineError::ModelMissing { path: path.display().to_string() })?;
+            let mut cparams =
+                LlamaContextParams::default().with_n_ctx(NonZeroU32::new(load.context_length.unwrap_or(n_ctx)));
+            let mut margins = vec![1usize << 30; llama_cpp_2::max_devices().max(1)];
+            let fit = std::pin::Pin::new(&mut params).fit_params(
+                &c_path,
+                &mut cparams,
+                &mut margins,
+                load.context_length.unwrap_or(n_ctx).min(4096),
+                llama_cpp_sys_2::GGML_LOG_LEVEL_WARN,
+            );
+            if let Err(e) = fit {
+                tracing::warn!(%e, "automatic GPU fit found no allocation; loading with llama.cpp's defaults");
+                params = LlamaModelParams::default();
+            }
+        }
+        None => {}
+    }
+    let requested = params.n_gpu_layers();
+    let model = LlamaModel::load_from_file(backend, path, &params)
+        .map_err(|_| EngineError::ModelLoad { path: path.display().to_string() })?;
+    let meta = |key: &str| model.meta_val_str(key).ok();
+    let architecture = meta("general.architecture").unwrap_or_default();
+    let total_layers = model.n_layer() + 1;
+    let offloaded_layers = if !gpu {
+        0
+    } else if requested < 0 {
+        total_layers
+    } else {
+        (requested as u32).min(total_layers)
+    };
+    let pooling = meta(&format!("{architecture}.pooling_type")).and_then(|v| v.parse::<i32>().ok()).map(|v| match v {
+        1 => LlamaPoolingType::Mean,
+        2 => LlamaPoolingType::Cls,
+        3 => LlamaPoolingType::Last,
+        4 => LlamaPoolingType::Rank,
+        _ => LlamaPoolingType::None,
+    });
+    let info = ModelInfo {
+        path: path.to_path_buf(),
+        name: meta("general.name")
+            .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+        sliding_window: meta(&format!("{architecture}.attention.sliding_window"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        architecture,
+        parameters: model.n_params(),
+        size_bytes: model.size(),
+        context_length: model.n_ctx_train(),
+        has_chat_template: model.chat_template(None).is_ok(),
+        offloaded_layers,
+        total_layers,
+        pooling,
+    };
+    tracing::info!(path = %path.display(), name = %info.name, offloaded_layers, total_layers, "model loaded");
+    Ok((model, info))
+}
+
+/// Renders the conversation with the model's own chat template. A model
+/// without one gets llama.cpp's built-in template for its architecture's
+/// family (Gemma's turns for Gemma, ChatML otherwise), and plain text when
+/// even that fails.
+fn render_prompt(model: &LlamaModel, system: Option<&str>, history: &[ChatTurn], prompt: &str) -> String {
     let system = system.map(str::trim).filter(|s| !s.is_empty());
-    let plain = || match system {
-        Some(s) => format!("{s}\n\n{prompt}"),
-        None => prompt.to_string(),
-    };
-    let Ok(template) = model.chat_template(None) else {
-        return plain();
-    };
-    let mut turns = Vec::new();
+    let mut turns: Vec<(&str, &str)> = Vec::with_capacity(history.len() + 2);
     if let Some(s) = system {
         turns.push(("system", s));
     }
+    for t in history {
+        let role = match t.role {
+            ChatRole::System => "system",
+            ChatRole::User => "user",
+            ChatRole::Assistant => "assistant",
+        };
+        turns.push((role, t.content.as_str()));
+    }
     turns.push(("user", prompt));
+    let plain = || {
+        let mut out = String::new();
+        for (role, text) in &turns {
+            out.push_str(&format!("{role}: {text}\n\n"));
+        }
+        out.push_str("assistant:");
+        out
+    };
+    let template = match model.chat_template(None) {
+        Ok(t) => t,
+        Err(_) => match LlamaChatTemplate::new(fallback_template(model)) {
+            Ok(t) => t,
+            Err(_) => return plain(),
+        },
+    };
     let messages: Result<Vec<_>, _> =
-        turns.into_iter().map(|(role, text)| LlamaChatMessage::new(role.into(), text.into())).collect();
+        turns.iter().map(|(role, text)| LlamaChatMessage::new((*role).into(), (*text).into())).collect();
     match messages {
         Ok(messages) => model.apply_chat_template(&template, &messages, true).unwrap_or_else(|_| plain()),
         Err(_) => plain(),
+    }
+}
+
+/// llama.cpp's built-in template for a model family that shipped without one.
+fn fallback_template(model: &LlamaModel) -> &'static str {
+    let arch = model.meta_val_str("general.architecture").unwrap_or_default();
+    match arch.as_str() {
+        a if a.starts_with("gemma") => "gemma",
+        a if a.starts_with("phi3") => "phi3",
+        "llama" | "llama4" => "llama3",
+        a if a.starts_with("deepseek") => "deepseek3",
+        _ => "chatml",
     }
 }
 
@@ -363,6 +748,7 @@ fn stats(
 ) -> GenerationStats {
     GenerationStats {
         input_tokens,
+        cached_input_tokens: 0,
         output_tokens,
         ttft_ms,
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -382,14 +768,20 @@ impl switchboard_core::TextEngine for Engine {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<GenerationStats, switchboard_core::AppError> {
-        let req = GenerateRequest {
-            system_prompt: req.system_prompt.clone(),
-            prompt: req.prompt.clone(),
-            raw_prompt: req.raw_prompt,
-            params: req.params.clone(),
-            ignore_eos: req.ignore_eos,
-            json_schema: req.json_schema.clone(),
-        };
-        Engine::generate(self, model_path, &req, cancel, on_text).map_err(Into::into)
+        Engine::generate(self, model_path, &GenerateRequest::from(req), cancel, on_text).map_err(Into::into)
+    }
+
+    fn embed(
+        &self,
+        model_path: &Path,
+        load: &ModelLoadSettings,
+        texts: &[String],
+        _priority: switchboard_core::Priority,
+    ) -> Result<Embeddings, switchboard_core::AppError> {
+        Engine::embed(self, model_path, load, texts).map_err(Into::into)
+    }
+
+    fn resident_models(&self) -> Vec<ResidentModel> {
+        Engine::resident_models(self)
     }
 }

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::{AppError, EngineDevice, EngineRequest, GenerationStats, TextEngine};
+use switchboard_core::{
+    AppError, Embeddings, EngineDevice, EngineRequest, GenerationStats, ModelLoadSettings, ResidentModel, TextEngine,
+};
 
 use crate::{Engine, EngineConfig};
 
@@ -24,6 +26,7 @@ pub const WORKER_FLAG: &str = "--engine-worker";
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ToWorker {
     Generate { id: u64, model_path: PathBuf, request: EngineRequest },
+    Embed { id: u64, model_path: PathBuf, load: ModelLoadSettings, texts: Vec<String> },
     Cancel { id: u64 },
 }
 
@@ -44,10 +47,24 @@ pub enum FromWorker {
         id: u64,
         stats: GenerationStats,
     },
+    Embedded {
+        id: u64,
+        embeddings: Embeddings,
+    },
     Failed {
         id: u64,
         error: AppError,
     },
+    /// The models in memory, sent after every request and whenever one is unloaded.
+    Resident {
+        models: Vec<ResidentModel>,
+    },
+}
+
+/// One unit of work for the worker.
+enum Job {
+    Generate(u64, PathBuf, EngineRequest),
+    Embed(u64, PathBuf, ModelLoadSettings, Vec<String>),
 }
 
 /// Runs the worker if `args` asks for it (`<binary> --engine-worker <config json>`);
@@ -90,7 +107,7 @@ pub fn serve(config: EngineConfig) {
     type Running = Option<(u64, Arc<AtomicBool>)>;
     let current: Arc<Mutex<Running>> = Arc::new(Mutex::new(None));
     let cancelled: Arc<Mutex<HashSet<u64>>> = Arc::default();
-    let (jobs_tx, jobs) = mpsc::channel::<(u64, PathBuf, EngineRequest)>();
+    let (jobs_tx, jobs) = mpsc::channel::<Job>();
     {
         let current = current.clone();
         let cancelled = cancelled.clone();
@@ -99,7 +116,10 @@ pub fn serve(config: EngineConfig) {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<ToWorker>(&line) {
                     Ok(ToWorker::Generate { id, model_path, request }) => {
-                        let _ = jobs_tx.send((id, model_path, request));
+                        let _ = jobs_tx.send(Job::Generate(id, model_path, request));
+                    }
+                    Ok(ToWorker::Embed { id, model_path, load, texts }) => {
+                        let _ = jobs_tx.send(Job::Embed(id, model_path, load, texts));
                     }
                     Ok(ToWorker::Cancel { id }) => match &*current.lock().expect("current lock") {
                         Some((running, flag)) if *running == id => flag.store(true, Ordering::Relaxed),
@@ -116,16 +136,39 @@ pub fn serve(config: EngineConfig) {
     }
 
     let engine = Engine::new(config);
-    for (id, model_path, request) in jobs {
-        let flag = Arc::new(AtomicBool::new(cancelled.lock().expect("cancelled lock").remove(&id)));
-        *current.lock().expect("current lock") = Some((id, flag.clone()));
-        let mut on_text = |text: &str| send(&FromWorker::Text { id, text: text.to_string() });
-        let result = TextEngine::generate(&engine, &model_path, &request, &flag, &mut on_text);
-        *current.lock().expect("current lock") = None;
-        send(&match result {
-            Ok(stats) => FromWorker::Done { id, stats },
-            Err(error) => FromWorker::Failed { id, error },
-        });
+    loop {
+        let job = match jobs.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if !engine.unload_idle().is_empty() {
+                    send(&FromWorker::Resident { models: engine.resident_models() });
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        match job {
+            Job::Generate(id, model_path, request) => {
+                let flag = Arc::new(AtomicBool::new(cancelled.lock().expect("cancelled lock").remove(&id)));
+                *current.lock().expect("current lock") = Some((id, flag.clone()));
+                let mut on_text = |text: &str| send(&FromWorker::Text { id, text: text.to_string() });
+                let result = TextEngine::generate(&engine, &model_path, &request, &flag, &mut on_text);
+                *current.lock().expect("current lock") = None;
+                send(&FromWorker::Resident { models: engine.resident_models() });
+                send(&match result {
+                    Ok(stats) => FromWorker::Done { id, stats },
+                    Err(error) => FromWorker::Failed { id, error },
+                });
+            }
+            Job::Embed(id, model_path, load, texts) => {
+                let result = engine.embed(&model_path, &load, &texts).map_err(AppError::from);
+                send(&FromWorker::Resident { models: engine.resident_models() });
+                send(&match result {
+                    Ok(embeddings) => FromWorker::Embedded { id, embeddings },
+                    Err(error) => FromWorker::Failed { id, error },
+                });
+            }
+        }
     }
 }
 

@@ -35,6 +35,7 @@ fn request(prompt: &str, params: SamplingParams) -> GenerateRequest {
         params,
         ignore_eos: false,
         json_schema: None,
+        ..Default::default()
     }
 }
 

@@ -24,6 +24,7 @@ fn run(engine: &Engine, params: SamplingParams, ignore_eos: bool) -> (String, u3
         params,
         ignore_eos,
         json_schema: None,
+        ..Default::default()
     };
     let mut text = String::new();
     let stats = engine.generate(&model_path(), &req, &AtomicBool::new(false), &mut |t| text.push_str(t)).unwrap();

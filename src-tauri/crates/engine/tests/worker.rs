@@ -34,6 +34,7 @@ fn request(prompt: &str, max_tokens: u32) -> EngineRequest {
         raw_prompt: false,
         ignore_eos: false,
         priority: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -200,4 +201,49 @@ fn waiting_requests_are_served_interactive_first_and_a_cancelled_one_leaves_at_o
     interactive.join().unwrap();
     background.join().unwrap();
     assert_eq!(*order.lock().unwrap(), ["interactive", "background"], "the later interactive request went first");
+}
+
+#[test]
+fn embeddings_and_resident_models_cross_the_process_boundary_and_idle_models_are_unloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let pooled = dir.path().join("pooled.gguf");
+    switchboard_models::gguf::copy_with_metadata(
+        &model_path(),
+        &pooled,
+        &[("gemma3.pooling_type", switchboard_models::gguf::NewValue::U32(1))],
+    )
+    .unwrap();
+    let engine = WorkerEngine::new(
+        WorkerCommand { program: env!("CARGO_BIN_EXE_engine-worker").into() },
+        EngineConfig { idle_unload_secs: 1, ..config() },
+    );
+    assert!(engine.resident_models().is_empty(), "no worker yet, nothing resident");
+    let texts = vec!["A sunny day at the beach.".to_string(), "Tax law".to_string()];
+    let out = engine.embed(&pooled, &Default::default(), &texts, Priority::Interactive).unwrap();
+    assert_eq!(out.vectors.len(), 2);
+    assert_eq!(out.vectors[0].len(), 640);
+    let in_process = Engine::new(config()).embed(&pooled, &Default::default(), &texts).unwrap();
+    let same = out.vectors[0].iter().zip(&in_process.vectors[0]).all(|(a, b)| (a - b).abs() < 1e-5);
+    assert!(same, "the worker's vectors are the engine's");
+
+    let err = engine.embed(&model_path(), &Default::default(), &texts, Priority::Interactive).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("not an embedding model"), "{}", err.message);
+
+    let resident = engine.resident_models();
+    assert_eq!(resident.len(), 2, "both models in memory: {resident:?}");
+    assert_eq!(resident[0].path, model_path().display().to_string(), "most recently used first");
+    assert_eq!(resident[0].offloaded_layers, 0, "no GPU here");
+    assert_eq!(resident[0].total_layers, 19);
+
+    // Idle for more than a second: the worker unloads them and says so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !engine.resident_models().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(engine.resident_models().is_empty(), "idle models were unloaded");
+    // And load again on demand.
+    let (text, _) = run(&engine, &request("Hello", 4)).unwrap();
+    assert!(!text.is_empty());
+    assert_eq!(engine.resident_models().len(), 1);
 }

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    AppError, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord, Priority,
-    RequestStatus, SamplingParams,
+    AppError, ChatRole, ChatTurn, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord,
+    Priority, RequestStatus, SamplingParams,
 };
 use switchboard_store::queries::requests;
 
@@ -21,7 +21,11 @@ pub struct LlmRequest {
     /// Chosen by the caller so that it can cancel the request before it ends.
     pub request_id: String,
     pub use_case: String,
+    /// The new user turn.
     pub prompt: String,
+    /// Earlier turns of the conversation, oldest first.
+    #[serde(default)]
+    pub history: Vec<ChatTurn>,
     /// `provider/model`; the use case's model when absent.
     #[serde(default)]
     pub model: Option<String>,
@@ -87,7 +91,7 @@ impl Gateway {
             Ok(r) => {
                 on_event(GenerationEvent::Started { model: r.model.to_string() });
                 match r.target {
-                    Target::Local { path } => {
+                    Target::Local { path, load } => {
                         let engine = self.engine.clone();
                         let engine_req = EngineRequest {
                             system_prompt: r.use_case.system_prompt.clone(),
@@ -97,6 +101,9 @@ impl Gateway {
                             raw_prompt: false,
                             ignore_eos: false,
                             priority: req.priority,
+                            history: req.history.clone(),
+                            load,
+                            no_prompt_cache: false,
                         };
                         let flag = cancel.clone();
                         tokio::task::spawn_blocking(move || {
@@ -113,6 +120,15 @@ impl Gateway {
                         let mut messages = Vec::new();
                         if let Some(system) = r.use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
                             messages.push(ChatMessage::system(system));
+                        }
+                        for turn in &req.history {
+                            messages.push(match turn.role {
+                                ChatRole::System => ChatMessage::system(turn.content.clone()),
+                                ChatRole::User => ChatMessage::user(turn.content.clone()),
+                                ChatRole::Assistant => {
+                                    ChatMessage::new(switchboard_providers::Role::Assistant, turn.content.clone())
+                                }
+                            });
                         }
                         messages.push(ChatMessage::user(req.prompt));
                         let chat = ChatRequest {
@@ -158,7 +174,7 @@ impl Gateway {
                 record = NewRequestRecord {
                     input_tokens: stats.input_tokens,
                     output_tokens: stats.output_tokens,
-                    cached_input_tokens: usage.cached_input_tokens,
+                    cached_input_tokens: usage.cached_input_tokens.max(stats.cached_input_tokens),
                     reasoning_tokens: usage.reasoning_tokens,
                     cost_usd,
                     latency_ms: stats.latency_ms,

@@ -12,12 +12,16 @@
 //! it reaches the engine through `switchboard_core::TextEngine`, the seam
 //! where the engine's worker process plugs in.
 
+mod embed;
 mod generate;
+mod library;
 mod remote;
 mod resolve;
 mod vault;
 
+pub use embed::{EmbedRequest, EmbedResponse};
 pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};
+pub use library::LocalEntry;
 pub use remote::provider_error;
 pub use resolve::{Resolved, Target};
 pub use vault::{Vault, VaultStatus};

@@ -130,6 +130,7 @@ impl Gateway {
         let gen_secs = first_token.map(|t| (end - t).as_secs_f64()).filter(|s| *s > 0.0);
         let stats = GenerationStats {
             input_tokens: usage.input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
             output_tokens: usage.output_tokens,
             ttft_ms: first_token.map(|t| (t - started).as_secs_f64() * 1000.0),
             latency_ms: (end - started).as_secs_f64() * 1000.0,

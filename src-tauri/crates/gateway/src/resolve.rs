@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use switchboard_core::{AppError, ErrorCode, ModelRef, ProviderSettings, SamplingParams, UseCase};
+use switchboard_core::{AppError, ErrorCode, ModelLoadSettings, ModelRef, ProviderSettings, SamplingParams, UseCase};
 use switchboard_store::StoreError;
 
 use crate::{Gateway, LlmRequest};
@@ -19,8 +19,8 @@ pub struct Resolved {
 /// Where a resolved request runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// The local engine, on this GGUF file.
-    Local { path: PathBuf },
+    /// The local engine, on this GGUF file, loaded with these settings.
+    Local { path: PathBuf, load: ModelLoadSettings },
     /// A configured, enabled provider.
     Remote { provider: ProviderSettings },
 }
@@ -46,6 +46,7 @@ impl Gateway {
                 format!("the use case '{}' is disabled; enable it on the Use cases page", use_case.id),
             ));
         }
+        switchboard_core::validate_history(&req.history)?;
         let model = ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))?;
         let params = use_case.effective_params(req.params.as_ref());
         params.validate().map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
@@ -80,15 +81,30 @@ impl Gateway {
             }
             return Ok(Resolved { use_case: use_case.clone(), model, target: Target::Remote { provider }, params });
         }
-        let file = switchboard_models::library::find(&self.models_dir, &model.model).ok_or_else(|| {
+        let missing = || {
             AppError::new(
                 ErrorCode::ModelMissing,
                 format!(
-                    "the model {model} is not in the models folder ({}); if it is still downloading, try again when it is ready",
+                    "the model {model} is not in the library (models folder {}); if it is still downloading, try again when it is ready",
                     self.models_dir.display()
                 ),
             )
-        })?;
-        Ok(Resolved { use_case: use_case.clone(), model, target: Target::Local { path: file.path }, params })
+        };
+        let entry = self.local_model(&model.model).await?.ok_or_else(missing)?;
+        if !entry.path.is_file() {
+            return Err(AppError::new(
+                ErrorCode::ModelMissing,
+                format!(
+                    "the file of {model} is gone ({}); import it again or remove it on the Models page",
+                    entry.path.display()
+                ),
+            ));
+        }
+        Ok(Resolved {
+            use_case: use_case.clone(),
+            model,
+            target: Target::Local { path: entry.path, load: entry.load },
+            params,
+        })
     }
 }

@@ -51,6 +51,7 @@ fn request(id: &str, use_case: &str, prompt: &str) -> LlmRequest {
         model: None,
         params: None,
         priority: Default::default(),
+        history: Vec::new(),
     }
 }
 
@@ -98,6 +99,7 @@ async fn saved_custom_parameters_are_exactly_what_reaches_the_engine() {
         params: custom.clone(),
         ignore_eos: false,
         json_schema: None,
+        ..Default::default()
     };
     let mut direct = String::new();
     f.engine.generate(&cached_model(), &direct_req, &AtomicBool::new(false), &mut |t| direct.push_str(t)).unwrap();

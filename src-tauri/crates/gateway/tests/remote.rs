@@ -104,6 +104,7 @@ fn request(id: &str) -> LlmRequest {
         model: None,
         params: None,
         priority: Default::default(),
+        history: Vec::new(),
     }
 }
 

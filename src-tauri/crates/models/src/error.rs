@@ -24,6 +24,8 @@ pub enum FetchError {
     Io { path: String, reason: String },
     #[error("the download was cancelled")]
     Cancelled,
+    #[error("{0}")]
+    BadInput(String),
 }
 
 impl FetchError {
@@ -34,7 +36,11 @@ impl FetchError {
 
 impl From<FetchError> for AppError {
     fn from(e: FetchError) -> Self {
-        let code = if matches!(e, FetchError::Cancelled) { ErrorCode::Cancelled } else { ErrorCode::DownloadFailed };
+        let code = match e {
+            FetchError::Cancelled => ErrorCode::Cancelled,
+            FetchError::BadInput(_) | FetchError::BadFileName(_) => ErrorCode::InvalidInput,
+            _ => ErrorCode::DownloadFailed,
+        };
         AppError::new(code, e.to_string())
     }
 }

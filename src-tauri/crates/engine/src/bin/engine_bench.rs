@@ -63,7 +63,7 @@ fn main() {
         eprintln!("engine-bench: {e}");
         std::process::exit(2);
     });
-    let config = EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, sample_full_vocabulary: false };
+    let config = EngineConfig { threads: args.threads, n_ctx: 4096, n_batch: 512, ..EngineConfig::default() };
     let (info, _) = Engine::new(config.clone()).load(&args.model).unwrap_or_else(|e| {
         eprintln!("engine-bench: {e}");
         std::process::exit(1);
@@ -87,6 +87,9 @@ fn main() {
         ignore_eos: true,
         json_schema: None,
         priority: Default::default(),
+        history: Vec::new(),
+        load: Default::default(),
+        no_prompt_cache: true,
     };
     let tg_req = EngineRequest {
         system_prompt: None,
@@ -96,6 +99,9 @@ fn main() {
         ignore_eos: true,
         json_schema: None,
         priority: Default::default(),
+        history: Vec::new(),
+        load: Default::default(),
+        no_prompt_cache: true,
     };
 
     // Text is handed to the caller token by token (over the pipe for the worker).
