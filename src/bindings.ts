@@ -31,6 +31,17 @@ export const commands = {
 	/**  The one response that carries a plaintext key: the admin asked to see it. */
 	revealProviderKey: (providerId: string, keyId: string) => typedError<string, AppError>(__TAURI_INVOKE("reveal_provider_key", { providerId, keyId })),
 	importPrices: (fileName: string, text: string) => typedError<PriceSummary, AppError>(__TAURI_INVOKE("import_prices", { fileName, text })),
+	modelsPage: () => typedError<ModelsPage, AppError>(__TAURI_INVOKE("models_page")),
+	importModel: (path: string, mode: ImportMode) => typedError<LibraryModel, AppError>(__TAURI_INVOKE("import_model", { path, mode })),
+	saveModelSettings: (id: string, settings: ModelSettings) => typedError<LibraryModel, AppError>(__TAURI_INVOKE("save_model_settings", { id, settings })),
+	deleteModel: (id: string) => typedError<ModelsPage, AppError>(__TAURI_INVOKE("delete_model", { id })),
+	saveEngineSettings: (settings: EngineSettings) => typedError<ModelsPage, AppError>(__TAURI_INVOKE("save_engine_settings", { settings })),
+	startDownload: (request: DownloadRequest) => typedError<DownloadStatus, AppError>(__TAURI_INVOKE("start_download", { request })),
+	pauseDownload: (id: string) => typedError<DownloadStatus, AppError>(__TAURI_INVOKE("pause_download", { id })),
+	resumeDownload: (id: string) => typedError<DownloadStatus, AppError>(__TAURI_INVOKE("resume_download", { id })),
+	cancelDownload: (id: string) => typedError<DownloadStatus, AppError>(__TAURI_INVOKE("cancel_download", { id })),
+	/**  One vector per text from a local embedding model. */
+	embed: (request: EmbedRequest) => typedError<EmbedResponse, AppError>(__TAURI_INVOKE("embed", { request })),
 };
 
 /** Events */
@@ -111,6 +122,52 @@ export type ConnectionReport = {
 	checked_at: string,
 };
 
+/**  What to download. */
+export type DownloadRequest = {
+	url: string,
+	/**  The name in the models folder; from the URL when absent. */
+	file_name?: string | null,
+	/**  Expected sha256 (hex); checked before the file is kept. */
+	sha256?: string | null,
+	/**  Expected size in bytes. */
+	size_bytes?: number | null,
+};
+
+export type DownloadState = "running" | "paused" | "verifying" | "done" | "failed" | "cancelled";
+
+/**  A download as the Models page shows it. */
+export type DownloadStatus = {
+	id: string,
+	url: string,
+	file_name: string,
+	state: DownloadState,
+	done_bytes: number | null,
+	total_bytes: number | null,
+	bytes_per_second: number | null,
+	/**  Why it failed (it can be resumed when the partial file was kept). */
+	error: string | null,
+};
+
+export type EmbedRequest = {
+	use_case: string,
+	/**  `local/<id>`; the use case's model when absent. */
+	model?: string | null,
+	inputs: string[],
+	priority?: Priority,
+};
+
+export type EmbedResponse = {
+	ledger_id: string,
+	model: string,
+	/**  One L2-normalised vector per input, in order. */
+	vectors: ((number | null)[])[],
+	dimensions: number,
+	input_tokens: number,
+	latency_ms: number | null,
+	/**  The model's pooling (`mean`, `cls`, `last`). */
+	pooling: string,
+};
+
 /**  A compute device llama.cpp found (CPU, a CUDA or Vulkan GPU, ...). */
 export type EngineDevice = {
 	/**  llama.cpp's name, e.g. `CPU`, `CUDA0`, `Vulkan0`. */
@@ -120,6 +177,14 @@ export type EngineDevice = {
 	backend: string,
 	memory_total_bytes: number | null,
 	memory_free_bytes: number | null,
+};
+
+/**  How long models stay in memory. */
+export type EngineSettings = {
+	/**  Models held in memory at once (1 to 8); the least recently used goes first. */
+	max_resident_models: number,
+	/**  Minutes a model may sit unused before it is unloaded (0: never; at most 1440). */
+	idle_unload_minutes: number,
 };
 
 /**  Stable error codes; the UI and the HTTP API switch on these, never on text. */
@@ -208,6 +273,12 @@ export type GenerationSummary = {
 	params: SamplingParams,
 };
 
+export type ImportMode = 
+/**  Copy the file into the models folder. */
+"copy" | 
+/**  Use the file where it is. */
+"reference";
+
 /**  What applying a file would do. */
 export type ImportPreview = {
 	use_cases_in_file: number,
@@ -230,6 +301,28 @@ export type KeyView = {
 	id: string,
 	/**  `sk-...abcd` */
 	mask: string,
+};
+
+/**  One model in the library. */
+export type LibraryModel = {
+	/**  The id in `local/<id>`. */
+	id: string,
+	path: string,
+	/**  The file lies outside the models folder (deleting the entry leaves it there). */
+	referenced: boolean,
+	size_bytes: number | null,
+	/**  From the GGUF header; absent when the file cannot be read (see `error`). */
+	facts: ModelFacts | null,
+	error: string | null,
+	/**  `text`, `vision` (a projector is paired), `embedding`, or `projector`. */
+	capabilities: string[],
+	/**  The id of the paired vision projector. */
+	projector: string | null,
+	load: ModelLoadSettings,
+	/**  Held in the engine's memory now. */
+	resident: ResidentModel | null,
+	/**  Use cases that name this model. */
+	used_by: string[],
 };
 
 /**  A model a provider listed. */
@@ -266,6 +359,37 @@ export type LocalModel = {
 	size_bytes: number | null,
 };
 
+/**  What a GGUF file's header says about the model in it. */
+export type ModelFacts = {
+	name: string,
+	architecture: string,
+	/**  Parameter count (elements in all tensors). */
+	parameters: number | null,
+	/**  `Q4_K_M`, `F16`, ... */
+	quantization: string | null,
+	/**  Context the model was trained for. */
+	context_length: number | null,
+	/**  Width of its token embeddings (a vision projector must match it). */
+	embedding_length: number | null,
+	has_chat_template: boolean,
+	/**  It pools token states into one vector (an embedding model). */
+	embedding: boolean,
+	/**  It is a vision projector (mmproj), paired with a text model rather than used alone. */
+	projector: boolean,
+	/**  For a projector: the embedding width of the text model it feeds. */
+	projection_dim: number | null,
+};
+
+/**  How a local model is loaded; `None` leaves the choice to the engine. */
+export type ModelLoadSettings = {
+	/**  Layers offloaded to the GPU; `None` = llama.cpp's automatic fit to free GPU memory. */
+	gpu_layers?: number | null,
+	/**  Context window in tokens; `None` = the engine default, capped by the model's training context. */
+	context_length?: number | null,
+	/**  CPU threads; `None` = the machine's physical cores. */
+	threads?: number | null,
+};
+
 /**  One choice in a model dropdown. */
 export type ModelOption = {
 	/**  `provider/model`. */
@@ -273,10 +397,17 @@ export type ModelOption = {
 	provider: string,
 	name: string,
 	size_bytes: number | null,
-	/**  `text`, and `vision` for models paired with a projector. */
+	/**  `text`, `vision` for models paired with a projector, `embedding` for embedding models. */
 	capabilities: string[],
 	/**  On disk and usable now. */
 	available: boolean,
+};
+
+/**  What the admin sets for one model. */
+export type ModelSettings = {
+	load: ModelLoadSettings,
+	/**  The id of a projector in the library, or none. */
+	projector: string | null,
 };
 
 /**  The default local model, as the UI sees it. */
@@ -288,6 +419,13 @@ export type ModelStatus =
 
 /**  Emitted whenever the default model's status changes (download progress included). */
 export type ModelStatusChanged = ModelStatus;
+
+export type ModelsPage = {
+	models_dir: string,
+	models: LibraryModel[],
+	downloads: DownloadStatus[],
+	engine: EngineSettings,
+};
 
 /**  What the gateway writes when a request ends. */
 export type NewRequestRecord = {
@@ -415,6 +553,21 @@ export type RequestRecord = {
 } & NewRequestRecord;
 
 export type RequestStatus = "ok" | "error" | "cancelled";
+
+/**  A model held in the engine's memory. */
+export type ResidentModel = {
+	path: string,
+	name: string,
+	load: ModelLoadSettings,
+	/**  The context window in use. */
+	context_length: number,
+	/**  Layers on the GPU, out of `total_layers` (the repeating layers plus the output layer). */
+	offloaded_layers: number,
+	total_layers: number,
+	size_bytes: number | null,
+	/**  Seconds since it last served a request. */
+	idle_seconds: number | null,
+};
 
 /**  Every knob a request can turn. Ranges follow the admin console's design. */
 export type SamplingParams = {

@@ -38,6 +38,16 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::refresh_provider_models,
             commands::reveal_provider_key,
             commands::import_prices,
+            commands::models_page,
+            commands::import_model,
+            commands::save_model_settings,
+            commands::delete_model,
+            commands::save_engine_settings,
+            commands::start_download,
+            commands::pause_download,
+            commands::resume_download,
+            commands::cancel_download,
+            commands::embed,
         ])
         .events(collect_events![ModelStatusChanged])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.

@@ -87,6 +87,8 @@ pub struct AppState {
     pub model: Mutex<ModelStatus>,
     /// The OS user, recorded as the author of configuration changes.
     pub actor: String,
+    /// Model downloads into the models folder.
+    pub downloads: switchboard_models::Downloads,
 }
 
 impl AppState {
@@ -115,14 +117,25 @@ impl AppState {
         }
         let gateway = Gateway::new(store, engine.clone(), paths.models_dir.clone(), Vault::new(found));
         gateway.check_master_key().await?;
-        Ok(Self {
+        let paths_models_dir = paths.models_dir.clone();
+        let state = Self {
             gateway,
             paths,
             engine,
             http: reqwest::Client::new(),
             model: Mutex::new(ModelStatus::Missing),
             actor,
-        })
+            downloads: switchboard_models::Downloads::new(reqwest::Client::new(), paths_models_dir),
+        };
+        // The admin's residency settings (how many models in memory, for how long).
+        let settings = crate::ops::library::engine_settings(&state).await?;
+        state.engine.set_config(settings.apply(state.engine.config()));
+        Ok(state)
+    }
+
+    /// The models the engine holds in memory now.
+    pub fn engine_resident(&self) -> Vec<switchboard_core::ResidentModel> {
+        switchboard_core::TextEngine::resident_models(&*self.engine)
     }
 
     pub fn store(&self) -> &Store {

@@ -2,10 +2,12 @@
 
 mod config;
 mod generation;
+mod library;
 mod providers;
 
 pub use config::*;
 pub use generation::*;
+pub use library::*;
 pub use providers::*;
 
 use tauri::State;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config_io;
 pub mod default_model;
 pub mod history;
+pub mod library;
 pub mod models;
 pub mod providers;
 pub mod use_cases;

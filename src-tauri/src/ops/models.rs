@@ -14,7 +14,7 @@ pub struct ModelOption {
     pub provider: String,
     pub name: String,
     pub size_bytes: f64,
-    /// `text`, and `vision` for models paired with a projector.
+    /// `text`, `vision` for models paired with a projector, `embedding` for embedding models.
     pub capabilities: Vec<String>,
     /// On disk and usable now.
     pub available: bool,
@@ -27,7 +27,7 @@ impl ModelOption {
 }
 
 pub async fn list(state: &AppState) -> Result<Vec<ModelOption>, switchboard_core::AppError> {
-    let mut options = local(state);
+    let mut options = local(state).await?;
     let providers = state.store().providers().await?;
     for m in state.store().provider_models().await? {
         let Some(p) = providers.iter().find(|p| p.settings.id == m.provider_id && p.settings.enabled) else {
@@ -49,16 +49,20 @@ pub async fn list(state: &AppState) -> Result<Vec<ModelOption>, switchboard_core
     Ok(options)
 }
 
-fn local(state: &AppState) -> Vec<ModelOption> {
-    switchboard_models::library::scan(&state.paths.models_dir)
+/// The library's models (projectors left out: they serve with a text model).
+async fn local(state: &AppState) -> Result<Vec<ModelOption>, switchboard_core::AppError> {
+    let page = crate::ops::library::page(state).await?;
+    Ok(page
+        .models
         .into_iter()
+        .filter(|m| !m.capabilities.iter().any(|c| c == "projector"))
         .map(|m| ModelOption {
             id: ModelRef::local(&m.id).to_string(),
             provider: ModelRef::LOCAL.into(),
-            name: m.id,
-            size_bytes: m.size_bytes as f64,
-            capabilities: vec!["text".into()],
-            available: true,
+            name: m.id.clone(),
+            size_bytes: m.size_bytes,
+            available: m.error.is_none(),
+            capabilities: if m.capabilities.is_empty() { vec!["text".into()] } else { m.capabilities },
         })
-        .collect()
+        .collect())
 }

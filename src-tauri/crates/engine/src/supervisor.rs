@@ -53,6 +53,8 @@ impl CrashClass {
 }
 
 struct Worker {
+    /// What it was started with; a changed configuration replaces it before the next job.
+    config: EngineConfig,
     child: Child,
     stdin: ChildStdin,
     events: mpsc::Receiver<FromWorker>,
@@ -86,7 +88,7 @@ impl Drop for Turn<'_> {
 /// A [`TextEngine`] whose llama.cpp runs in a supervised child process.
 pub struct WorkerEngine {
     command: WorkerCommand,
-    config: EngineConfig,
+    config: Mutex<EngineConfig>,
     worker: Mutex<Option<Worker>>,
     health: Mutex<Health>,
     next_id: std::sync::atomic::AtomicU64,
@@ -108,7 +110,7 @@ impl WorkerEngine {
     pub fn new(command: WorkerCommand, config: EngineConfig) -> Self {
         Self {
             command,
-            config,
+            config: Mutex::new(config),
             worker: Mutex::new(None),
             health: Mutex::default(),
             next_id: 1.into(),
@@ -159,8 +161,29 @@ impl WorkerEngine {
         }
     }
 
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
+    pub fn config(&self) -> EngineConfig {
+        self.config.lock().expect("config lock").clone()
+    }
+
+    /// Applies a new configuration (resident models, idle time-out, ...): the
+    /// worker is replaced, unloading its models, before the next job; a job
+    /// running now finishes first.
+    pub fn set_config(&self, config: EngineConfig) {
+        *self.config.lock().expect("config lock") = config;
+    }
+
+    /// Ends a worker started with another configuration.
+    fn retire_outdated(&self, slot: &mut Option<Worker>) {
+        let current = self.config();
+        if slot.as_ref().is_some_and(|w| w.config != current) {
+            let mut old = slot.take().expect("checked");
+            drop(old.stdin);
+            if wait_briefly(&mut old.child).is_none() {
+                let _ = old.child.kill();
+            }
+            self.resident.lock().expect("resident lock").clear();
+            tracing::info!("engine worker restarted with new settings");
+        }
     }
 
     /// The worker's process id, when one is running.
@@ -174,10 +197,11 @@ impl WorkerEngine {
             // Back off when it keeps dying: 0.25 s, 0.5 s, ... up to 5 s.
             std::thread::sleep(Duration::from_millis((250u64 << failures.min(5)).min(5_000)));
         }
-        let config = serde_json::to_string(&self.config).expect("config serialises");
+        let config = self.config();
+        let config_json = serde_json::to_string(&config).expect("config serialises");
         let mut child = Command::new(&self.command.program)
             .arg(WORKER_FLAG)
-            .arg(config)
+            .arg(config_json)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -224,7 +248,7 @@ impl WorkerEngine {
                 }
             });
         }
-        let mut worker = Worker { child, stdin, events, stderr, started: Instant::now() };
+        let mut worker = Worker { config, child, stdin, events, stderr, started: Instant::now() };
         match worker.events.recv_timeout(START_TIMEOUT) {
             Ok(FromWorker::Ready { pid, devices }) => {
                 tracing::info!(pid, devices = ?devices.iter().map(|d| &d.name).collect::<Vec<_>>(), "engine worker started");
@@ -321,6 +345,7 @@ impl WorkerEngine {
             return Ok(None);
         };
         let mut slot = self.worker.lock().expect("worker lock");
+        self.retire_outdated(&mut slot);
         if slot.as_mut().is_some_and(|w| matches!(w.child.try_wait(), Ok(Some(_)))) {
             let mut dead = slot.take().expect("checked");
             let _ = self.died(&mut dead);

@@ -215,7 +215,7 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, GgufError> {
     let alignment = metadata.get("general.alignment").and_then(GgufValue::as_u64).unwrap_or(32).max(1);
     let header_end = r.inner.stream_position().map_err(io)?;
     let data_offset = header_end.div_ceil(alignment) * alignment;
-    if data_offset > file_size {
+    if !tensors.is_empty() && data_offset > file_size {
         return Err(r.corrupt("the file ends before its tensor data (truncated)"));
     }
     Ok(GgufHeader { version, metadata, tensors, data_offset, alignment, file_size })

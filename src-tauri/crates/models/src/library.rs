@@ -97,7 +97,7 @@ pub fn find(dir: &Path, id: &str) -> Option<LocalModelFile> {
     if id.contains(['/', '\\']) || id.starts_with('.') {
         return None;
     }
-    scan(dir).into_iter().find(|m| m.id == id)
+    scan_all(dir).into_iter().find(|m| m.id == id)
 }
 
 #[cfg(test)]

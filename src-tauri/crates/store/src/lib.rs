@@ -16,6 +16,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 pub use sqlx::SqlitePool;
 
+pub use config::now;
 pub use error::StoreError;
 
 /// The migrations compiled into the binary; never edit one once released.
