@@ -1,10 +1,11 @@
 import { AppShell, Burger, Button, Group, Modal, NavLink, Text, Title } from "@mantine/core";
-import { IconAdjustments, IconCloud, IconHistory, IconListCheck, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
+import { IconAdjustments, IconBox, IconCloud, IconHistory, IconListCheck, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { AuditPage } from "../features/audit/components/AuditPage";
 import { HistoryPage } from "../features/history/components/HistoryPage";
 import { ModelStatusBanner } from "../features/models/components/ModelStatusBanner";
+import { ModelsPage } from "../features/models/components/ModelsPage";
 import { PlaygroundPage } from "../features/playground/components/PlaygroundPage";
 import { ProvidersPage } from "../features/providers/components/ProvidersPage";
 import { SettingsPage } from "../features/settings/components/SettingsPage";
@@ -12,11 +13,12 @@ import { UseCasesPage } from "../features/usecases/components/UseCasesPage";
 import { writePref } from "../lib/prefs";
 import { useUnsavedChanges } from "./unsaved";
 
-export type PageId = "playground" | "usecases" | "providers" | "history" | "audit" | "settings";
+export type PageId = "playground" | "usecases" | "models" | "providers" | "history" | "audit" | "settings";
 
 const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "playground", icon: <IconMessageChatbot size={18} />, render: () => <PlaygroundPage /> },
   { id: "usecases", icon: <IconAdjustments size={18} />, render: () => <UseCasesPage /> },
+  { id: "models", icon: <IconBox size={18} />, render: () => <ModelsPage /> },
   { id: "providers", icon: <IconCloud size={18} />, render: () => <ProvidersPage /> },
   { id: "history", icon: <IconHistory size={18} />, render: () => <HistoryPage /> },
   { id: "audit", icon: <IconListCheck size={18} />, render: () => <AuditPage /> },
