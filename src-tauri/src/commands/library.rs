@@ -51,27 +51,28 @@ pub async fn save_engine_settings(
     ops::library::save_engine_settings(&state, settings).await
 }
 
+// Async so that they run on the runtime the download tasks are spawned on.
 #[tauri::command]
 #[specta::specta]
-pub fn start_download(state: State<'_, AppState>, request: DownloadRequest) -> Result<DownloadStatus, AppError> {
+pub async fn start_download(state: State<'_, AppState>, request: DownloadRequest) -> Result<DownloadStatus, AppError> {
     ops::library::start_download(&state, request)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn pause_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
+pub async fn pause_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
     state.downloads.pause(&id).map_err(Into::into)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn resume_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
+pub async fn resume_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
     state.downloads.resume(&id).map_err(Into::into)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn cancel_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
+pub async fn cancel_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
     state.downloads.cancel(&id).map_err(Into::into)
 }
 

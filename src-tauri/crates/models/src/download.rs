@@ -72,6 +72,9 @@ struct Entry {
 /// The downloads of one models folder.
 #[derive(Clone)]
 pub struct Downloads {
+    /// The runtime downloads run on (the one `new` was called on), so that
+    /// callers outside it (a synchronous UI command) can still start one.
+    runtime: Option<tokio::runtime::Handle>,
     client: reqwest::Client,
     dir: PathBuf,
     entries: Arc<Mutex<HashMap<String, Entry>>>,
@@ -125,7 +128,7 @@ fn note_of(dest: &Path) -> PathBuf {
 impl Downloads {
     /// The downloads of `dir`; paused ones left by an earlier run are listed again.
     pub fn new(client: reqwest::Client, dir: PathBuf) -> Self {
-        let this = Self { client, dir, entries: Arc::default() };
+        let this = Self { runtime: tokio::runtime::Handle::try_current().ok(), client, dir, entries: Arc::default() };
         this.recover();
         this
     }
@@ -307,7 +310,7 @@ impl Downloads {
 
     fn spawn(&self, id: String, control: Arc<AtomicU8>) {
         let this = self.clone();
-        tokio::spawn(async move {
+        let task = async move {
             let request = match this.entries.lock().expect("downloads lock").get(&id) {
                 Some(e) => e.request.clone(),
                 None => return,
@@ -340,7 +343,11 @@ impl Downloads {
                     });
                 }
             }
-        });
+        };
+        match &self.runtime {
+            Some(handle) => drop(handle.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
     }
 
     async fn run(&self, id: &str, request: &DownloadRequest, control: &AtomicU8) -> Result<(), FetchError> {
