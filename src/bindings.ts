@@ -42,6 +42,12 @@ export const commands = {
 	cancelDownload: (id: string) => typedError<DownloadStatus, AppError>(__TAURI_INVOKE("cancel_download", { id })),
 	/**  One vector per text from a local embedding model. */
 	embed: (request: EmbedRequest) => typedError<EmbedResponse, AppError>(__TAURI_INVOKE("embed", { request })),
+	visionPage: () => typedError<VisionPage, AppError>(__TAURI_INVOKE("vision_page")),
+	/**  Thumbnails and checks for dropped or picked files, each on its own. */
+	imagePreviews: (paths: string[]) => __TAURI_INVOKE<ImagePreview[]>("image_previews", { paths }),
+	/**  Describes one image, streaming the text through `on_event`. */
+	describeImage: (request: DescribeRequest, onEvent: Channel<GenerationEvent>) => typedError<DescribeSummary, AppError>(__TAURI_INVOKE("describe_image", { request, onEvent })),
+	saveTextFile: (path: string, text: string) => typedError<null, AppError>(__TAURI_INVOKE("save_text_file", { path, text })),
 };
 
 /** Events */
@@ -120,6 +126,32 @@ export type ConnectionReport = {
 	message: string,
 	report: ProbeReport | null,
 	checked_at: string,
+};
+
+export type DescribeRequest = {
+	/**  Chosen by the caller so that it can cancel the request. */
+	request_id: string,
+	/**  A vision use case (`vision_vlm` by default). */
+	use_case?: string | null,
+	/**  `provider/model`; the use case's model when absent. */
+	model?: string | null,
+	/**  What to ask about the image; [`DEFAULT_VISION_PROMPT`] when empty. */
+	prompt?: string | null,
+	/**  The image file. */
+	image_path: string,
+	params?: SamplingParams | null,
+};
+
+export type DescribeSummary = {
+	request_id: string,
+	ledger_id: string,
+	description_id: string,
+	model: string,
+	status: RequestStatus,
+	text: string,
+	stats: GenerationStats,
+	image: ImageFacts,
+	image_tokens: number,
 };
 
 /**  What to download. */
@@ -271,6 +303,33 @@ export type GenerationSummary = {
 	stats: GenerationStats,
 	/**  The parameters the request ran with. */
 	params: SamplingParams,
+};
+
+/**  What the image turned out to be. */
+export type ImageFacts = {
+	name: string,
+	format: string,
+	width: number,
+	height: number,
+	/**  The size the model received (after EXIF rotation and downscaling). */
+	sent_width: number,
+	sent_height: number,
+	sha256: string,
+	decode_ms: number | null,
+};
+
+/**  A file as the Vision page shows it before describing it. */
+export type ImagePreview = {
+	path: string,
+	name: string,
+	/**  Why this file cannot be described (not an image, corrupt, too large...). */
+	error: string | null,
+	format: string | null,
+	width: number,
+	height: number,
+	/**  A small PNG as a `data:` URL. */
+	thumbnail: string | null,
+	sha256: string | null,
 };
 
 export type ImportMode = 
@@ -447,6 +506,10 @@ export type NewRequestRecord = {
 	error: string | null,
 	/**  The sampling parameters the request ran with, as they reached the engine. */
 	params?: SamplingParams | null,
+	/**  Images the request carried (vision). */
+	image_count?: number,
+	/**  Context positions the images took (part of input_tokens). */
+	image_tokens?: number,
 };
 
 /**  A new, admin-defined use case. */
@@ -638,6 +701,37 @@ export type VaultStatus = {
 	storage: KeyStorage | null,
 	/**  Why stored keys cannot be used, when they cannot. */
 	problem: string | null,
+};
+
+/**  One description of one image. */
+export type VisionDescription = {
+	id: string,
+	created_at: string,
+	use_case: string,
+	/**  `provider/model`. */
+	model: string,
+	image_name: string,
+	image_path: string,
+	image_sha256: string,
+	width: number,
+	height: number,
+	prompt: string,
+	text: string,
+	/**  `ok`, `error` or `cancelled`. */
+	status: string,
+	/**  The request's ledger row. */
+	ledger_id: string,
+};
+
+export type VisionPage = {
+	use_case: UseCase,
+	/**  `provider/model` the use case sends images to. */
+	model: string,
+	/**  Why that model cannot describe images now (no projector, missing file), if so. */
+	problem: string | null,
+	/**  The prompt box's starting text: the use case's system prompt is separate. */
+	default_prompt: string,
+	history: VisionDescription[],
 };
 
 /* Tauri Specta runtime */

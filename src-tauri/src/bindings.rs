@@ -48,6 +48,10 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::resume_download,
             commands::cancel_download,
             commands::embed,
+            commands::vision_page,
+            commands::image_previews,
+            commands::describe_image,
+            commands::save_text_file,
         ])
         .events(collect_events![ModelStatusChanged])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.

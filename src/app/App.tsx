@@ -1,5 +1,5 @@
 import { AppShell, Burger, Button, Group, Modal, NavLink, Text, Title } from "@mantine/core";
-import { IconAdjustments, IconBox, IconCloud, IconHistory, IconListCheck, IconMessageChatbot, IconSettings } from "@tabler/icons-react";
+import { IconAdjustments, IconBox, IconCloud, IconHistory, IconListCheck, IconMessageChatbot, IconPhoto, IconSettings } from "@tabler/icons-react";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { AuditPage } from "../features/audit/components/AuditPage";
@@ -10,13 +10,15 @@ import { PlaygroundPage } from "../features/playground/components/PlaygroundPage
 import { ProvidersPage } from "../features/providers/components/ProvidersPage";
 import { SettingsPage } from "../features/settings/components/SettingsPage";
 import { UseCasesPage } from "../features/usecases/components/UseCasesPage";
+import { VisionPage } from "../features/vision/components/VisionPage";
 import { writePref } from "../lib/prefs";
 import { useUnsavedChanges } from "./unsaved";
 
-export type PageId = "playground" | "usecases" | "models" | "providers" | "history" | "audit" | "settings";
+export type PageId = "playground" | "vision" | "usecases" | "models" | "providers" | "history" | "audit" | "settings";
 
 const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "playground", icon: <IconMessageChatbot size={18} />, render: () => <PlaygroundPage /> },
+  { id: "vision", icon: <IconPhoto size={18} />, render: () => <VisionPage /> },
   { id: "usecases", icon: <IconAdjustments size={18} />, render: () => <UseCasesPage /> },
   { id: "models", icon: <IconBox size={18} />, render: () => <ModelsPage /> },
   { id: "providers", icon: <IconCloud size={18} />, render: () => <ProvidersPage /> },

@@ -4,11 +4,13 @@ mod config;
 mod generation;
 mod library;
 mod providers;
+mod vision;
 
 pub use config::*;
 pub use generation::*;
 pub use library::*;
 pub use providers::*;
+pub use vision::*;
 
 use tauri::State;
 

@@ -9,3 +9,4 @@ pub mod library;
 pub mod models;
 pub mod providers;
 pub mod use_cases;
+pub mod vision;

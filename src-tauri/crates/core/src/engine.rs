@@ -125,6 +125,61 @@ pub struct Embeddings {
     pub pooling: String,
 }
 
+/// Pixels for a vision model: upright RGB, `width * height * 3` bytes
+/// (base64 on the wire to the engine worker).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EngineImage {
+    pub width: u32,
+    pub height: u32,
+    #[serde(with = "base64_bytes")]
+    pub rgb: Vec<u8>,
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Images and a prompt for a vision model (a text model paired with a projector).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VisionRequest {
+    pub system_prompt: Option<String>,
+    pub prompt: String,
+    pub images: Vec<EngineImage>,
+    pub params: SamplingParams,
+    #[serde(default)]
+    pub load: ModelLoadSettings,
+    #[serde(default)]
+    pub priority: Priority,
+    /// Encode each image once more on its own to time the encoder (benchmarks).
+    #[serde(default)]
+    pub time_encoder: bool,
+    /// Generate exactly `max_tokens`, ignoring end-of-generation (benchmarks).
+    #[serde(default)]
+    pub ignore_eos: bool,
+}
+
+/// How a vision request went: the text statistics plus the images' share.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VisionStats {
+    pub stats: GenerationStats,
+    pub image_count: u32,
+    /// Positions the images took in the context.
+    pub image_tokens: u32,
+    /// Milliseconds to encode the images and decode the whole prompt into the model.
+    pub prompt_ms: f64,
+    /// Milliseconds the image encoder alone took (only with `time_encoder`).
+    pub encode_ms: Option<f64>,
+}
+
 /// A request as the engine receives it: everything already resolved.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineRequest {
@@ -173,6 +228,16 @@ pub trait TextEngine: Send + Sync + 'static {
         texts: &[String],
         priority: Priority,
     ) -> Result<Embeddings, AppError>;
+
+    /// Describes images with a text model and its vision projector, streaming text.
+    fn describe(
+        &self,
+        model_path: &Path,
+        projector_path: &Path,
+        req: &VisionRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<VisionStats, AppError>;
 
     /// The models held in memory now (none when the engine has not started).
     fn resident_models(&self) -> Vec<ResidentModel> {

@@ -53,6 +53,12 @@ pub struct NewRequestRecord {
     /// The sampling parameters the request ran with, as they reached the engine.
     #[serde(default)]
     pub params: Option<crate::SamplingParams>,
+    /// Images the request carried (vision).
+    #[serde(default)]
+    pub image_count: u32,
+    /// Context positions the images took (part of input_tokens).
+    #[serde(default)]
+    pub image_tokens: u32,
 }
 
 /// A stored ledger row.

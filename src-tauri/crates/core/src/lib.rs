@@ -18,8 +18,8 @@ pub mod use_case;
 pub use audit::{AuditEntry, AuditFilter};
 pub use config_file::{ConfigFile, ExportedUseCase, CONFIG_SCHEMA_VERSION};
 pub use engine::{
-    validate_history, ChatRole, ChatTurn, Embeddings, EngineDevice, EngineRequest, ModelLoadSettings, Priority,
-    ResidentModel, TextEngine, MAX_HISTORY_TURNS,
+    validate_history, ChatRole, ChatTurn, Embeddings, EngineDevice, EngineImage, EngineRequest, ModelLoadSettings,
+    Priority, ResidentModel, TextEngine, VisionRequest, VisionStats, MAX_HISTORY_TURNS,
 };
 pub use error::{AppError, ErrorCode};
 pub use generation::{FinishReason, GenerationStats};

@@ -20,6 +20,8 @@ pub enum EngineError {
     Decode(String),
     #[error("invalid parameters: {0}")]
     Params(String),
+    #[error("llama.cpp could not load the vision projector {path} for {model}: a projector made for another model (its width must match the model's), or a corrupt file")]
+    Projector { path: String, model: String },
     #[error("{name} is not an embedding model (its GGUF metadata names no pooling); choose an embedding model")]
     NotEmbedding { name: String },
 }
@@ -28,7 +30,9 @@ impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
             EngineError::ModelMissing { .. } => ErrorCode::ModelMissing,
-            EngineError::ModelInvalid { .. } | EngineError::ModelLoad { .. } => ErrorCode::ModelLoadFailed,
+            EngineError::ModelInvalid { .. } | EngineError::ModelLoad { .. } | EngineError::Projector { .. } => {
+                ErrorCode::ModelLoadFailed
+            }
             EngineError::PromptTooLong { .. } => ErrorCode::PromptTooLong,
             EngineError::EmptyPrompt | EngineError::Params(_) | EngineError::NotEmbedding { .. } => {
                 ErrorCode::InvalidInput

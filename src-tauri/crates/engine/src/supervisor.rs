@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use switchboard_core::{
     AppError, Embeddings, EngineDevice, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelLoadSettings,
-    Priority, ResidentModel, TextEngine,
+    Priority, ResidentModel, TextEngine, VisionRequest, VisionStats,
 };
 
 use crate::worker::{FromWorker, ToWorker, WORKER_FLAG};
@@ -104,6 +104,7 @@ pub struct WorkerEngine {
 enum Outcome {
     Generated(GenerationStats),
     Embedded(Embeddings),
+    Described(VisionStats),
 }
 
 impl WorkerEngine {
@@ -377,6 +378,7 @@ impl WorkerEngine {
                 }
                 Ok(FromWorker::Done { id: i, stats }) if i == id => Outcome::Generated(stats),
                 Ok(FromWorker::Embedded { id: i, embeddings }) if i == id => Outcome::Embedded(embeddings),
+                Ok(FromWorker::Described { id: i, stats }) if i == id => Outcome::Described(stats),
                 Ok(FromWorker::Failed { id: i, error }) if i == id => return Err(error),
                 Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -387,6 +389,21 @@ impl WorkerEngine {
             self.health.lock().expect("health lock").failures = 0;
             return Ok(Some(outcome));
         }
+    }
+}
+
+/// A request cancelled while it waited: nothing ran.
+fn cancelled_stats(waited: Instant) -> GenerationStats {
+    GenerationStats {
+        input_tokens: 0,
+        cached_input_tokens: 0,
+        output_tokens: 0,
+        ttft_ms: None,
+        latency_ms: waited.elapsed().as_secs_f64() * 1000.0,
+        load_ms: 0.0,
+        prompt_tokens_per_second: None,
+        tokens_per_second: None,
+        finish_reason: FinishReason::Cancelled,
     }
 }
 
@@ -402,21 +419,11 @@ impl TextEngine for WorkerEngine {
         let job = |id| ToWorker::Generate { id, model_path: model_path.to_path_buf(), request: req.clone() };
         match self.run_job(req.priority, cancel, job, on_text)? {
             Some(Outcome::Generated(stats)) => Ok(stats),
-            Some(Outcome::Embedded(_)) => {
+            Some(Outcome::Embedded(_) | Outcome::Described(_)) => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
             }
             // Cancelled while waiting for its turn.
-            None => Ok(GenerationStats {
-                input_tokens: 0,
-                cached_input_tokens: 0,
-                output_tokens: 0,
-                ttft_ms: None,
-                latency_ms: waited.elapsed().as_secs_f64() * 1000.0,
-                load_ms: 0.0,
-                prompt_tokens_per_second: None,
-                tokens_per_second: None,
-                finish_reason: FinishReason::Cancelled,
-            }),
+            None => Ok(cancelled_stats(waited)),
         }
     }
 
@@ -439,6 +446,36 @@ impl TextEngine for WorkerEngine {
             _ => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
             }
+        }
+    }
+
+    fn describe(
+        &self,
+        model_path: &Path,
+        projector_path: &Path,
+        req: &VisionRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<VisionStats, AppError> {
+        let waited = Instant::now();
+        let job = |id| ToWorker::Describe {
+            id,
+            model_path: model_path.to_path_buf(),
+            projector_path: projector_path.to_path_buf(),
+            request: req.clone(),
+        };
+        match self.run_job(req.priority, cancel, job, on_text)? {
+            Some(Outcome::Described(stats)) => Ok(stats),
+            Some(_) => {
+                Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
+            }
+            None => Ok(VisionStats {
+                stats: cancelled_stats(waited),
+                image_count: req.images.len() as u32,
+                image_tokens: 0,
+                prompt_ms: 0.0,
+                encode_ms: None,
+            }),
         }
     }
 

@@ -12,12 +12,14 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::mtmd::{MtmdBitmap, MtmdContext, MtmdContextParams, MtmdInputChunkType, MtmdInputText};
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LlamaBackendDeviceType;
 use serde::Serialize;
 use switchboard_core::{
     ChatRole, ChatTurn, Embeddings, FinishReason, GenerationStats, ModelLoadSettings, ResidentModel, SamplingParams,
+    VisionRequest, VisionStats,
 };
 
 use crate::{gguf, sampler, stop::StopMatcher, EngineError};
@@ -124,6 +126,8 @@ pub struct ModelInfo {
 /// Field order is drop order: the context borrows the model and goes first.
 struct Resident {
     ctx: Option<LlamaContext<'static>>,
+    /// The vision projector loaded for this model, and from where.
+    mtmd: Option<(PathBuf, MtmdContext)>,
     /// The tokens whose state is in `ctx`'s KV cache (sequence 0), in order.
     cached: Vec<LlamaToken>,
     model: Box<LlamaModel>,
@@ -405,77 +409,18 @@ impl Engine {
                 sampler.accept(token);
             }
         }
-        let mut candidates = Vec::with_capacity(candidate_limit.unwrap_or(0));
-        let mut stops = StopMatcher::new(&req.params.stop);
-        let mut utf8 = encoding_rs::UTF_8.new_decoder();
-        let mut piece = Vec::with_capacity(32);
-        let mut text = String::with_capacity(64);
-        let mut produced = 0u32;
-        let mut first_token: Option<Instant> = None;
-        let mut last_token = Instant::now();
-        let mut logits_at = batch.n_tokens() - 1;
-
-        let finish = loop {
-            if cancel.load(Ordering::Relaxed) {
-                break FinishReason::Cancelled;
-            }
-            if produced >= req.params.max_tokens {
-                break FinishReason::MaxTokens;
-            }
-            if cached.len() as u32 >= n_ctx {
-                break FinishReason::ContextFull;
-            }
-            let token: LlamaToken = match candidate_limit {
-                Some(k) => {
-                    sampler::top_candidates(ctx.get_logits_ith(logits_at), k, &mut candidates);
-                    let mut array = LlamaTokenDataArray::new(std::mem::take(&mut candidates), true);
-                    sampler.apply(&mut array);
-                    let token = array
-                        .selected_token()
-                        .ok_or_else(|| EngineError::Decode("the sampler chose no token".into()))?;
-                    candidates = array.data;
-                    // `apply` does not accept; `sample` (below) does, so accept here only.
-                    sampler.accept(token);
-                    token
-                }
-                // `sample` also accepts the token into the chain's history.
-                None => sampler.sample(ctx, logits_at),
-            };
-            if vocab.is_eog(token) && !req.ignore_eos {
-                break FinishReason::EndOfText;
-            }
-            produced += 1;
-            last_token = Instant::now();
-            first_token.get_or_insert(last_token);
-
-            piece.clear();
-            vocab.token_to_piece_into(token, &mut piece, false, None);
-            text.clear();
-            let capacity = utf8.max_utf8_buffer_length(piece.len()).unwrap_or(piece.len() * 3 + 4);
-            text.reserve(capacity);
-            let _ = utf8.decode_to_string(&piece, &mut text, false);
-            if !text.is_empty() {
-                let pushed = stops.push(&text);
-                if !pushed.emit.is_empty() {
-                    on_text(&pushed.emit);
-                }
-                if pushed.stopped {
-                    break FinishReason::StopSequence;
-                }
-            }
-
-            batch.clear();
-            batch.add(token, cached.len() as i32, &[0], true).map_err(|e| EngineError::Decode(e.to_string()))?;
-            ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
-            cached.push(token);
-            logits_at = 0;
-        };
-        if finish != FinishReason::StopSequence {
-            let rest = stops.finish();
-            if !rest.is_empty() {
-                on_text(&rest);
-            }
-        }
+        let logits_at = batch.n_tokens() - 1;
+        let out = produce(
+            ctx,
+            model,
+            Decode { params: &req.params, ignore_eos: req.ignore_eos, candidate_limit, n_ctx, offset: 0 },
+            sampler,
+            logits_at,
+            cached,
+            cancel,
+            on_text,
+        )?;
+        let Produced { finish, produced, first_token, last_token } = out;
 
         let prompt_tps = (prompt_secs > 0.0 && processed > 0).then(|| f64::from(processed) / prompt_secs);
         let gen_tps = first_token.and_then(|first| {
@@ -557,6 +502,152 @@ impl Engine {
         })
     }
 
+    /// Describes `req.images` with the model at `path` and its vision projector
+    /// at `projector`: the images go through llama.cpp's multimodal library
+    /// (preprocessing, the projector's encoder, decoding into the model), then
+    /// text streams as for any request. The batch is sized to hold the largest
+    /// image whole, which models with non-causal image attention require.
+    pub fn describe(
+        &self,
+        path: &Path,
+        projector: &Path,
+        req: &VisionRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<VisionStats, EngineError> {
+        let started = Instant::now();
+        req.params.validate().map_err(|e| EngineError::Params(e.to_string()))?;
+        req.load.validate().map_err(|e| EngineError::Params(e.message))?;
+        if req.images.is_empty() {
+            return Err(EngineError::Params("give at least one image".into()));
+        }
+        for (i, img) in req.images.iter().enumerate() {
+            if img.width == 0 || img.height == 0 || img.rgb.len() != img.width as usize * img.height as usize * 3 {
+                return Err(EngineError::Params(format!(
+                    "image {} is not {}x{} RGB pixels",
+                    i + 1,
+                    img.width,
+                    img.height
+                )));
+            }
+        }
+        gguf::check_gguf_header(projector)?;
+        let mut residents = self.lock();
+        let (index, mut load_ms) = self.resident(&mut residents, path, &req.load)?;
+        let resident = &mut residents[index];
+        resident.last_used = Instant::now();
+        let Resident { mtmd, model, info, n_ctx, threads, .. } = resident;
+        let (n_ctx, threads) = (*n_ctx, *threads);
+        let model: &LlamaModel = model;
+        if mtmd.as_ref().is_none_or(|(p, _)| p != projector) {
+            *mtmd = None;
+            let loading = Instant::now();
+            let params = MtmdContextParams {
+                use_gpu: has_gpu(),
+                print_timings: false,
+                n_threads: threads as i32,
+                ..MtmdContextParams::default()
+            };
+            let shown = projector.display().to_string();
+            let ctx = MtmdContext::init_from_file(&shown, model, &params)
+                .map_err(|_| EngineError::Projector { path: shown.clone(), model: info.name.clone() })?;
+            if !ctx.support_vision() {
+                return Err(EngineError::Projector { path: shown, model: info.name.clone() });
+            }
+            *mtmd = Some((projector.to_path_buf(), ctx));
+            load_ms += loading.elapsed().as_secs_f64() * 1000.0;
+        }
+        let (_, mtmd) = mtmd.as_mut().expect("loaded");
+
+        let marker = llama_cpp_2::mtmd::mtmd_default_marker();
+        let user = format!("{}{}", format!("{marker}\n").repeat(req.images.len()), req.prompt.trim());
+        let prompt = render_prompt(model, req.system_prompt.as_deref(), &[], &user);
+        let bitmaps = req
+            .images
+            .iter()
+            .map(|img| MtmdBitmap::from_image_data(img.width, img.height, &img.rgb))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::Params(format!("an image cannot be handed to llama.cpp: {e}")))?;
+        let refs: Vec<&MtmdBitmap> = bitmaps.iter().collect();
+        let chunks = mtmd
+            .tokenize(MtmdInputText { text: prompt, add_special: true, parse_special: true }, &refs)
+            .map_err(|e| EngineError::Decode(format!("the images could not be prepared for the model: {e}")))?;
+        let mut image_tokens = 0u32;
+        let mut largest_image = 0u32;
+        for i in 0..chunks.len() {
+            let chunk = chunks.get(i).expect("index in range");
+            if chunk.chunk_type() == MtmdInputChunkType::Image {
+                image_tokens += chunk.n_positions() as u32;
+                largest_image = largest_image.max(chunk.n_tokens() as u32);
+            }
+        }
+        let positions = chunks.total_positions().max(0) as u32;
+        if positions >= n_ctx {
+            return Err(EngineError::PromptTooLong { prompt_tokens: positions, n_ctx });
+        }
+        let encode_ms = if req.time_encoder {
+            let timed = Instant::now();
+            for i in 0..chunks.len() {
+                let chunk = chunks.get(i).expect("index in range");
+                if chunk.chunk_type() == MtmdInputChunkType::Image {
+                    mtmd.encode_chunk(&chunk)
+                        .map_err(|e| EngineError::Decode(format!("the image encoder failed: {e}")))?;
+                }
+            }
+            Some(timed.elapsed().as_secs_f64() * 1000.0)
+        } else {
+            None
+        };
+
+        // A fresh context whose batch holds the largest image whole.
+        let n_batch = vision_batch(self.config.n_batch, largest_image);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch)
+            .with_n_ubatch(n_batch)
+            .with_n_threads(threads as i32)
+            .with_n_threads_batch(threads as i32);
+        let mut ctx = model.new_context(backend()?, params).map_err(|e| EngineError::Context(e.to_string()))?;
+        let prompt_started = Instant::now();
+        let n_past = chunks
+            .eval_chunks(mtmd, &mut ctx, 0, 0, n_batch as i32, true)
+            .map_err(|e| EngineError::Decode(format!("the image prompt could not be evaluated: {e}")))?;
+        let prompt_ms = prompt_started.elapsed().as_secs_f64() * 1000.0;
+        let input_tokens = chunks.total_tokens() as u32;
+
+        let sampler = sampler::build(&req.params, model.n_vocab(), random_seed(), None);
+        let mut generated = Vec::new();
+        let out = produce(
+            &mut ctx,
+            model,
+            Decode {
+                params: &req.params,
+                ignore_eos: req.ignore_eos,
+                candidate_limit: sampler::candidate_limit(&req.params),
+                n_ctx,
+                offset: n_past.max(0) as usize,
+            },
+            sampler,
+            -1,
+            &mut generated,
+            cancel,
+            on_text,
+        )?;
+        let gen_tps = out.first_token.and_then(|first| {
+            let secs = out.last_token.duration_since(first).as_secs_f64();
+            (out.produced > 1 && secs > 0.0).then(|| f64::from(out.produced - 1) / secs)
+        });
+        let prompt_tps = (prompt_ms > 0.0).then(|| f64::from(input_tokens) / (prompt_ms / 1000.0));
+        let ttft = out.first_token.map(|t| t.duration_since(started).as_secs_f64() * 1000.0);
+        Ok(VisionStats {
+            stats: stats(started, load_ms, input_tokens, out.produced, ttft, prompt_tps, gen_tps, out.finish),
+            image_count: req.images.len() as u32,
+            image_tokens,
+            prompt_ms,
+            encode_ms,
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Resident>> {
         // A panic while holding the lock leaves no half-written state worth refusing.
         self.residents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -588,6 +679,7 @@ impl Engine {
         let threads = load.threads.unwrap_or(self.config.threads).max(1);
         residents.push(Resident {
             ctx: None,
+            mtmd: None,
             cached: Vec::new(),
             model: Box::new(model),
             info,
@@ -598,6 +690,121 @@ impl Engine {
         });
         Ok((residents.len() - 1, started.elapsed().as_secs_f64() * 1000.0))
     }
+}
+
+/// What the token loop needs to know.
+struct Decode<'p> {
+    params: &'p SamplingParams,
+    ignore_eos: bool,
+    /// Hand only this many top logits to the sampler (`None`: the whole vocabulary).
+    candidate_limit: Option<usize>,
+    n_ctx: u32,
+    /// Positions before `cached[0]` (an image prompt evaluated by mtmd).
+    offset: usize,
+}
+
+struct Produced {
+    finish: FinishReason,
+    produced: u32,
+    first_token: Option<Instant>,
+    last_token: Instant,
+}
+
+/// The token loop: sample, stop on end-of-generation, a stop sequence, max
+/// tokens, a full context or cancellation; stream decoded text; decode each
+/// token for the next. `cached` receives every decoded token.
+#[allow(clippy::too_many_arguments)]
+fn produce(
+    ctx: &mut LlamaContext<'_>,
+    model: &LlamaModel,
+    d: Decode<'_>,
+    mut sampler: llama_cpp_2::sampling::LlamaSampler,
+    mut logits_at: i32,
+    cached: &mut Vec<LlamaToken>,
+    cancel: &AtomicBool,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Produced, EngineError> {
+    let vocab = model.vocab();
+    let mut batch = LlamaBatch::new(1, 1);
+    let mut candidates = Vec::with_capacity(d.candidate_limit.unwrap_or(0));
+    let mut stops = StopMatcher::new(&d.params.stop);
+    let mut utf8 = encoding_rs::UTF_8.new_decoder();
+    let mut piece = Vec::with_capacity(32);
+    let mut text = String::with_capacity(64);
+    let mut produced = 0u32;
+    let mut first_token: Option<Instant> = None;
+    let mut last_token = Instant::now();
+
+    let finish = loop {
+        if cancel.load(Ordering::Relaxed) {
+            break FinishReason::Cancelled;
+        }
+        if produced >= d.params.max_tokens {
+            break FinishReason::MaxTokens;
+        }
+        let pos = d.offset + cached.len();
+        if pos as u32 >= d.n_ctx {
+            break FinishReason::ContextFull;
+        }
+        let token: LlamaToken = match d.candidate_limit {
+            Some(k) => {
+                sampler::top_candidates(ctx.get_logits_ith(logits_at), k, &mut candidates);
+                let mut array = LlamaTokenDataArray::new(std::mem::take(&mut candidates), true);
+                sampler.apply(&mut array);
+                let token =
+                    array.selected_token().ok_or_else(|| EngineError::Decode("the sampler chose no token".into()))?;
+                candidates = array.data;
+                // `apply` does not accept; `sample` (below) does, so accept here only.
+                sampler.accept(token);
+                token
+            }
+            // `sample` also accepts the token into the chain's history.
+            None => sampler.sample(ctx, logits_at),
+        };
+        if vocab.is_eog(token) && !d.ignore_eos {
+            break FinishReason::EndOfText;
+        }
+        produced += 1;
+        last_token = Instant::now();
+        first_token.get_or_insert(last_token);
+
+        piece.clear();
+        vocab.token_to_piece_into(token, &mut piece, false, None);
+        text.clear();
+        let capacity = utf8.max_utf8_buffer_length(piece.len()).unwrap_or(piece.len() * 3 + 4);
+        text.reserve(capacity);
+        let _ = utf8.decode_to_string(&piece, &mut text, false);
+        if !text.is_empty() {
+            let pushed = stops.push(&text);
+            if !pushed.emit.is_empty() {
+                on_text(&pushed.emit);
+            }
+            if pushed.stopped {
+                break FinishReason::StopSequence;
+            }
+        }
+
+        batch.clear();
+        batch.add(token, pos as i32, &[0], true).map_err(|e| EngineError::Decode(e.to_string()))?;
+        ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
+        cached.push(token);
+        logits_at = 0;
+    };
+    if finish != FinishReason::StopSequence {
+        let rest = stops.finish();
+        if !rest.is_empty() {
+            on_text(&rest);
+        }
+    }
+    Ok(Produced { finish, produced, first_token, last_token })
+}
+
+/// The batch (and micro-batch) for an image prompt: models whose image tokens
+/// attend to each other non-causally need a whole image in one micro-batch, or
+/// llama.cpp stops on `GGML_ASSERT(n_ubatch >= n_tokens)` (when the batch
+/// handed over is larger than the micro-batch) or the image is split.
+fn vision_batch(configured: u32, largest_image: u32) -> u32 {
+    configured.max(largest_image).max(1)
 }
 
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
@@ -781,7 +988,31 @@ impl switchboard_core::TextEngine for Engine {
         Engine::embed(self, model_path, load, texts).map_err(Into::into)
     }
 
+    fn describe(
+        &self,
+        model_path: &Path,
+        projector_path: &Path,
+        req: &VisionRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<VisionStats, switchboard_core::AppError> {
+        Engine::describe(self, model_path, projector_path, req, cancel, on_text).map_err(Into::into)
+    }
+
     fn resident_models(&self) -> Vec<ResidentModel> {
         Engine::resident_models(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_prompt_batch_holds_the_largest_image() {
+        assert_eq!(vision_batch(8, 16), 16);
+        assert_eq!(vision_batch(512, 256), 512);
+        assert_eq!(vision_batch(512, 1369), 1369, "a 518px Qwen-style image of 37x37 tokens");
+        assert_eq!(vision_batch(0, 0), 1);
     }
 }

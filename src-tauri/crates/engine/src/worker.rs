@@ -14,6 +14,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
     AppError, Embeddings, EngineDevice, EngineRequest, GenerationStats, ModelLoadSettings, ResidentModel, TextEngine,
+    VisionRequest, VisionStats,
 };
 
 use crate::{Engine, EngineConfig};
@@ -27,6 +28,7 @@ pub const WORKER_FLAG: &str = "--engine-worker";
 pub enum ToWorker {
     Generate { id: u64, model_path: PathBuf, request: EngineRequest },
     Embed { id: u64, model_path: PathBuf, load: ModelLoadSettings, texts: Vec<String> },
+    Describe { id: u64, model_path: PathBuf, projector_path: PathBuf, request: VisionRequest },
     Cancel { id: u64 },
 }
 
@@ -51,6 +53,10 @@ pub enum FromWorker {
         id: u64,
         embeddings: Embeddings,
     },
+    Described {
+        id: u64,
+        stats: VisionStats,
+    },
     Failed {
         id: u64,
         error: AppError,
@@ -65,6 +71,7 @@ pub enum FromWorker {
 enum Job {
     Generate(u64, PathBuf, EngineRequest),
     Embed(u64, PathBuf, ModelLoadSettings, Vec<String>),
+    Describe(u64, PathBuf, PathBuf, VisionRequest),
 }
 
 /// Runs the worker if `args` asks for it (`<binary> --engine-worker <config json>`);
@@ -121,6 +128,9 @@ pub fn serve(config: EngineConfig) {
                     Ok(ToWorker::Embed { id, model_path, load, texts }) => {
                         let _ = jobs_tx.send(Job::Embed(id, model_path, load, texts));
                     }
+                    Ok(ToWorker::Describe { id, model_path, projector_path, request }) => {
+                        let _ = jobs_tx.send(Job::Describe(id, model_path, projector_path, request));
+                    }
                     Ok(ToWorker::Cancel { id }) => match &*current.lock().expect("current lock") {
                         Some((running, flag)) if *running == id => flag.store(true, Ordering::Relaxed),
                         _ => {
@@ -158,6 +168,18 @@ pub fn serve(config: EngineConfig) {
                 send(&match result {
                     Ok(stats) => FromWorker::Done { id, stats },
                     Err(error) => FromWorker::Failed { id, error },
+                });
+            }
+            Job::Describe(id, model_path, projector_path, request) => {
+                let flag = Arc::new(AtomicBool::new(cancelled.lock().expect("cancelled lock").remove(&id)));
+                *current.lock().expect("current lock") = Some((id, flag.clone()));
+                let mut on_text = |text: &str| send(&FromWorker::Text { id, text: text.to_string() });
+                let result = engine.describe(&model_path, &projector_path, &request, &flag, &mut on_text);
+                *current.lock().expect("current lock") = None;
+                send(&FromWorker::Resident { models: engine.resident_models() });
+                send(&match result {
+                    Ok(stats) => FromWorker::Described { id, stats },
+                    Err(error) => FromWorker::Failed { id, error: error.into() },
                 });
             }
             Job::Embed(id, model_path, load, texts) => {

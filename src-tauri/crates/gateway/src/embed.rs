@@ -60,6 +60,8 @@ impl Gateway {
             status: RequestStatus::Error,
             error: None,
             params: None,
+            image_count: 0,
+            image_tokens: 0,
         };
         match outcome {
             Ok(e) => {

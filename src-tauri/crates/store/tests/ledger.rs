@@ -19,6 +19,8 @@ fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord 
         status,
         error: (status != RequestStatus::Ok).then(|| "cancelled: stopped by the user".into()),
         params: Some(switchboard_core::SamplingParams::new(0.7, 40, 0.9, 256, 1.1)),
+        image_count: 1,
+        image_tokens: 16,
     }
 }
 

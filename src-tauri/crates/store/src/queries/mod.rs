@@ -6,3 +6,4 @@ pub mod model_prices;
 pub mod providers;
 pub mod requests;
 pub mod use_cases;
+pub mod vision;

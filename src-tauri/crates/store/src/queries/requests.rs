@@ -13,8 +13,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     sqlx::query(
         "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
                                cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json,
-                               cached_input_tokens, reasoning_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               cached_input_tokens, reasoning_tokens, image_count, image_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(&created_at)
@@ -32,6 +32,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     .bind(rec.params.as_ref().map(crate::json::to_text))
     .bind(i64::from(rec.cached_input_tokens))
     .bind(i64::from(rec.reasoning_tokens))
+    .bind(i64::from(rec.image_count))
+    .bind(i64::from(rec.image_tokens))
     .execute(db)
     .await?;
     Ok(RequestRecord { id, created_at, record: rec.clone() })
@@ -41,7 +43,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
 pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
-                latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens
+                latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens,
+                image_count, image_tokens
          FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?",
     )
     .bind(i64::from(limit))
@@ -100,6 +103,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> 
             status: RequestStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status = {status}")))?,
             error: row.try_get("error")?,
             params: crate::json::from_opt_text(row.try_get("params_json")?, "params_json")?,
+            image_count: count("image_count")?,
+            image_tokens: count("image_tokens")?,
         },
     })
 }

@@ -1,0 +1,300 @@
+//! Vision requests: one image and a prompt in, a description streamed out, on
+//! a local model paired with a projector or a provider's vision model.
+//! Recorded in the ledger (with image count and image tokens) and in the
+//! Vision page's history (the image's path, name and sha256; never its pixels).
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use switchboard_core::{
+    AppError, EngineImage, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord, RequestStatus,
+    SamplingParams, VisionRequest,
+};
+use switchboard_images::{ImageLimits, PreparedImage};
+use switchboard_providers::{ChatMessage, ChatRequest, ImageInput, Role};
+use switchboard_store::queries::{requests, vision::VisionDescription};
+
+use crate::{Gateway, GenerationEvent, Target};
+
+/// The prompt when neither the request nor the use case gives one.
+pub const DEFAULT_VISION_PROMPT: &str = "Describe this image.";
+
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct DescribeRequest {
+    /// Chosen by the caller so that it can cancel the request.
+    pub request_id: String,
+    /// A vision use case (`vision_vlm` by default).
+    #[serde(default)]
+    pub use_case: Option<String>,
+    /// `provider/model`; the use case's model when absent.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// What to ask about the image; [`DEFAULT_VISION_PROMPT`] when empty.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// The image file.
+    pub image_path: String,
+    #[serde(default)]
+    pub params: Option<SamplingParams>,
+}
+
+/// What the image turned out to be.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ImageFacts {
+    pub name: String,
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    /// The size the model received (after EXIF rotation and downscaling).
+    pub sent_width: u32,
+    pub sent_height: u32,
+    pub sha256: String,
+    pub decode_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DescribeSummary {
+    pub request_id: String,
+    pub ledger_id: String,
+    pub description_id: String,
+    pub model: String,
+    pub status: RequestStatus,
+    pub text: String,
+    pub stats: GenerationStats,
+    pub image: ImageFacts,
+    pub image_tokens: u32,
+}
+
+impl Gateway {
+    /// Describes one image. Once the use case is known and the request id is
+    /// fresh, every outcome (a file that is not an image included) leaves one
+    /// ledger row; a description that ran is also kept in the history.
+    pub async fn describe_image(
+        &self,
+        req: DescribeRequest,
+        on_event: impl Fn(GenerationEvent) + Send + Sync + 'static,
+    ) -> Result<DescribeSummary, AppError> {
+        let request_id = req.request_id.trim().to_string();
+        if request_id.is_empty() || request_id.len() > 128 {
+            return Err(AppError::new(ErrorCode::InvalidInput, "request_id must be 1 to 128 characters"));
+        }
+        let use_case = self.use_case(req.use_case.as_deref().unwrap_or("vision_vlm")).await?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let mut running = self.running.lock().expect("running lock");
+            if running.contains_key(&request_id) {
+                return Err(AppError::new(ErrorCode::InvalidInput, format!("request {request_id} is already running")));
+            }
+            running.insert(request_id.clone(), cancel.clone());
+        }
+        let started = Instant::now();
+        let model_text = req.model.clone().unwrap_or_else(|| use_case.model.clone());
+        let model = ModelRef::parse(&model_text).unwrap_or_else(|_| ModelRef::local(model_text.clone()));
+        let prompt =
+            req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).unwrap_or(DEFAULT_VISION_PROMPT).to_string();
+        let text = Arc::new(Mutex::new(String::new()));
+        let outcome = self.run_describe(&use_case, &model, &req, &prompt, cancel, text.clone(), on_event).await;
+        self.running.lock().expect("running lock").remove(&request_id);
+
+        let mut record = NewRequestRecord {
+            use_case: use_case.id.clone(),
+            provider: model.provider.clone(),
+            model: model.model.clone(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_input_tokens: 0,
+            reasoning_tokens: 0,
+            cost_usd: 0.0,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ttft_ms: None,
+            tokens_per_second: None,
+            status: RequestStatus::Error,
+            error: None,
+            params: None,
+            image_count: 1,
+            image_tokens: 0,
+        };
+        match outcome {
+            Ok(done) => {
+                let status = if done.stats.finish_reason == FinishReason::Cancelled {
+                    RequestStatus::Cancelled
+                } else {
+                    RequestStatus::Ok
+                };
+                record = NewRequestRecord {
+                    input_tokens: done.stats.input_tokens,
+                    output_tokens: done.stats.output_tokens,
+                    cost_usd: done.cost_usd,
+                    latency_ms: done.stats.latency_ms,
+                    ttft_ms: done.stats.ttft_ms,
+                    tokens_per_second: done.stats.tokens_per_second,
+                    status,
+                    error: (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string()),
+                    params: Some(done.params.clone()),
+                    image_tokens: done.image_tokens,
+                    ..record
+                };
+                let row = requests::insert(self.store.pool(), &record).await?;
+                let text = text.lock().expect("text lock").clone();
+                let description = VisionDescription {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    created_at: row.created_at.clone(),
+                    use_case: use_case.id.clone(),
+                    model: model.to_string(),
+                    image_name: done.facts.name.clone(),
+                    image_path: req.image_path.clone(),
+                    image_sha256: done.facts.sha256.clone(),
+                    width: done.facts.width,
+                    height: done.facts.height,
+                    prompt,
+                    text: text.clone(),
+                    status: status.as_str().to_string(),
+                    ledger_id: row.id.clone(),
+                };
+                switchboard_store::queries::vision::insert(self.store.pool(), &description).await?;
+                Ok(DescribeSummary {
+                    request_id,
+                    ledger_id: row.id,
+                    description_id: description.id,
+                    model: model.to_string(),
+                    status,
+                    text,
+                    stats: done.stats,
+                    image: done.facts,
+                    image_tokens: done.image_tokens,
+                })
+            }
+            Err(error) => {
+                record.error = Some(error.message.clone());
+                if let Err(e) = requests::insert(self.store.pool(), &record).await {
+                    tracing::error!(%e, "could not record a failed vision request");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_describe(
+        &self,
+        use_case: &switchboard_core::UseCase,
+        model: &ModelRef,
+        req: &DescribeRequest,
+        prompt: &str,
+        cancel: Arc<AtomicBool>,
+        text: Arc<Mutex<String>>,
+        on_event: impl Fn(GenerationEvent) + Send + Sync + 'static,
+    ) -> Result<Described, AppError> {
+        if !use_case.enabled {
+            return Err(AppError::new(ErrorCode::InvalidInput, format!("the use case '{}' is disabled", use_case.id)));
+        }
+        if !use_case.vision {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!("the use case '{}' is not a vision use case", use_case.id),
+            ));
+        }
+        let params = use_case.effective_params(req.params.as_ref());
+        params.validate().map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
+        ModelRef::parse(&model.to_string())?;
+        let (target, entry) = self.target_entry(model).await?;
+
+        // The image first: a file that is not one is refused before any model work.
+        let path = PathBuf::from(req.image_path.trim());
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let image = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || switchboard_images::load(&path, &ImageLimits::default()))
+                .await
+                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+                .map_err(|e| AppError::for_field("image", format!("{name}: {e}")))?
+        };
+        let facts = ImageFacts {
+            name,
+            format: image.format.to_string(),
+            width: image.original_width,
+            height: image.original_height,
+            sent_width: image.width,
+            sent_height: image.height,
+            sha256: image.sha256.clone(),
+            decode_ms: image.decode_ms + image.resize_ms,
+        };
+        on_event(GenerationEvent::Started { model: model.to_string() });
+        let emit = {
+            let text = text.clone();
+            move |t: &str| {
+                text.lock().expect("text lock").push_str(t);
+                on_event(GenerationEvent::Token { text: t.to_string() });
+            }
+        };
+        match target {
+            Target::Local { path: model_path, load } => {
+                let projector = entry.and_then(|e| e.projector_path).ok_or_else(|| {
+                    AppError::new(
+                        ErrorCode::ModelMissing,
+                        format!("{model} has no vision projector; pair an mmproj file with it on the Models page"),
+                    )
+                })?;
+                if !projector.is_file() {
+                    return Err(AppError::new(
+                        ErrorCode::ModelMissing,
+                        format!("the vision projector of {model} is gone ({})", projector.display()),
+                    ));
+                }
+                let engine = self.engine.clone();
+                let vreq = VisionRequest {
+                    system_prompt: use_case.system_prompt.clone(),
+                    prompt: prompt.to_string(),
+                    images: vec![EngineImage { width: image.width, height: image.height, rgb: image.rgb.clone() }],
+                    params: params.clone(),
+                    load,
+                    priority: Default::default(),
+                    time_encoder: false,
+                    ignore_eos: false,
+                };
+                let out = tokio::task::spawn_blocking(move || {
+                    let mut emit = emit;
+                    engine.describe(&model_path, &projector, &vreq, &cancel, &mut emit)
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
+                })?;
+                Ok(Described { stats: out.stats, image_tokens: out.image_tokens, cost_usd: 0.0, params, facts })
+            }
+            Target::Remote { provider } => {
+                let mut messages = Vec::new();
+                if let Some(system) = use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
+                    messages.push(ChatMessage::system(system));
+                }
+                let mut user = ChatMessage::new(Role::User, prompt);
+                user.images.push(jpeg_input(&image));
+                messages.push(user);
+                let chat =
+                    ChatRequest { model: model.model.clone(), messages, params: params.clone(), json_schema: None };
+                let mut emit = emit;
+                let out = self.run_remote(&provider, chat, cancel, &mut emit).await?;
+                Ok(Described { stats: out.stats, image_tokens: 0, cost_usd: out.cost_usd, params, facts })
+            }
+        }
+    }
+}
+
+struct Described {
+    stats: GenerationStats,
+    image_tokens: u32,
+    cost_usd: f64,
+    params: SamplingParams,
+    facts: ImageFacts,
+}
+
+fn jpeg_input(image: &PreparedImage) -> ImageInput {
+    ImageInput {
+        mime_type: "image/jpeg".into(),
+        base64: base64::engine::general_purpose::STANDARD.encode(image.jpeg()),
+    }
+}

@@ -1,0 +1,56 @@
+// The Vision page: the model in use, previews, describing one image, history.
+import { Channel } from "@tauri-apps/api/core";
+import { useQuery } from "@tanstack/react-query";
+import {
+  commands,
+  type DescribeRequest,
+  type DescribeSummary,
+  type GenerationEvent,
+  type ImagePreview,
+  type VisionPage,
+} from "../../../bindings";
+import { unwrap } from "../../../lib/ipc";
+
+export const visionQueryKey = ["vision-page"] as const;
+
+export function useVisionPage() {
+  return useQuery({ queryKey: visionQueryKey, queryFn: async (): Promise<VisionPage> => unwrap(await commands.visionPage()) });
+}
+
+export function previewImages(paths: string[]): Promise<ImagePreview[]> {
+  return commands.imagePreviews(paths);
+}
+
+export async function describeImage(
+  request: DescribeRequest,
+  onEvent: (event: GenerationEvent) => void,
+): Promise<DescribeSummary> {
+  const channel = new Channel<GenerationEvent>();
+  channel.onmessage = onEvent;
+  return unwrap(await commands.describeImage(request, channel));
+}
+
+export async function saveText(path: string, text: string): Promise<void> {
+  unwrap(await commands.saveTextFile(path, text));
+}
+
+/** The image types the picker offers (the back end checks the content, not the name). */
+export const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
+
+/** One file on the page and what happened to it. */
+export type VisionItem = {
+  key: string;
+  path: string;
+  preview: ImagePreview | null;
+  state: "checking" | "ready" | "invalid" | "queued" | "running" | "done" | "failed" | "cancelled";
+  text: string;
+  error: string | null;
+  requestId: string | null;
+  summary: DescribeSummary | null;
+};
+
+let counter = 0;
+export function newItem(path: string): VisionItem {
+  counter += 1;
+  return { key: `${Date.now()}-${counter}`, path, preview: null, state: "checking", text: "", error: null, requestId: null, summary: null };
+}
