@@ -68,6 +68,16 @@ fetch_model() {
   cargo run --quiet --manifest-path "$ROOT/src-tauri/Cargo.toml" -p switchboard-models --bin fetch-model -- "$SWITCHBOARD_MODEL_CACHE"
 }
 
+# Sample photos (scikit-image's, from PyPI) and the generated vision projector
+# the vision tests pair with the test model; TEST_PROJECTOR is its path.
+fetch_test_assets() {
+  say "sample photos (scikit-image wheel on PyPI, verified by sha256) and the test vision projector"
+  cargo run --quiet --manifest-path "$ROOT/src-tauri/Cargo.toml" -p switchboard-models --bin fetch-test-images
+  TEST_PROJECTOR="$SWITCHBOARD_CACHE/test-projector/mmproj-gemma3-270m-test.gguf"
+  cargo run --quiet --manifest-path "$ROOT/src-tauri/Cargo.toml" -p switchboard-models --bin make-test-projector -- "$TEST_PROJECTOR" 640 >/dev/null
+  export TEST_PROJECTOR
+}
+
 # The app binary as the end-to-end tests and the launcher use it: a debug
 # build that serves the built front end from inside the binary.
 build_app() {

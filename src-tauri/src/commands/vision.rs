@@ -31,12 +31,10 @@ pub async fn describe_image(
     request: DescribeRequest,
     on_event: Channel<GenerationEvent>,
 ) -> Result<DescribeSummary, AppError> {
-    state
-        .gateway
-        .describe_image(request, move |event| {
-            let _ = on_event.send(event);
-        })
-        .await
+    let (forward, delivered) = super::generation::stream_to(on_event);
+    let result = state.gateway.describe_image(request, forward).await;
+    let _ = delivered.await;
+    result
 }
 
 #[tauri::command]

@@ -2,7 +2,7 @@ import { Alert, Badge, Button, Card, Group, Image, Paper, Stack, Text, TextInput
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open, save } from "@tauri-apps/plugin-dialog";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { cancelGeneration } from "../../../lib/generate";
 import { formatMs, formatRate } from "../../../lib/format";
@@ -34,6 +34,25 @@ export function VisionPage() {
 
   const update = (key: string, patch: Partial<VisionItem>) =>
     setItems((list) => list.map((i) => (i.key === key ? { ...i, ...patch } : i)));
+
+  // Streamed text is applied at most every 100 ms: a re-render per token would
+  // make a long description crawl and take the CPU the model needs.
+  const pending = useRef(new Map<string, string>());
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const flush = useCallback(() => {
+    flushTimer.current = null;
+    const batch = new Map(pending.current);
+    pending.current.clear();
+    if (batch.size === 0) return;
+    setItems((list) => list.map((i) => (batch.has(i.key) ? { ...i, text: i.text + batch.get(i.key)! } : i)));
+  }, []);
+  const append = useCallback(
+    (key: string, text: string) => {
+      pending.current.set(key, (pending.current.get(key) ?? "") + text);
+      if (flushTimer.current == null) flushTimer.current = setTimeout(flush, 100);
+    },
+    [flush],
+  );
 
   const add = useCallback(async (paths: string[]) => {
     const fresh = paths.filter((p) => p.trim() !== "").map((p) => newItem(p.trim()));
@@ -108,11 +127,13 @@ export function VisionPage() {
         const summary = await describeImage(
           { request_id: requestId, use_case: null, model: null, prompt: promptText, image_path: item.path, params: null },
           (event) => {
-            if (event.kind === "token") setItems((list) => list.map((i) => (i.key === item.key ? { ...i, text: i.text + event.text } : i)));
+            if (event.kind === "token") append(item.key, event.text);
           },
         );
+        pending.current.delete(item.key);
         update(item.key, { state: summary.status === "cancelled" ? "cancelled" : "done", summary, text: summary.text });
       } catch (e) {
+        flush();
         update(item.key, { state: "failed", error: errorMessage(e) });
       }
     }
@@ -125,6 +146,7 @@ export function VisionPage() {
     for (const i of items) if (i.state === "running" && i.requestId) void cancelGeneration(i.requestId);
   };
 
+  const remove = useCallback((key: string) => setItems((l) => l.filter((i) => i.key !== key)), []);
   const describable = items.some((i) => i.state === "ready" || i.state === "failed" || i.state === "cancelled");
 
   return (
@@ -206,7 +228,7 @@ export function VisionPage() {
       </Group>
       <Stack gap="sm" data-testid="vision-items">
         {items.map((item) => (
-          <ItemCard key={item.key} item={item} onRemove={() => setItems((l) => l.filter((i) => i.key !== item.key))} busy={running} />
+          <ItemCard key={item.key} item={item} onRemove={remove} busy={running} />
         ))}
       </Stack>
       <History />
@@ -214,7 +236,7 @@ export function VisionPage() {
   );
 }
 
-function ItemCard({ item, onRemove, busy }: { item: VisionItem; onRemove: () => void; busy: boolean }) {
+const ItemCard = memo(function ItemCard({ item, onRemove, busy }: { item: VisionItem; onRemove: (key: string) => void; busy: boolean }) {
   const { t } = useTranslation();
   const [saved, setSaved] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
@@ -266,7 +288,7 @@ function ItemCard({ item, onRemove, busy }: { item: VisionItem; onRemove: () => 
             </Text>
           )}
           {(item.text || item.state === "running") && (
-            <Text size="sm" style={{ whiteSpace: "pre-wrap" }} data-testid="vision-item-text">
+            <Text size="sm" style={{ whiteSpace: "pre-wrap", maxHeight: 320, overflowY: "auto" }} data-testid="vision-item-text">
               {item.text || "…"}
             </Text>
           )}
@@ -292,7 +314,7 @@ function ItemCard({ item, onRemove, busy }: { item: VisionItem; onRemove: () => 
                 </Button>
               </>
             )}
-            <Button size="xs" variant="subtle" color="gray" disabled={busy} data-testid="vision-remove" onClick={onRemove}>
+            <Button size="xs" variant="subtle" color="gray" disabled={busy} data-testid="vision-remove" onClick={() => onRemove(item.key)}>
               {t("vision.remove")}
             </Button>
           </Group>
@@ -305,9 +327,9 @@ function ItemCard({ item, onRemove, busy }: { item: VisionItem; onRemove: () => 
       </Group>
     </Card>
   );
-}
+});
 
-function History() {
+const History = memo(function History() {
   const { t } = useTranslation();
   const page = useVisionPage();
   const history = page.data?.history ?? [];
@@ -345,4 +367,4 @@ function History() {
       </Stack>
     </Paper>
   );
-}
+});
