@@ -48,15 +48,15 @@ export function ModelsPage() {
           {t("modelsPage.folder", { dir: data.models_dir })}
         </Text>
       )}
-      <ImportPanel />
-      <DownloadPanel downloads={data?.downloads ?? []} />
-      {data && <EnginePanel saved={data.engine} />}
       <Stack gap="sm" data-testid="model-list">
         {data?.models.length === 0 && <Text c="dimmed">{t("modelsPage.empty")}</Text>}
         {data?.models.map((m) => (
           <ModelCard key={m.id} model={m} projectors={projectors} />
         ))}
       </Stack>
+      <ImportPanel />
+      <DownloadPanel downloads={data?.downloads ?? []} />
+      {data && <EnginePanel saved={data.engine} />}
     </Stack>
   );
 }
