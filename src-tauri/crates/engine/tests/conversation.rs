@@ -171,7 +171,7 @@ fn least_recently_used_models_are_unloaded_beyond_the_limit_and_idle_ones_expire
             p
         })
         .collect();
-    let e = engine(EngineConfig { max_resident_models: 2, idle_unload_secs: 2, ..EngineConfig::default() });
+    let e = engine(EngineConfig { max_resident_models: 2, idle_unload_secs: 5, ..EngineConfig::default() });
     let req = GenerateRequest { prompt: "Hi".into(), params: greedy(2), ..Default::default() };
     let names = |e: &Engine| e.resident_models().into_iter().map(|m| m.path).collect::<Vec<_>>();
     let shown = |p: &Path| p.display().to_string();
@@ -187,7 +187,7 @@ fn least_recently_used_models_are_unloaded_beyond_the_limit_and_idle_ones_expire
     assert!(back.load_ms > 0.0, "b had been unloaded");
 
     assert!(e.unload_idle().is_empty(), "nothing idle yet");
-    std::thread::sleep(Duration::from_millis(2_200));
+    std::thread::sleep(Duration::from_millis(5_200));
     let gone = e.unload_idle();
     assert_eq!(gone.len(), 2, "both idle models unloaded: {gone:?}");
     assert!(e.resident_models().is_empty());

@@ -213,16 +213,18 @@ fn embeddings_and_resident_models_cross_the_process_boundary_and_idle_models_are
         &[("gemma3.pooling_type", switchboard_models::gguf::NewValue::U32(1))],
     )
     .unwrap();
+    // The in-process reference first, so that the worker's two requests below
+    // follow each other well inside the idle time-out.
+    let texts = vec!["A sunny day at the beach.".to_string(), "Tax law".to_string()];
+    let in_process = Engine::new(config()).embed(&pooled, &Default::default(), &texts).unwrap();
     let engine = WorkerEngine::new(
         WorkerCommand { program: env!("CARGO_BIN_EXE_engine-worker").into() },
-        EngineConfig { idle_unload_secs: 1, ..config() },
+        EngineConfig { idle_unload_secs: 4, ..config() },
     );
     assert!(engine.resident_models().is_empty(), "no worker yet, nothing resident");
-    let texts = vec!["A sunny day at the beach.".to_string(), "Tax law".to_string()];
     let out = engine.embed(&pooled, &Default::default(), &texts, Priority::Interactive).unwrap();
     assert_eq!(out.vectors.len(), 2);
     assert_eq!(out.vectors[0].len(), 640);
-    let in_process = Engine::new(config()).embed(&pooled, &Default::default(), &texts).unwrap();
     let same = out.vectors[0].iter().zip(&in_process.vectors[0]).all(|(a, b)| (a - b).abs() < 1e-5);
     assert!(same, "the worker's vectors are the engine's");
 
@@ -236,8 +238,8 @@ fn embeddings_and_resident_models_cross_the_process_boundary_and_idle_models_are
     assert_eq!(resident[0].offloaded_layers, 0, "no GPU here");
     assert_eq!(resident[0].total_layers, 19);
 
-    // Idle for more than a second: the worker unloads them and says so.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Idle for longer than the time-out: the worker unloads them and says so.
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !engine.resident_models().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
