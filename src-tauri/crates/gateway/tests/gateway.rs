@@ -195,7 +195,7 @@ async fn failures_are_clear_recorded_and_leave_the_gateway_working() {
     let mut req = request("m", "answer_generation", "hi");
     req.model = Some("local/not-downloaded".into());
     let err = expect_recorded_failure(g, req, ErrorCode::ModelMissing).await;
-    assert!(err.message.contains("not in the models folder"), "{}", err.message);
+    assert!(err.message.contains("not in the library"), "{}", err.message);
 
     let bytes = std::fs::read(cached_model()).unwrap();
     std::fs::write(f.dir.path().join("models/corrupt.gguf"), &bytes[..2 << 20]).unwrap();
