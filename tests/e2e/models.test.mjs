@@ -143,10 +143,23 @@ describe("Models page: library, import, download, load settings", { timeout: 600
     await (await c.$('[data-testid="model-save"]')).click();
     await app.browser.waitUntil(async () => !(await (await c.$('[data-testid="model-save"]')).isEnabled()), { timeout: 10_000 });
 
+    // Any request loads the model; once text streams, it is in memory with these settings.
     await app.openPage("playground");
     await (await app.byTestId("prompt-input")).setValue("Say hello.");
     await (await app.byTestId("run-button")).click();
-    await (await app.byTestId("generation-stats")).waitForDisplayed({ timeout: 120_000 });
+    const output = await app.byTestId("generation-output");
+    await app.browser.waitUntil(async () => (await output.getText()).replace("…", "").length > 0, {
+      timeout: 120_000,
+      timeoutMsg: "no text streamed",
+    });
+    const stop = await app.byTestId("stop-button");
+    if (await stop.isEnabled()) await stop.click();
+    await app.browser.waitUntil(
+      async () =>
+        (await (await app.byTestId("generation-cancelled")).isDisplayed()) ||
+        (await (await app.byTestId("generation-stats")).isDisplayed()),
+      { timeout: 30_000, timeoutMsg: "the request did not end" },
+    );
 
     await app.openPage("models");
     const resident = await (await card(DEFAULT_ID)).$('[data-testid="model-resident"]');
