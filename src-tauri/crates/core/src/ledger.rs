@@ -61,6 +61,31 @@ pub struct NewRequestRecord {
     pub image_tokens: u32,
 }
 
+impl NewRequestRecord {
+    /// The record of a request that ended without output: no tokens, no cost,
+    /// status `error` until the caller fills in what happened.
+    pub fn empty(use_case: &str, model: &crate::ModelRef, latency_ms: f64) -> Self {
+        Self {
+            use_case: use_case.to_string(),
+            provider: model.provider.clone(),
+            model: model.model.clone(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_input_tokens: 0,
+            reasoning_tokens: 0,
+            cost_usd: 0.0,
+            latency_ms,
+            ttft_ms: None,
+            tokens_per_second: None,
+            status: RequestStatus::Error,
+            error: None,
+            params: None,
+            image_count: 0,
+            image_tokens: 0,
+        }
+    }
+}
+
 /// A stored ledger row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct RequestRecord {

@@ -45,24 +45,7 @@ impl Gateway {
         let model_text = req.model.clone().unwrap_or_else(|| use_case.model.clone());
         let model = ModelRef::parse(&model_text).unwrap_or_else(|_| ModelRef::local(model_text.clone()));
         let outcome = self.run_embed(&use_case, &model, &req).await;
-        let mut record = NewRequestRecord {
-            use_case: use_case.id.clone(),
-            provider: model.provider.clone(),
-            model: model.model.clone(),
-            input_tokens: 0,
-            output_tokens: 0,
-            cached_input_tokens: 0,
-            reasoning_tokens: 0,
-            cost_usd: 0.0,
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-            ttft_ms: None,
-            tokens_per_second: None,
-            status: RequestStatus::Error,
-            error: None,
-            params: None,
-            image_count: 0,
-            image_tokens: 0,
-        };
+        let mut record = NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0);
         match outcome {
             Ok(e) => {
                 record.input_tokens = e.input_tokens;

@@ -149,22 +149,8 @@ impl Gateway {
         self.running.lock().expect("running lock").remove(&request_id);
 
         let mut record = NewRequestRecord {
-            use_case: use_case.id.clone(),
-            provider: model.provider.clone(),
-            model: model.model.clone(),
-            input_tokens: 0,
-            output_tokens: 0,
-            cached_input_tokens: 0,
-            reasoning_tokens: 0,
-            cost_usd: 0.0,
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-            ttft_ms: None,
-            tokens_per_second: None,
-            status: RequestStatus::Error,
-            error: None,
             params: params.clone(),
-            image_count: 0,
-            image_tokens: 0,
+            ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
         match outcome {
             Ok((stats, usage, cost_usd)) => {
