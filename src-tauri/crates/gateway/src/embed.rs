@@ -43,8 +43,13 @@ impl Gateway {
         let use_case = self.use_case(&req.use_case).await?;
         let started = Instant::now();
         let model_text = req.model.clone().unwrap_or_else(|| use_case.model.clone());
-        let model = ModelRef::parse(&model_text).unwrap_or_else(|_| ModelRef::local(model_text.clone()));
-        let outcome = self.run_embed(&use_case, &model, &req).await;
+        // A malformed model name is recorded under the name given, then refused.
+        let parsed = ModelRef::parse(&model_text);
+        let model = parsed.clone().unwrap_or_else(|_| ModelRef::local(model_text.clone()));
+        let outcome = match parsed {
+            Ok(_) => self.run_embed(&use_case, &model, &req).await,
+            Err(e) => Err(e),
+        };
         let mut record = NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0);
         match outcome {
             Ok(e) => {

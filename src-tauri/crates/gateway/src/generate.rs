@@ -1,7 +1,5 @@
 //! Running a request and recording it.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -66,19 +64,9 @@ impl Gateway {
         req: LlmRequest,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
     ) -> Result<GenerationSummary, AppError> {
-        let request_id = req.request_id.trim().to_string();
-        if request_id.is_empty() || request_id.len() > 128 {
-            return Err(AppError::new(ErrorCode::InvalidInput, "request_id must be 1 to 128 characters"));
-        }
+        // The use case first: a request for an unknown one is refused before it is admitted.
         let use_case = self.use_case(&req.use_case).await?;
-        let cancel = Arc::new(AtomicBool::new(false));
-        {
-            let mut running = self.running.lock().expect("running lock");
-            if running.contains_key(&request_id) {
-                return Err(AppError::new(ErrorCode::InvalidInput, format!("request {request_id} is already running")));
-            }
-            running.insert(request_id.clone(), cancel.clone());
-        }
+        let (request_id, cancel) = self.admit(&req.request_id)?;
         let started = Instant::now();
         let resolved = self.resolve(&use_case, &req).await;
         let model = match &resolved {

@@ -71,6 +71,24 @@ impl Gateway {
         &self.models_dir
     }
 
+    /// Admits a request id (1 to 128 characters, not already running) and
+    /// returns it trimmed with the cancel flag [`Self::cancel`] will set; the
+    /// caller removes it from `running` when the request ends.
+    fn admit(&self, request_id: &str) -> Result<(String, Arc<AtomicBool>), switchboard_core::AppError> {
+        use switchboard_core::{AppError, ErrorCode};
+        let request_id = request_id.trim().to_string();
+        if request_id.is_empty() || request_id.len() > 128 {
+            return Err(AppError::new(ErrorCode::InvalidInput, "request_id must be 1 to 128 characters"));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut running = self.running.lock().expect("running lock");
+        if running.contains_key(&request_id) {
+            return Err(AppError::new(ErrorCode::InvalidInput, format!("request {request_id} is already running")));
+        }
+        running.insert(request_id.clone(), cancel.clone());
+        Ok((request_id, cancel))
+    }
+
     /// Stops a request in flight; false when no such request is running.
     pub fn cancel(&self, request_id: &str) -> bool {
         match self.running.lock().expect("running lock").get(request_id) {

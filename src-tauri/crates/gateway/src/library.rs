@@ -22,6 +22,33 @@ pub struct LocalEntry {
     pub row: Option<LocalModelRow>,
 }
 
+impl From<LocalModelRow> for LocalEntry {
+    fn from(r: LocalModelRow) -> Self {
+        Self {
+            id: r.id.clone(),
+            path: PathBuf::from(&r.path),
+            referenced: r.referenced,
+            projector_path: r.projector_path.as_ref().map(PathBuf::from),
+            load: r.load.clone(),
+            row: Some(r),
+        }
+    }
+}
+
+impl From<switchboard_models::library::LocalModelFile> for LocalEntry {
+    /// A file in the models folder that has no row: default settings, no projector.
+    fn from(f: switchboard_models::library::LocalModelFile) -> Self {
+        Self {
+            id: f.id,
+            path: f.path,
+            referenced: false,
+            projector_path: None,
+            load: ModelLoadSettings::default(),
+            row: None,
+        }
+    }
+}
+
 impl Gateway {
     /// Every local model: folder files (projectors included) and referenced files, by id.
     pub async fn local_models(&self) -> Result<Vec<LocalEntry>, AppError> {
@@ -29,23 +56,9 @@ impl Gateway {
         let mut out: Vec<LocalEntry> = switchboard_models::library::scan_all(&self.models_dir)
             .into_iter()
             .filter(|f| !rows.iter().any(|r| r.id == f.id))
-            .map(|f| LocalEntry {
-                id: f.id,
-                path: f.path,
-                referenced: false,
-                projector_path: None,
-                load: ModelLoadSettings::default(),
-                row: None,
-            })
+            .map(LocalEntry::from)
             .collect();
-        out.extend(rows.into_iter().map(|r| LocalEntry {
-            id: r.id.clone(),
-            path: PathBuf::from(&r.path),
-            referenced: r.referenced,
-            projector_path: r.projector_path.as_ref().map(PathBuf::from),
-            load: r.load.clone(),
-            row: Some(r),
-        }));
+        out.extend(rows.into_iter().map(LocalEntry::from));
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
@@ -53,22 +66,8 @@ impl Gateway {
     /// The local model with this id, if the library has it (its file may be gone).
     pub async fn local_model(&self, id: &str) -> Result<Option<LocalEntry>, AppError> {
         if let Some(r) = local_models::get(self.store.pool(), id).await? {
-            return Ok(Some(LocalEntry {
-                id: r.id.clone(),
-                path: PathBuf::from(&r.path),
-                referenced: r.referenced,
-                projector_path: r.projector_path.as_ref().map(PathBuf::from),
-                load: r.load.clone(),
-                row: Some(r),
-            }));
+            return Ok(Some(r.into()));
         }
-        Ok(switchboard_models::library::find(&self.models_dir, id).map(|f| LocalEntry {
-            id: f.id,
-            path: f.path,
-            referenced: false,
-            projector_path: None,
-            load: ModelLoadSettings::default(),
-            row: None,
-        }))
+        Ok(switchboard_models::library::find(&self.models_dir, id).map(LocalEntry::from))
     }
 }

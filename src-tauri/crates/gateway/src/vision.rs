@@ -78,26 +78,21 @@ impl Gateway {
         req: DescribeRequest,
         on_event: impl Fn(GenerationEvent) + Send + Sync + 'static,
     ) -> Result<DescribeSummary, AppError> {
-        let request_id = req.request_id.trim().to_string();
-        if request_id.is_empty() || request_id.len() > 128 {
-            return Err(AppError::new(ErrorCode::InvalidInput, "request_id must be 1 to 128 characters"));
-        }
+        // The use case first: a request for an unknown one is refused before it is admitted.
         let use_case = self.use_case(req.use_case.as_deref().unwrap_or("vision_vlm")).await?;
-        let cancel = Arc::new(AtomicBool::new(false));
-        {
-            let mut running = self.running.lock().expect("running lock");
-            if running.contains_key(&request_id) {
-                return Err(AppError::new(ErrorCode::InvalidInput, format!("request {request_id} is already running")));
-            }
-            running.insert(request_id.clone(), cancel.clone());
-        }
+        let (request_id, cancel) = self.admit(&req.request_id)?;
         let started = Instant::now();
         let model_text = req.model.clone().unwrap_or_else(|| use_case.model.clone());
-        let model = ModelRef::parse(&model_text).unwrap_or_else(|_| ModelRef::local(model_text.clone()));
+        // A malformed model name is recorded under the name given, then refused.
+        let parsed = ModelRef::parse(&model_text);
+        let model = parsed.clone().unwrap_or_else(|_| ModelRef::local(model_text.clone()));
         let prompt =
             req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).unwrap_or(DEFAULT_VISION_PROMPT).to_string();
         let text = Arc::new(Mutex::new(String::new()));
-        let outcome = self.run_describe(&use_case, &model, &req, &prompt, cancel, text.clone(), on_event).await;
+        let outcome = match parsed {
+            Ok(_) => self.run_describe(&use_case, &model, &req, &prompt, cancel, text.clone(), on_event).await,
+            Err(e) => Err(e),
+        };
         self.running.lock().expect("running lock").remove(&request_id);
 
         let mut record = NewRequestRecord {
@@ -186,7 +181,6 @@ impl Gateway {
         }
         let params = use_case.effective_params(req.params.as_ref());
         params.validate().map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
-        ModelRef::parse(&model.to_string())?;
         let (target, entry) = self.target_entry(model).await?;
 
         // The image first: a file that is not one is refused before any model work.
