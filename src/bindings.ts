@@ -47,7 +47,15 @@ export const commands = {
 	imagePreviews: (paths: string[]) => __TAURI_INVOKE<ImagePreview[]>("image_previews", { paths }),
 	/**  Describes one image, streaming the text through `on_event`. */
 	describeImage: (request: DescribeRequest, onEvent: Channel<GenerationEvent>) => typedError<DescribeSummary, AppError>(__TAURI_INVOKE("describe_image", { request, onEvent })),
-	saveTextFile: (path: string, text: string) => typedError<null, AppError>(__TAURI_INVOKE("save_text_file", { path, text })),
+	/**
+	 *  Asks where to save a description (the native save dialog, opened here so
+	 *  that the web view never names a path to write), then writes it there.
+	 *  `None` when the user cancelled the dialog.
+	 */
+	saveTextAs: (suggestedName: string, text: string) => typedError<string | null, AppError>(__TAURI_INVOKE("save_text_as", { suggestedName, text })),
+	/**  The UI preferences (theme, language, navigation), read before the first render. */
+	uiPrefs: () => typedError<UiPrefs, AppError>(__TAURI_INVOKE("ui_prefs")),
+	saveUiPrefs: (prefs: UiPrefs) => typedError<UiPrefs, AppError>(__TAURI_INVOKE("save_ui_prefs", { prefs })),
 };
 
 /** Events */
@@ -362,6 +370,8 @@ export type KeyView = {
 	mask: string,
 };
 
+export type Language = "en" | "de" | "zh";
+
 /**  One model in the library. */
 export type LibraryModel = {
 	/**  The id in `local/<id>`. */
@@ -654,6 +664,14 @@ export type SamplingParams = {
 	stop?: string[],
 	/**  Same seed and prompt give the same output; none = random. */
 	seed?: number | null,
+};
+
+export type Theme = "light" | "dark" | "auto";
+
+export type UiPrefs = {
+	theme: Theme,
+	language: Language,
+	nav_collapsed: boolean,
 };
 
 /**  A use case as stored and shown. */

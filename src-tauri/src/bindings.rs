@@ -51,7 +51,9 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::vision_page,
             commands::image_previews,
             commands::describe_image,
-            commands::save_text_file,
+            commands::save_text_as,
+            commands::ui_prefs,
+            commands::save_ui_prefs,
         ])
         .events(collect_events![ModelStatusChanged])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.

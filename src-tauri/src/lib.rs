@@ -8,7 +8,7 @@
 
 pub mod bindings;
 pub mod commands;
-mod logging;
+pub mod logging;
 pub mod ops;
 pub mod state;
 
@@ -20,7 +20,6 @@ pub fn run() {
     let builder = bindings::builder();
 
     tauri::Builder::default()
-        .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {

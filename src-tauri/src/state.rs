@@ -93,7 +93,8 @@ pub struct AppState {
 
 impl AppState {
     pub async fn open(paths: Paths) -> Result<Self, AppError> {
-        std::fs::create_dir_all(&paths.models_dir).map_err(|e| {
+        // The data folder holds the database, sealed keys and logs: the user's alone.
+        create_private_dir(&paths.data_dir).and_then(|_| create_private_dir(&paths.models_dir)).map_err(|e| {
             AppError::new(
                 switchboard_core::ErrorCode::StorageFailed,
                 format!("cannot create {}: {e}", paths.models_dir.display()),
@@ -122,10 +123,10 @@ impl AppState {
             gateway,
             paths,
             engine,
-            http: reqwest::Client::new(),
+            http: switchboard_models::http_client(),
             model: Mutex::new(ModelStatus::Missing),
             actor,
-            downloads: switchboard_models::Downloads::new(reqwest::Client::new(), paths_models_dir),
+            downloads: switchboard_models::Downloads::new(switchboard_models::http_client(), paths_models_dir),
         };
         // The admin's residency settings (how many models in memory, for how long).
         let settings = crate::ops::library::engine_settings(&state).await?;
@@ -180,4 +181,17 @@ fn user_from_passwd() -> Option<String> {
         let name = fields.next()?;
         (fields.nth(1)? == uid).then(|| name.to_string())
     })
+}
+
+/// Creates `dir` and any missing parents readable by the user only (0700 on
+/// Unix). A folder that already exists is left as it is: it may be shared.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }

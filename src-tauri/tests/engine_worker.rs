@@ -76,3 +76,60 @@ async fn the_app_survives_its_engine_worker_dying_mid_generation() {
     assert!(doomed.record.error.as_deref().unwrap().contains("engine_failed"));
     assert_eq!(rows.len(), 3);
 }
+
+async fn app_with_model(dir: &std::path::Path) -> Arc<AppState> {
+    std::env::set_var("SWITCHBOARD_ENGINE_WORKER", env!("CARGO_BIN_EXE_switchboard"));
+    let s = Arc::new(AppState::open(Paths::under(dir.join("data"), dir.join("cache"))).await.unwrap());
+    let model = s.paths.models_dir.join("gemma-3-270m-q4_k_m.gguf");
+    if std::fs::hard_link(cached_model(), &model).is_err() {
+        std::fs::copy(cached_model(), &model).unwrap();
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_requests_thirty_seconds_apart_use_the_same_worker_and_resident_model() {
+    // The gateway runs local jobs on tokio's blocking threads, which end after
+    // 10 s idle; the worker they started must outlive them.
+    let dir = tempfile::tempdir().unwrap();
+    let s = app_with_model(dir.path()).await;
+    let first = s.gateway.generate(request("first", "List three fruits.", 8), |_| {}).await.unwrap();
+    assert!(first.stats.load_ms > 0.0);
+    let pid = s.engine.worker_pid().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    let second = s.gateway.generate(request("second", "List three fruits.", 8), |_| {}).await.unwrap();
+    assert_eq!(second.status, RequestStatus::Ok);
+    assert_eq!(s.engine.worker_pid(), Some(pid), "the same worker answered");
+    assert_eq!(second.stats.load_ms, 0.0, "the model stayed resident");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_worker_fails_its_request_with_a_ledger_row_and_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = app_with_model(dir.path()).await;
+    s.engine.set_watchdog(switchboard_engine::Watchdog {
+        stall: std::time::Duration::from_secs(2),
+        cancel_grace: std::time::Duration::from_secs(10),
+    });
+    s.gateway.generate(request("warm", "Hi", 4), |_| {}).await.unwrap();
+    let pid = s.engine.worker_pid().unwrap();
+    let frozen = std::sync::atomic::AtomicBool::new(false);
+    let err = s
+        .gateway
+        .generate(request("stuck", "Write a long story about a lighthouse keeper.", 400), move |e| {
+            if matches!(e, GenerationEvent::Token { .. }) && !frozen.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                // SAFETY: freezes the worker this test's app started, as a hung driver would.
+                unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::EngineFailed);
+    assert!(err.message.contains("the engine stopped responding"), "{}", err.message);
+    let rows = requests::recent(s.store().pool(), 10).await.unwrap();
+    let stuck = rows.iter().find(|r| r.record.status == RequestStatus::Error).expect("the stuck request is recorded");
+    assert!(stuck.record.error.as_deref().unwrap().contains("stopped responding"), "{:?}", stuck.record.error);
+    let next = s.gateway.generate(request("after", "List three fruits.", 8), |_| {}).await.unwrap();
+    assert_eq!(next.status, RequestStatus::Ok);
+    assert_ne!(s.engine.worker_pid(), Some(pid));
+}

@@ -133,6 +133,10 @@ async fn llama_server_answers_through_the_openai_compatible_provider() {
     assert_eq!(rx.try_iter().collect::<String>(), pieces.concat());
 
     let rows = requests::recent(s.store().pool(), 5).await.unwrap();
+    // The connection test's one token is recorded too, apart from the two requests.
+    let (probes, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.record.use_case == "connection_test");
+    assert_eq!(probes.len(), 1);
+    assert_eq!(probes[0].record.status, RequestStatus::Ok);
     assert_eq!(rows.len(), 2);
     for row in rows {
         assert_eq!(row.record.status, RequestStatus::Ok);

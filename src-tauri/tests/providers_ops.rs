@@ -94,6 +94,12 @@ async fn keys_are_sealed_at_rest_and_only_masks_cross_to_the_ui() {
     // Not the audio model listed first: a chat model the price table knows.
     assert_eq!(probe.completion_model.as_deref(), Some("gpt-4o-mini"));
     assert_no_secret("test report", &report);
+    // The token the test asked for is billed, so it is in the ledger.
+    let rows = history::recent_requests(&s, 10).await.unwrap();
+    let probe_row = rows.iter().find(|r| r.record.use_case == "connection_test").expect("the probe is recorded");
+    assert_eq!((probe_row.record.provider.as_str(), probe_row.record.model.as_str()), ("openai", "gpt-4o-mini"));
+    assert_eq!(probe_row.record.output_tokens, 1);
+    assert!(probe_row.record.cost_usd > 0.0);
 
     // The listed models are now assignable, with the provider named.
     let options = models::list(&s).await.unwrap();
@@ -232,4 +238,31 @@ async fn price_files_are_validated_whole_and_imports_take_precedence() {
     assert_eq!(summary.imported_source.as_deref(), Some("model_prices.json"));
     let price = s.store().price("openai", "gpt-4o-mini").await.unwrap().unwrap();
     assert!((price.input_per_mtok - 1.0).abs() < 1e-9, "the import wins over the built-in $0.15");
+}
+
+#[tokio::test]
+async fn a_cloud_providers_key_is_asked_for_again_when_its_host_changes() {
+    let (s, _dir) = state().await;
+    let server = fake_openai(SECRET).await;
+    let mut settings = openai(&s).await;
+    settings.enabled = true;
+    settings.base_url = format!("{}/v1", server.uri());
+    settings.allow_http = true;
+    providers::save_all(&s, vec![update(settings.clone(), Some(SECRET), &[])]).await.unwrap();
+
+    // Same host, another path: no question.
+    let mut same_host = openai(&s).await;
+    same_host.base_url = format!("{}/v2", server.uri());
+    providers::save_all(&s, vec![update(same_host, None, &[])]).await.unwrap();
+
+    // Another host without the key: refused on the key field, nothing saved.
+    let mut moved = openai(&s).await;
+    moved.base_url = "https://llm-proxy.example.net/v1".into();
+    let err = providers::save_all(&s, vec![update(moved.clone(), None, &[])]).await.unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("openai.api_key"), "{}", err.message);
+    assert!(err.message.contains("llm-proxy.example.net"), "{}", err.message);
+    assert_eq!(openai(&s).await.base_url, format!("{}/v2", server.uri()));
+    // With the key entered again it is saved.
+    providers::save_all(&s, vec![update(moved, Some(SECOND), &[])]).await.unwrap();
+    assert_eq!(openai(&s).await.base_url, "https://llm-proxy.example.net/v1");
 }

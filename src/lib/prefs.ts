@@ -1,9 +1,9 @@
-// Small UI preferences (theme, language, navigation layout) kept in
-// tauri-plugin-store's prefs.json; everything else lives in SQLite.
-import { load, type Store } from "@tauri-apps/plugin-store";
+// Small UI preferences (theme, language, navigation layout), kept in the
+// database like every other setting (commands ui_prefs / save_ui_prefs).
+import { commands, type UiPrefs } from "../bindings";
 
-export type ThemePref = "light" | "dark" | "auto";
-export type LanguagePref = "en" | "de" | "zh";
+export type ThemePref = UiPrefs["theme"];
+export type LanguagePref = UiPrefs["language"];
 
 export interface Prefs {
   theme: ThemePref;
@@ -13,34 +13,25 @@ export interface Prefs {
 
 export const DEFAULT_PREFS: Prefs = { theme: "auto", language: "en", navCollapsed: false };
 
-let storePromise: Promise<Store> | null = null;
-
-function store(): Promise<Store> {
-  storePromise ??= load("prefs.json", { autoSave: true, defaults: { ...DEFAULT_PREFS } });
-  return storePromise;
-}
+let current: Prefs | null = null;
 
 export async function readPrefs(): Promise<Prefs> {
   try {
-    const s = await store();
-    const theme = await s.get<ThemePref>("theme");
-    const language = await s.get<LanguagePref>("language");
-    const navCollapsed = await s.get<boolean>("navCollapsed");
-    return {
-      theme: theme === "light" || theme === "dark" || theme === "auto" ? theme : DEFAULT_PREFS.theme,
-      language: language === "de" || language === "zh" || language === "en" ? language : DEFAULT_PREFS.language,
-      navCollapsed: typeof navCollapsed === "boolean" ? navCollapsed : DEFAULT_PREFS.navCollapsed,
-    };
+    const r = await commands.uiPrefs();
+    if (r.status === "error") return { ...DEFAULT_PREFS };
+    current = { theme: r.data.theme, language: r.data.language, navCollapsed: r.data.nav_collapsed };
+    return { ...current };
   } catch {
-    // Outside the app (unit tests, a plain browser) there is no store: use defaults.
+    // Outside the app (unit tests, a plain browser) there is no back end: use defaults.
     return { ...DEFAULT_PREFS };
   }
 }
 
 export async function writePref<K extends keyof Prefs>(key: K, value: Prefs[K]): Promise<void> {
   try {
-    const s = await store();
-    await s.set(key, value);
+    const next: Prefs = { ...(current ?? (await readPrefs())), [key]: value };
+    current = next;
+    await commands.saveUiPrefs({ theme: next.theme, language: next.language, nav_collapsed: next.navCollapsed });
   } catch {
     // Preferences are a convenience; failing to save one must not break the page.
   }

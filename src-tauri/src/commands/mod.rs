@@ -63,3 +63,19 @@ pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
 pub async fn list_requests(state: State<'_, AppState>, limit: u32) -> Result<Vec<RequestRecord>, AppError> {
     ops::history::recent_requests(&state, limit).await
 }
+
+/// The UI preferences (theme, language, navigation), read before the first render.
+#[tauri::command]
+#[specta::specta]
+pub async fn ui_prefs(state: State<'_, AppState>) -> Result<ops::prefs::UiPrefs, AppError> {
+    ops::prefs::load(&state).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_ui_prefs(
+    state: State<'_, AppState>,
+    prefs: ops::prefs::UiPrefs,
+) -> Result<ops::prefs::UiPrefs, AppError> {
+    ops::prefs::save(&state, &prefs).await
+}

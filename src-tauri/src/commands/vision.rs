@@ -37,8 +37,26 @@ pub async fn describe_image(
     result
 }
 
+/// Asks where to save a description (the native save dialog, opened here so
+/// that the web view never names a path to write), then writes it there.
+/// `None` when the user cancelled the dialog.
 #[tauri::command]
 #[specta::specta]
-pub async fn save_text_file(path: String, text: String) -> Result<(), AppError> {
-    ops::vision::save_text(path, text).await
+pub async fn save_text_as(
+    app: tauri::AppHandle,
+    suggested_name: String,
+    text: String,
+) -> Result<Option<String>, AppError> {
+    use tauri_plugin_dialog::DialogExt;
+    let name: String = suggested_name.chars().filter(|c| !matches!(c, '/' | '\\' | '\0')).take(200).collect();
+    let picked = tokio::task::spawn_blocking(move || {
+        app.dialog().file().set_file_name(name).add_filter("Text", &["txt"]).blocking_save_file()
+    })
+    .await
+    .map_err(|e| AppError::new(switchboard_core::ErrorCode::Internal, e.to_string()))?;
+    let Some(path) = picked.and_then(|p| p.into_path().ok()) else {
+        return Ok(None);
+    };
+    ops::vision::save_text(&path, text).await?;
+    Ok(Some(path.display().to_string()))
 }

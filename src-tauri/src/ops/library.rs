@@ -219,16 +219,23 @@ pub async fn import(state: &AppState, path: String, mode: ImportMode) -> Result<
     match mode {
         ImportMode::Copy => {
             let dest = models_dir.join(format!("{id}.gguf"));
-            let partial = models_dir.join(format!("{id}.gguf.partial"));
-            let (from, to, tmp) = (source.clone(), dest.clone(), partial.clone());
-            tokio::task::spawn_blocking(move || {
-                std::fs::copy(&from, &tmp)?;
-                std::fs::rename(&tmp, &to)
+            let (from, to, dir) = (source.clone(), dest.clone(), models_dir.clone());
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                // A regular file only, copied under a name no other import shares, then
+                // moved into place; the partial file is removed if anything fails.
+                let mut input = switchboard_files::open_regular(&from).map_err(|e| match e {
+                    switchboard_files::FileError::Io(e) => e,
+                    other => std::io::Error::other(other.to_string()),
+                })?;
+                let mut tmp = tempfile::Builder::new().prefix(".import-").suffix(".partial").tempfile_in(&dir)?;
+                std::io::copy(&mut input, tmp.as_file_mut())?;
+                tmp.as_file().sync_all()?;
+                tmp.persist_noclobber(&to).map_err(|e| e.error)?;
+                Ok(())
             })
             .await
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
             .map_err(|e| {
-                let _ = std::fs::remove_file(&partial);
                 AppError::new(
                     ErrorCode::StorageFailed,
                     format!("cannot copy {} into the models folder: {e}", source.display()),

@@ -7,6 +7,7 @@ pub mod default_model;
 pub mod history;
 pub mod library;
 pub mod models;
+pub mod prefs;
 pub mod providers;
 pub mod use_cases;
 pub mod vision;

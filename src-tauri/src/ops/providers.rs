@@ -189,11 +189,28 @@ pub async fn save_all(state: &AppState, updates: Vec<ProviderUpdate>) -> Result<
         }
         let added = changes.iter().filter(|c| matches!(c, KeyChange::Add(_))).count();
         validate(&old, kept.len() + added, &settings)?;
+        // A key is for the host it was entered for: a cloud provider pointed at
+        // another host gets its key again, so that it is never sent there unasked.
+        let new_key_given = u.new_key.as_deref().is_some_and(|t| !t.trim().is_empty());
+        if settings.kind.is_cloud()
+            && !kept.is_empty()
+            && !new_key_given
+            && host_of(&old.settings.base_url) != host_of(&settings.base_url)
+        {
+            return Err(field(
+                &settings.id,
+                "api_key",
+                format!(
+                    "the base URL now points at {}: enter the API key again for the new host (stored keys are not sent to a host they were not entered for)",
+                    host_of(&settings.base_url).unwrap_or_else(|| settings.base_url.clone())
+                ),
+            ));
+        }
         plans.push((settings, changes));
     }
-    for (settings, changes) in &plans {
-        store.save_provider(&state.actor, settings, changes).await?;
-    }
+    // One transaction: a failure part-way leaves every provider as it was.
+    store.save_providers(&state.actor, &plans).await?;
+    state.gateway.recheck_master_key().await?;
     page(state).await
 }
 
@@ -237,6 +254,9 @@ pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionRep
         Ok::<_, AppError>(report)
     }
     .await;
+    if let Ok(ProbeReport { completion_model: Some(model), completion_ms: Some(ms), .. }) = &outcome {
+        record_probe(state, &settings, model, *ms).await;
+    }
     let report = match outcome {
         Ok(report) => {
             let message = match (&report.completion_model, report.completion_ms) {
@@ -257,6 +277,25 @@ pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionRep
     };
     state.store().set_provider_check(id, &check).await?;
     Ok(report)
+}
+
+/// "Test connection" asks for one token, which the provider bills: it goes in
+/// the ledger (use case `connection_test`) like any other request.
+async fn record_probe(state: &AppState, settings: &ProviderSettings, model: &str, ms: f64) {
+    // "Say OK." with the chat framing, and the one token asked for.
+    const PROBE_INPUT_TOKENS: u32 = 10;
+    let price = state.store().price(settings.kind.as_str(), model).await.ok().flatten();
+    let model_ref = switchboard_core::ModelRef { provider: settings.id.clone(), model: model.to_string() };
+    let record = switchboard_core::NewRequestRecord {
+        input_tokens: PROBE_INPUT_TOKENS,
+        output_tokens: 1,
+        cost_usd: price.map_or(0.0, |p| p.cost(PROBE_INPUT_TOKENS, 0, 1)),
+        status: switchboard_core::RequestStatus::Ok,
+        ..switchboard_core::NewRequestRecord::empty("connection_test", &model_ref, ms)
+    };
+    if let Err(e) = switchboard_store::queries::requests::insert(state.store().pool(), &record).await {
+        tracing::error!(%e, "could not record a connection test");
+    }
 }
 
 /// The model "Test connection" asks for a token: one a use case uses, else a
@@ -333,4 +372,10 @@ pub async fn import_prices(state: &AppState, file_name: &str, text: &str) -> Res
     let source = std::path::Path::new(file_name).file_name().and_then(|n| n.to_str()).unwrap_or("prices.json");
     state.store().import_prices(&state.actor, &parsed.prices, source).await?;
     Ok(page(state).await?.prices)
+}
+
+/// The host (and port) of a base URL, for telling whether it moved.
+fn host_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    Some(format!("{}:{}", parsed.host_str()?.to_ascii_lowercase(), parsed.port_or_known_default().unwrap_or(0)))
 }

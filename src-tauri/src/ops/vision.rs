@@ -1,7 +1,7 @@
 //! The Vision page: which model describes images, previews of dropped or
 //! picked files (each checked on its own), past descriptions, saving one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -110,19 +110,27 @@ fn preview(path: &Path) -> ImagePreview {
     out
 }
 
-/// Writes a description to a text file the user chose.
-pub async fn save_text(path: String, text: String) -> Result<(), AppError> {
-    let path = PathBuf::from(path.trim());
+/// Writes a description to the text file the user chose in the save dialog:
+/// through a uniquely named temporary file in the same folder, then renamed,
+/// readable by the user only.
+pub async fn save_text(path: &Path, text: String) -> Result<(), AppError> {
     if !path.is_absolute() || path.file_name().is_none() {
         return Err(AppError::for_field("path", "choose a file to save to"));
     }
-    if !path.parent().is_some_and(Path::is_dir) {
+    let Some(dir) = path.parent().filter(|d| d.is_dir()) else {
         return Err(AppError::for_field("path", format!("the folder of {} does not exist", path.display())));
-    }
-    let tmp = path.with_extension("partial");
-    let target = path.clone();
-    tokio::task::spawn_blocking(move || std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &target)))
-        .await
-        .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| AppError::new(ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display())))
+    };
+    let (dir, target) = (dir.to_path_buf(), path.to_path_buf());
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        // tempfile creates its files with mode 0600.
+        let mut tmp = tempfile::Builder::new().prefix(".switchboard-").suffix(".partial").tempfile_in(&dir)?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&target).map_err(|e| e.error)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| AppError::new(ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display())))
 }

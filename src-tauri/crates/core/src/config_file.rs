@@ -76,6 +76,9 @@ impl ExportedUseCase {
     }
 }
 
+/// The largest configuration file read.
+pub const MAX_CONFIG_BYTES: usize = 16 << 20;
+
 impl ConfigFile {
     pub fn new(exported_at: String, use_cases: &[UseCase]) -> Self {
         Self {
@@ -89,6 +92,13 @@ impl ConfigFile {
     /// where it is, and nothing is applied unless this succeeds.
     pub fn parse(text: &str) -> Result<Self, AppError> {
         let bad = |m: String| AppError::new(ErrorCode::InvalidInput, m);
+        // An export of even hundreds of use cases is a few hundred KiB.
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(bad(format!(
+                "the file is larger than {} MiB: it is not a Switchboard configuration export",
+                MAX_CONFIG_BYTES >> 20
+            )));
+        }
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             if e.is_eof() {
                 bad(format!(

@@ -13,6 +13,7 @@
 mod error;
 mod gguf;
 mod sampler;
+mod spawner;
 mod stop;
 mod supervisor;
 mod text_engine;
@@ -21,7 +22,7 @@ pub mod worker;
 pub use error::EngineError;
 pub use gguf::check_gguf_header;
 pub use stop::StopMatcher;
-pub use supervisor::{classify, CrashClass, WorkerCommand, WorkerEngine};
+pub use supervisor::{classify, CrashClass, Watchdog, WorkerCommand, WorkerEngine};
 pub use text_engine::{devices, Engine, EngineConfig, GenerateRequest, ModelInfo};
 
 /// Physical cores of this machine: llama.cpp's generation is memory-bound and

@@ -23,6 +23,27 @@ use crate::EngineConfig;
 
 const STDERR_LINES: usize = 60;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Tells the worker which process owns it, so that it can tell when it was
+/// orphaned before its parent-death signal was armed.
+pub(crate) const OWNER_ENV: &str = "SWITCHBOARD_ENGINE_OWNER";
+
+/// When the supervisor gives up on a worker that has stopped responding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watchdog {
+    /// A job with no sign of progress (text, a decoded batch, a model loading)
+    /// for this long is stuck: the worker is killed and replaced.
+    pub stall: Duration,
+    /// A cancelled job must end within this long, progress or not.
+    pub cancel_grace: Duration,
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        // Generous: one prompt batch of a large model on a slow CPU can take a
+        // minute; the worker reports progress at least once a second otherwise.
+        Self { stall: Duration::from_secs(180), cancel_grace: Duration::from_secs(10) }
+    }
+}
 
 /// How to start the worker: a program that runs [`crate::worker::run_if_requested`].
 #[derive(Debug, Clone)]
@@ -37,6 +58,10 @@ pub enum CrashClass {
     Backend,
     BadModel,
     Assert,
+    /// SIGKILL with nothing said: the kernel's out-of-memory killer or another program.
+    Killed,
+    /// No progress (or no end after a cancel) within the watchdog's bound.
+    Unresponsive,
     Crash,
 }
 
@@ -47,6 +72,8 @@ impl CrashClass {
             Self::Backend => "GPU backend or driver error",
             Self::BadModel => "bad model file",
             Self::Assert => "llama.cpp stopped on an internal check (GGML_ASSERT)",
+            Self::Killed => "killed from outside",
+            Self::Unresponsive => "the engine stopped responding",
             Self::Crash => "crash",
         }
     }
@@ -98,6 +125,7 @@ pub struct WorkerEngine {
     devices: Mutex<Option<Vec<EngineDevice>>>,
     /// The models the worker holds in memory, as it last reported.
     resident: Arc<Mutex<Vec<ResidentModel>>>,
+    watchdog: Mutex<Watchdog>,
 }
 
 /// How a job ended.
@@ -119,7 +147,13 @@ impl WorkerEngine {
             turn: Condvar::new(),
             devices: Mutex::default(),
             resident: Arc::default(),
+            watchdog: Mutex::default(),
         }
+    }
+
+    /// Changes the bounds after which a stuck worker is replaced (for jobs started from now on).
+    pub fn set_watchdog(&self, watchdog: Watchdog) {
+        *self.watchdog.lock().expect("watchdog lock") = watchdog;
     }
 
     /// The compute devices the worker found; starts the worker if none has run yet.
@@ -200,19 +234,22 @@ impl WorkerEngine {
         }
         let config = self.config();
         let config_json = serde_json::to_string(&config).expect("config serialises");
-        let mut child = Command::new(&self.command.program)
+        let mut command = Command::new(&self.command.program);
+        command
             .arg(WORKER_FLAG)
             .arg(config_json)
+            .env(OWNER_ENV, std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                AppError::new(
-                    ErrorCode::EngineFailed,
-                    format!("cannot start the engine worker {}: {e}", self.command.program.display()),
-                )
-            })?;
+            .stderr(Stdio::piped());
+        // From the long-lived spawner thread: the worker's parent-death signal
+        // is tied to the thread that forks it (see `spawner`).
+        let mut child = crate::spawner::spawn(command).map_err(|e| {
+            AppError::new(
+                ErrorCode::EngineFailed,
+                format!("cannot start the engine worker {}: {e}", self.command.program.display()),
+            )
+        })?;
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr_pipe = child.stderr.take().expect("piped stderr");
@@ -325,9 +362,12 @@ pub fn classify(status: Option<std::process::ExitStatus>, stderr_tail: &[String]
     if let Some(line) = said(&["ggml_assert", "assert"]) {
         return (CrashClass::Assert, format!("{how}: {line}"));
     }
-    // A SIGKILL nobody asked for is, on Linux, most often the OOM killer.
+    // A SIGKILL we did not send: the kernel's out-of-memory killer or another program.
     if signal == Some(9) {
-        return (CrashClass::OutOfMemory, format!("{how}; the system may have run out of memory"));
+        return (
+            CrashClass::Killed,
+            format!("{how} by another program or by the system (the out-of-memory killer sends SIGKILL)"),
+        );
     }
     (CrashClass::Crash, how)
 }
@@ -364,14 +404,33 @@ impl WorkerEngine {
             let mut dead = slot.take().expect("present");
             return Err(self.died(&mut dead));
         }
-        let mut cancel_sent = false;
+        let watchdog = *self.watchdog.lock().expect("watchdog lock");
+        let mut last_sign = Instant::now();
+        let mut cancel_sent: Option<Instant> = None;
         loop {
             // Checked on every event, not only when the stream pauses: tokens can arrive faster than the poll.
-            if cancel.load(Ordering::Relaxed) && !cancel_sent {
-                cancel_sent = true;
+            if cancel.load(Ordering::Relaxed) && cancel_sent.is_none() {
+                cancel_sent = Some(Instant::now());
                 let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
             }
-            let outcome = match worker.events.recv_timeout(Duration::from_millis(25)) {
+            let stuck = match cancel_sent {
+                Some(at) if at.elapsed() > watchdog.cancel_grace => {
+                    Some(format!("a cancelled request did not end within {} s", watchdog.cancel_grace.as_secs_f64()))
+                }
+                _ if last_sign.elapsed() > watchdog.stall => {
+                    Some(format!("no progress for {} s", watchdog.stall.as_secs_f64()))
+                }
+                _ => None,
+            };
+            if let Some(why) = stuck {
+                let mut stuck_worker = slot.take().expect("present");
+                return Err(self.unresponsive(&mut stuck_worker, &why));
+            }
+            let event = worker.events.recv_timeout(Duration::from_millis(25));
+            if event.is_ok() {
+                last_sign = Instant::now();
+            }
+            let outcome = match event {
                 Ok(FromWorker::Text { id: i, text }) if i == id => {
                     on_text(&text);
                     continue;
@@ -389,6 +448,22 @@ impl WorkerEngine {
             self.health.lock().expect("health lock").failures = 0;
             return Ok(Some(outcome));
         }
+    }
+
+    /// Kills a worker that stopped responding; the next job gets a fresh one.
+    fn unresponsive(&self, worker: &mut Worker, why: &str) -> AppError {
+        let _ = worker.child.kill();
+        let _ = worker.child.wait();
+        self.resident.lock().expect("resident lock").clear();
+        self.health.lock().expect("health lock").failures += 1;
+        tracing::error!(pid = worker.child.id(), %why, "engine worker stopped responding; killed");
+        AppError::new(
+            ErrorCode::EngineFailed,
+            format!(
+                "{} ({why}); the worker was stopped and a fresh one starts for the next request",
+                CrashClass::Unresponsive.describe()
+            ),
+        )
     }
 }
 
@@ -513,7 +588,9 @@ mod tests {
         let (c, d) = classify(signalled(6), &lines(&["llama.cpp:123: GGML_ASSERT(n_tokens <= n_batch) failed"]));
         assert_eq!(c, CrashClass::Assert);
         assert!(d.contains("SIGABRT") && d.contains("GGML_ASSERT"));
-        assert_eq!(classify(signalled(9), &[]).0, CrashClass::OutOfMemory);
+        let (c, d) = classify(signalled(9), &[]);
+        assert_eq!(c, CrashClass::Killed, "a bare SIGKILL is not claimed to be out of memory");
+        assert!(d.contains("SIGKILL"));
         assert_eq!(classify(signalled(6), &lines(&["CUDA error: out of memory"])).0, CrashClass::OutOfMemory);
         assert_eq!(classify(signalled(6), &lines(&["ggml_vulkan: vk::DeviceLostError"])).0, CrashClass::Backend);
         assert_eq!(classify(signalled(11), &lines(&["gguf_init_from_file: invalid magic"])).0, CrashClass::BadModel);

@@ -2,7 +2,7 @@
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
@@ -23,6 +23,20 @@ use switchboard_core::{
 };
 
 use crate::{gguf, sampler, stop::StopMatcher, EngineError};
+
+/// Counts units of work done (a decoded batch, a token, an image evaluated).
+/// The worker reports it while a job runs, so that the supervisor can tell a
+/// slow job from a stuck one.
+static PULSE: AtomicU64 = AtomicU64::new(0);
+
+fn pulse() {
+    PULSE.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How much work the engine has done in this process so far.
+pub(crate) fn pulses() -> u64 {
+    PULSE.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
@@ -388,6 +402,7 @@ impl Engine {
                 batch.add(*token, pos as i32, &[0], pos == last).map_err(|e| EngineError::Decode(e.to_string()))?;
             }
             ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
+            pulse();
             cached.extend_from_slice(chunk);
         }
         let prompt_secs = prompt_started.elapsed().as_secs_f64();
@@ -488,6 +503,7 @@ impl Engine {
             batch.clear();
             batch.add_sequence(tokens, 0, true).map_err(|e| EngineError::Decode(e.to_string()))?;
             ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
+            pulse();
             let v = ctx.embeddings_seq_ith(0).map_err(|e| EngineError::Decode(e.to_string()))?;
             let norm = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
             let scale = if norm > 0.0 { (1.0 / norm) as f32 } else { 1.0 };
@@ -612,6 +628,7 @@ impl Engine {
         let n_past = chunks
             .eval_chunks(mtmd, &mut ctx, 0, 0, n_batch as i32, true)
             .map_err(|e| EngineError::Decode(format!("the image prompt could not be evaluated: {e}")))?;
+        pulse();
         let prompt_ms = prompt_started.elapsed().as_secs_f64() * 1000.0;
         let input_tokens = chunks.total_tokens() as u32;
 
@@ -787,6 +804,7 @@ fn produce(
         batch.clear();
         batch.add(token, pos as i32, &[0], true).map_err(|e| EngineError::Decode(e.to_string()))?;
         ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
+        pulse();
         cached.push(token);
         logits_at = 0;
     };
@@ -841,6 +859,11 @@ fn load_model(path: &Path, load: &ModelLoadSettings, n_ctx: u32) -> Result<(Llam
         None => {}
     }
     let requested = params.n_gpu_layers();
+    // Loading reports progress too: a large model from a slow disk is slow, not stuck.
+    let params = params.with_progress_callback(|_| {
+        pulse();
+        true
+    });
     let model = LlamaModel::load_from_file(backend, path, &params)
         .map_err(|_| EngineError::ModelLoad { path: path.display().to_string() })?;
     let meta = |key: &str| model.meta_val_str(key).ok();

@@ -61,6 +61,8 @@ pub enum FromWorker {
         id: u64,
         error: AppError,
     },
+    /// Work was done in the last second (batches decoded, tokens produced): the job is slow, not stuck.
+    Progress,
     /// The models in memory, sent after every request and whenever one is unloaded.
     Resident {
         models: Vec<ResidentModel>,
@@ -109,6 +111,20 @@ pub fn serve(config: EngineConfig) {
         }
     };
     send(&FromWorker::Ready { pid: std::process::id(), devices: crate::devices() });
+    {
+        let send = send.clone();
+        std::thread::spawn(move || {
+            let mut seen = crate::text_engine::pulses();
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                let now = crate::text_engine::pulses();
+                if now != seen {
+                    seen = now;
+                    send(&FromWorker::Progress);
+                }
+            }
+        });
+    }
 
     // The request being generated and its cancel flag.
     type Running = Option<(u64, Arc<AtomicBool>)>;
@@ -216,10 +232,20 @@ fn protocol_stdout() -> std::fs::File {
 }
 
 /// Linux: the kernel kills the worker when the app dies, even by SIGKILL.
+/// The signal is tied to the thread that started the worker, which is why the
+/// supervisor starts it from its long-lived spawner thread.
 fn die_with_parent() {
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory effects.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    {
+        // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory effects.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        }
+        // The owner may have died before the signal was armed: then we are an orphan already.
+        let owner = std::env::var(crate::supervisor::OWNER_ENV).ok().and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: getppid has no preconditions.
+        if owner.is_some_and(|owner| unsafe { libc::getppid() } != owner) {
+            std::process::exit(0);
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchboard_core::{EngineRequest, ErrorCode, FinishReason, Priority, SamplingParams, TextEngine};
-use switchboard_engine::{Engine, EngineConfig, WorkerCommand, WorkerEngine};
+use switchboard_engine::{Engine, EngineConfig, Watchdog, WorkerCommand, WorkerEngine};
 
 fn model_path() -> PathBuf {
     let path = switchboard_models::cached_default_model();
@@ -248,4 +248,150 @@ fn embeddings_and_resident_models_cross_the_process_boundary_and_idle_models_are
     let (text, _) = run(&engine, &request("Hello", 4)).unwrap();
     assert!(!text.is_empty());
     assert_eq!(engine.resident_models().len(), 1);
+}
+
+/// A live process, not a zombie waiting to be reaped.
+fn running(pid: u32) -> bool {
+    alive(pid) && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"))
+}
+
+#[test]
+fn a_worker_started_from_a_thread_that_ends_lives_on_and_keeps_its_model() {
+    // The app starts the worker from tokio blocking threads, which end after
+    // 10 s idle: the worker must not die with them.
+    let w = Arc::new(worker());
+    let first = {
+        let w = w.clone();
+        std::thread::spawn(move || run(w.as_ref(), &request("List three fruits.", 4)).unwrap().1).join().unwrap()
+    };
+    assert!(first.load_ms > 0.0, "the first request loads the model");
+    let pid = w.worker_pid().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(running(pid), "the worker died with the thread that started it");
+    assert!(!w.resident_models().is_empty(), "the model stays resident");
+    let second = {
+        let w = w.clone();
+        std::thread::spawn(move || run(w.as_ref(), &request("List three fruits.", 4)).unwrap().1).join().unwrap()
+    };
+    assert_eq!(w.worker_pid(), Some(pid), "the same worker serves the next request");
+    assert_eq!(second.load_ms, 0.0, "the model was still loaded");
+}
+
+#[test]
+fn a_stuck_worker_is_killed_and_replaced() {
+    let w = worker();
+    w.set_watchdog(Watchdog { stall: Duration::from_secs(2), cancel_grace: Duration::from_secs(60) });
+    run(&w, &request("Hi", 2)).unwrap();
+    let pid = w.worker_pid().unwrap();
+    let started = Instant::now();
+    let mut stopped = false;
+    let err = w
+        .generate(
+            &model_path(),
+            &request("Write a long story about a lighthouse keeper.", 400),
+            &AtomicBool::new(false),
+            &mut |_| {
+                if !stopped {
+                    stopped = true;
+                    // SAFETY: freezes the worker this test started (a hang as a deadlocked driver would cause).
+                    unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+                }
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::EngineFailed);
+    assert!(
+        err.message.contains("the engine stopped responding") && err.message.contains("no progress for 2 s"),
+        "{}",
+        err.message
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "gave up in bounded time: {:?}", started.elapsed());
+    assert!(!running(pid), "the stuck worker was killed");
+    let (text, _) = run(&w, &request("List three fruits.", 8)).expect("a fresh worker answers");
+    assert!(!text.is_empty());
+    assert_ne!(w.worker_pid(), Some(pid));
+}
+
+#[test]
+fn a_worker_that_ignores_a_cancel_is_replaced() {
+    let w = worker();
+    w.set_watchdog(Watchdog { stall: Duration::from_secs(600), cancel_grace: Duration::from_secs(1) });
+    run(&w, &request("Hi", 2)).unwrap();
+    let pid = w.worker_pid().unwrap();
+    let cancel = AtomicBool::new(false);
+    let mut stopped = false;
+    let started = Instant::now();
+    let err = w
+        .generate(&model_path(), &request("Write a long story about a lighthouse keeper.", 400), &cancel, &mut |_| {
+            if !stopped {
+                stopped = true;
+                // SAFETY: freezes the worker this test started, then the request is cancelled.
+                unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+                cancel.store(true, Ordering::Relaxed);
+            }
+        })
+        .unwrap_err();
+    assert!(
+        err.message.contains("the engine stopped responding") && err.message.contains("cancelled"),
+        "{}",
+        err.message
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(!running(pid));
+    run(&w, &request("Hi", 2)).expect("a fresh worker answers");
+}
+
+#[test]
+fn a_slow_job_that_makes_progress_is_not_mistaken_for_a_stuck_one() {
+    // A long prompt takes several batches; with a one-token batch and a stall
+    // bound shorter than the whole job, progress reports keep it alive.
+    let w = WorkerEngine::new(
+        WorkerCommand { program: env!("CARGO_BIN_EXE_engine-worker").into() },
+        EngineConfig { n_batch: 1, threads: 1, ..config() },
+    );
+    w.set_watchdog(Watchdog { stall: Duration::from_secs(3), cancel_grace: Duration::from_secs(60) });
+    let long = "Tell me about the sea. ".repeat(120);
+    let started = Instant::now();
+    let (_, stats) = run(&w, &request(&long, 64)).expect("a slow job is not killed");
+    assert!(started.elapsed() > Duration::from_secs(3), "the job outlasted the stall bound: {:?}", started.elapsed());
+    assert!(stats.input_tokens > 600);
+}
+
+const OWNER_ENV: &str = "SWITCHBOARD_TEST_WORKER_OWNER";
+
+#[test]
+fn killing_the_owner_with_sigkill_ends_its_worker() {
+    if std::env::var_os(OWNER_ENV).is_some() {
+        // The owner: a worker started from a thread that then ends, then wait to be killed.
+        let w = Arc::new(worker());
+        let w2 = w.clone();
+        std::thread::spawn(move || run(w2.as_ref(), &request("Hi", 2)).unwrap()).join().unwrap();
+        println!("WORKER {}", w.worker_pid().unwrap());
+        std::thread::sleep(Duration::from_secs(300));
+        return;
+    }
+    use std::io::BufRead;
+    let mut owner = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "killing_the_owner_with_sigkill_ends_its_worker", "--nocapture", "--test-threads=1"])
+        .env(OWNER_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(owner.stdout.take().unwrap()).lines();
+    let pid: u32 = loop {
+        let line = lines.next().expect("the owner reports its worker").unwrap();
+        // libtest may print "test <name> ... " on the same line first.
+        if let Some((_, pid)) = line.split_once("WORKER ") {
+            break pid.trim().parse().unwrap();
+        }
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(running(pid), "the worker lives while its owner does");
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(pid) {
+        assert!(Instant::now() < deadline, "the worker outlived its owner killed with SIGKILL");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -102,7 +102,7 @@ impl Gateway {
                         .unwrap_or_else(|e| {
                             Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
                         })
-                        .map(|stats| (stats, Usage::default(), 0.0))
+                        .map(|stats| (stats, Usage::default(), 0.0, None, None))
                     }
                     Target::Remote { provider } => {
                         let mut messages = Vec::new();
@@ -124,11 +124,12 @@ impl Gateway {
                             messages,
                             params: r.params,
                             json_schema: r.use_case.json_schema.clone(),
+                            meter: Default::default(),
                         };
                         let mut emit = move |text: &str| on_event(GenerationEvent::Token { text: text.to_string() });
                         self.run_remote(&provider, chat, cancel.clone(), &mut emit)
                             .await
-                            .map(|o| (o.stats, o.usage, o.cost_usd))
+                            .map(|o| (o.stats, o.usage, o.cost_usd, o.cut, o.reservation))
                     }
                 }
             }
@@ -141,8 +142,10 @@ impl Gateway {
             ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
         match outcome {
-            Ok((stats, usage, cost_usd)) => {
-                let status = if stats.finish_reason == FinishReason::Cancelled {
+            Ok((stats, usage, cost_usd, cut, reservation)) => {
+                let status = if cut.is_some() {
+                    RequestStatus::Error
+                } else if stats.finish_reason == FinishReason::Cancelled {
                     RequestStatus::Cancelled
                 } else {
                     RequestStatus::Ok
@@ -157,10 +160,20 @@ impl Gateway {
                     ttft_ms: stats.ttft_ms,
                     tokens_per_second: stats.tokens_per_second,
                     status,
-                    error: (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string()),
+                    error: match &cut {
+                        Some(e) => Some(format!("{}: {}", code_name(e.code), e.message)),
+                        None => {
+                            (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string())
+                        }
+                    },
                     ..record
                 };
                 let row = requests::insert(self.store.pool(), &record).await?;
+                // The cost is in the ledger now: the reservation can go.
+                drop(reservation);
+                if let Some(error) = cut {
+                    return Err(error);
+                }
                 Ok(GenerationSummary {
                     request_id,
                     ledger_id: row.id,
@@ -171,6 +184,7 @@ impl Gateway {
                 })
             }
             Err(error) => {
+                tracing::warn!(use_case = %use_case.id, %model, code = %code_name(error.code), error = %error.message, "request failed");
                 record.error = Some(format!("{}: {}", code_name(error.code), error.message));
                 if let Err(e) = requests::insert(self.store.pool(), &record).await {
                     tracing::error!(%e, "could not record a failed request");

@@ -45,17 +45,23 @@ pub struct Gateway {
     http: reqwest::Client,
     /// Cancel flags of the requests in flight, by request id.
     running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Worst-case cost of the cloud requests in flight, by provider: counted
+    /// against the budget until each one's ledger row is written.
+    reserved: remote::Reservations,
 }
 
 impl Gateway {
     pub fn new(store: Store, engine: Arc<dyn TextEngine>, models_dir: PathBuf, vault: Vault) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            // Between bytes, not in total: a long answer may stream for minutes.
-            .read_timeout(std::time::Duration::from_secs(120))
-            .build()
-            .expect("HTTP client");
-        Self { store, engine, models_dir, vault, http, running: Mutex::new(HashMap::new()) }
+        let http = switchboard_providers::client();
+        Self {
+            store,
+            engine,
+            models_dir,
+            vault,
+            http,
+            running: Mutex::new(HashMap::new()),
+            reserved: remote::Reservations::default(),
+        }
     }
 
     /// The client providers are reached with (for model listing and probes too).

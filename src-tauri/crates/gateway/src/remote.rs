@@ -1,12 +1,17 @@
-//! Running a request at a remote provider: budget check, keys tried in order
-//! (the next one on 401/429), retries of transient failures with back-off and
-//! Retry-After, cancellation, and usage priced from the price table.
+//! Running a request at a remote provider: budget check with a reservation
+//! of the request's worst-case cost, keys tried in order (the next one on
+//! 401/429), retries of transient failures with back-off and Retry-After,
+//! cancellation, and usage priced from the price table. A request that ends
+//! early (cancelled, or its stream cut after text reached the caller) is
+//! charged what the provider billed: the usage it reported so far, else the
+//! prompt and the streamed text counted.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_core::{AppError, ErrorCode, FinishReason, GenerationStats, ProviderSettings};
+use switchboard_core::{AppError, ErrorCode, FinishReason, GenerationStats, ModelPrice, ProviderSettings};
 use switchboard_providers::{adapter, ChatRequest, Endpoint, ErrorAction, ErrorKind, ProviderError, Usage};
 
 use crate::Gateway;
@@ -21,9 +26,106 @@ pub(crate) struct RemoteOutcome {
     pub stats: GenerationStats,
     pub usage: Usage,
     pub cost_usd: f64,
+    /// The stream broke after text reached the caller: the request failed,
+    /// but what was streamed was billed and is charged.
+    pub cut: Option<AppError>,
+    /// Held until the caller has written the ledger row.
+    pub reservation: Option<Reservation>,
+}
+
+/// Worst-case costs of requests in flight, by provider id.
+#[derive(Default, Clone)]
+pub(crate) struct Reservations(Arc<Mutex<HashMap<String, f64>>>);
+
+/// One request's share of [`Reservations`]; released when dropped.
+pub(crate) struct Reservation {
+    all: Reservations,
+    provider: String,
+    amount: f64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut all = self.all.0.lock().expect("reservations lock");
+        if let Some(held) = all.get_mut(&self.provider) {
+            *held -= self.amount;
+            if *held <= 1e-12 {
+                all.remove(&self.provider);
+            }
+        }
+    }
+}
+
+/// Tokens in `text`, counted the way a reader would without the provider's
+/// tokenizer: about four characters each, never less than one per word.
+fn count_tokens(text: &str) -> u32 {
+    let by_chars = text.chars().count().div_ceil(4);
+    let words = text.split_whitespace().count();
+    by_chars.max(words) as u32
+}
+
+/// The prompt's tokens, counted (images as a typical tile's worth each).
+fn prompt_tokens(req: &ChatRequest) -> u32 {
+    req.messages.iter().map(|m| count_tokens(&m.text) + 4 + 765 * m.images.len() as u32).sum()
+}
+
+/// What a request that ended early was billed: the usage the provider
+/// reported so far, else the prompt and the text streamed, counted.
+fn billed(req: &ChatRequest, streamed: &str) -> Usage {
+    let reported = req.meter.get().unwrap_or_default();
+    Usage {
+        input_tokens: if reported.input_tokens > 0 { reported.input_tokens } else { prompt_tokens(req) },
+        output_tokens: reported.output_tokens.max(count_tokens(streamed)),
+        ..reported
+    }
 }
 
 impl Gateway {
+    /// Reserves `req`'s worst-case cost against `provider`'s budget, or says
+    /// why it cannot go: the budget would be passed, or no price is known.
+    async fn reserve(&self, provider: &ProviderSettings, req: &ChatRequest) -> Result<Option<Reservation>, AppError> {
+        let Some(budget) = provider.monthly_budget_usd else {
+            return Ok(None);
+        };
+        let price = self.model_price(provider, &req.model).await?.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::BudgetExceeded,
+                format!(
+                    "{} has a monthly budget, but no price is known for {}: import a price file that lists it (Providers page) or remove the budget",
+                    provider.display_name, req.model
+                ),
+            )
+        })?;
+        let worst = price.cost(prompt_tokens(req), 0, req.params.max_tokens);
+        let spent = self.store.month_spend_now(&provider.id).await?;
+        // Checked and reserved under one lock: two requests cannot both pass on the same headroom.
+        let mut all = self.reserved.0.lock().expect("reservations lock");
+        let held = all.get(&provider.id).copied().unwrap_or(0.0);
+        if spent >= budget || spent + held + worst > budget {
+            let detail = if spent >= budget {
+                format!("has spent ${spent:.2} of its ${budget:.2} monthly budget")
+            } else {
+                format!(
+                    "has ${:.4} of its ${budget:.2} monthly budget left (${held:.4} held by requests in flight), and this request may cost up to ${worst:.4}",
+                    (budget - spent).max(0.0)
+                )
+            };
+            return Err(AppError::new(
+                ErrorCode::BudgetExceeded,
+                format!(
+                    "{} {detail}; raise the budget on the Providers page, lower max tokens or choose another model",
+                    provider.display_name
+                ),
+            ));
+        }
+        *all.entry(provider.id.clone()).or_insert(0.0) += worst;
+        Ok(Some(Reservation { all: self.reserved.clone(), provider: provider.id.clone(), amount: worst }))
+    }
+
+    async fn model_price(&self, provider: &ProviderSettings, model: &str) -> Result<Option<ModelPrice>, AppError> {
+        Ok(self.store.price(provider.kind.as_str(), model).await?)
+    }
+
     pub(crate) async fn run_remote(
         &self,
         provider: &ProviderSettings,
@@ -32,18 +134,7 @@ impl Gateway {
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<RemoteOutcome, AppError> {
         let started = Instant::now();
-        if let Some(budget) = provider.monthly_budget_usd {
-            let spent = self.store.month_spend_now(&provider.id).await?;
-            if spent >= budget {
-                return Err(AppError::new(
-                    ErrorCode::BudgetExceeded,
-                    format!(
-                        "{} has spent ${spent:.2} of its ${budget:.2} monthly budget; raise the budget on the Providers page or choose another model",
-                        provider.display_name
-                    ),
-                ));
-            }
-        }
+        let reservation = self.reserve(provider, &req).await?;
         let keys = self.open_keys(&provider.id).await?;
         if keys.is_empty() && provider.kind.needs_key() {
             return Err(AppError::new(
@@ -55,13 +146,19 @@ impl Gateway {
             if keys.is_empty() { vec![None] } else { keys.iter().map(|(_, k)| Some(k.as_str())).collect() };
 
         let first_token_at = std::sync::Mutex::new(None::<Instant>);
+        let streamed = std::sync::Mutex::new(String::new());
         let emitted = AtomicBool::new(false);
         let mut sink = |text: &str| {
             first_token_at.lock().expect("first token lock").get_or_insert_with(Instant::now);
             emitted.store(true, Ordering::Relaxed);
+            streamed.lock().expect("streamed lock").push_str(text);
             on_text(text);
         };
         let first_token = || *first_token_at.lock().expect("first token lock");
+        let ended_early = |finish, cut: Option<AppError>| {
+            let usage = billed(&req, &streamed.lock().expect("streamed lock"));
+            (usage, finish, cut)
+        };
         let mut last_error: Option<ProviderError> = None;
         'keys: for (slot, key) in key_slots.iter().enumerate() {
             let endpoint = Endpoint::for_provider(provider, key.map(str::to_string));
@@ -70,20 +167,27 @@ impl Gateway {
                 let result = tokio::select! {
                     r = adapter.chat(&req, Some(&mut sink)) => r,
                     _ = cancelled(&cancel) => {
-                        return Ok(self.finish(provider, &req.model, started, first_token(), Usage::default(), FinishReason::Cancelled).await);
+                        let (usage, finish, _) = ended_early(FinishReason::Cancelled, None);
+                        return Ok(self.finish(provider, &req.model, started, first_token(), usage, finish, None, reservation).await);
                     }
                 };
                 let err = match result {
                     Ok(resp) => {
                         let finish = finish_reason(resp.finish_reason.as_deref());
-                        return Ok(self.finish(provider, &req.model, started, first_token(), resp.usage, finish).await);
+                        return Ok(self
+                            .finish(provider, &req.model, started, first_token(), resp.usage, finish, None, reservation)
+                            .await);
                     }
                     Err(e) => e,
                 };
                 tracing::warn!(provider = %provider.id, key = slot, attempt, kind = ?err.kind, "provider call failed");
-                // Text already reached the caller: a retry would repeat it.
+                // Text already reached the caller: a retry would repeat it. What was streamed was billed.
                 if emitted.load(Ordering::Relaxed) {
-                    return Err(provider_error(provider, &err));
+                    let (usage, finish, cut) =
+                        ended_early(FinishReason::EndOfText, Some(provider_error(provider, &err)));
+                    return Ok(self
+                        .finish(provider, &req.model, started, first_token(), usage, finish, cut, reservation)
+                        .await);
                 }
                 let more_keys = slot + 1 < key_slots.len();
                 if err.kind.rotates_key() && more_keys {
@@ -97,7 +201,8 @@ impl Gateway {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = cancelled(&cancel) => {
-                        return Ok(self.finish(provider, &req.model, started, None, Usage::default(), FinishReason::Cancelled).await);
+                        // Between attempts nothing is in flight at the provider: nothing billed.
+                        return Ok(self.finish(provider, &req.model, started, None, Usage::default(), FinishReason::Cancelled, None, reservation).await);
                     }
                 }
                 last_error = Some(err);
@@ -108,6 +213,7 @@ impl Gateway {
         }))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         provider: &ProviderSettings,
@@ -116,6 +222,8 @@ impl Gateway {
         first_token: Option<Instant>,
         usage: Usage,
         finish_reason: FinishReason,
+        cut: Option<AppError>,
+        reservation: Option<Reservation>,
     ) -> RemoteOutcome {
         let end = Instant::now();
         let price = match self.store.price(provider.kind.as_str(), model).await {
@@ -139,7 +247,7 @@ impl Gateway {
             tokens_per_second: gen_secs.map(|s| usage.output_tokens.saturating_sub(1) as f64 / s),
             finish_reason,
         };
-        RemoteOutcome { stats, usage, cost_usd }
+        RemoteOutcome { stats, usage, cost_usd, cut, reservation }
     }
 }
 

@@ -48,7 +48,14 @@ impl Vault {
     }
 }
 
-fn aad(key_id: &str) -> Vec<u8> {
+/// A key is bound to its row and to its provider: a sealed key copied to
+/// another provider's row (or another row) does not open.
+fn aad(provider_id: &str, key_id: &str) -> Vec<u8> {
+    format!("provider_key:{provider_id}:{key_id}").into_bytes()
+}
+
+/// What keys sealed before the provider id was bound carry; they still open.
+fn legacy_aad(key_id: &str) -> Vec<u8> {
     format!("provider_key:{key_id}").into_bytes()
 }
 
@@ -76,6 +83,27 @@ impl Gateway {
         Ok(())
     }
 
+    /// After the admin saved keys: when the stored keys were sealed under
+    /// another master key ("enter the API key again") and every stored key now
+    /// opens, the check value is sealed anew under this master key and the
+    /// warning ends.
+    pub async fn recheck_master_key(&self) -> Result<(), AppError> {
+        let Ok(key) = self.vault.key() else { return Ok(()) };
+        if self.vault.problem.lock().expect("vault lock").is_none() {
+            return Ok(());
+        }
+        for provider in self.store.providers().await? {
+            if self.open_keys(&provider.settings.id).await.is_err() {
+                return Ok(());
+            }
+        }
+        let sealed = seal(key, CHECK_PLAINTEXT, CHECK_AAD).map_err(internal)?;
+        self.store.set_secret_check(&sealed.nonce, &sealed.ciphertext).await?;
+        *self.vault.problem.lock().expect("vault lock") = None;
+        tracing::info!("every stored API key opens with this master key again; the check value is renewed");
+        Ok(())
+    }
+
     /// Seals `plaintext` for a key row (a new id when `id` is none).
     pub fn seal_key(
         &self,
@@ -93,7 +121,7 @@ impl Gateway {
         }
         let key = self.vault.key()?;
         let id = id.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let sealed = seal(key, plaintext.as_bytes(), &aad(&id)).map_err(internal)?;
+        let sealed = seal(key, plaintext.as_bytes(), &aad(provider_id, &id)).map_err(internal)?;
         Ok(StoredKey {
             id,
             provider_id: provider_id.to_string(),
@@ -114,7 +142,11 @@ impl Gateway {
         stored
             .into_iter()
             .map(|k| {
-                let plain = open(key, &Sealed { nonce: k.nonce, ciphertext: k.ciphertext }, &aad(&k.id))
+                let sealed = Sealed { nonce: k.nonce, ciphertext: k.ciphertext };
+                let plain = open(key, &sealed, &aad(provider_id, &k.id))
+                    .or_else(
+                        |e| if k.provider_id == provider_id { open(key, &sealed, &legacy_aad(&k.id)) } else { Err(e) },
+                    )
                     .map_err(|e| AppError::new(ErrorCode::SecretUnavailable, format!("{provider_id}: {e}")))?;
                 let text = String::from_utf8(plain.to_vec())
                     .map_err(|_| AppError::new(ErrorCode::SecretUnavailable, "a stored key is not text"))?;

@@ -100,8 +100,11 @@ impl Gateway {
             ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
         match outcome {
-            Ok(done) => {
-                let status = if done.stats.finish_reason == FinishReason::Cancelled {
+            Ok(mut done) => {
+                let cut = done.cut.take();
+                let status = if cut.is_some() {
+                    RequestStatus::Error
+                } else if done.stats.finish_reason == FinishReason::Cancelled {
                     RequestStatus::Cancelled
                 } else {
                     RequestStatus::Ok
@@ -114,29 +117,41 @@ impl Gateway {
                     ttft_ms: done.stats.ttft_ms,
                     tokens_per_second: done.stats.tokens_per_second,
                     status,
-                    error: (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string()),
+                    error: match &cut {
+                        Some(e) => Some(e.message.clone()),
+                        None => {
+                            (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string())
+                        }
+                    },
                     params: Some(done.params.clone()),
                     image_tokens: done.image_tokens,
                     ..record
                 };
-                let row = requests::insert(self.store.pool(), &record).await?;
                 let text = text.lock().expect("text lock").clone();
-                let description = VisionDescription {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    created_at: row.created_at.clone(),
-                    use_case: use_case.id.clone(),
-                    model: model.to_string(),
-                    image_name: done.facts.name.clone(),
-                    image_path: req.image_path.clone(),
-                    image_sha256: done.facts.sha256.clone(),
-                    width: done.facts.width,
-                    height: done.facts.height,
-                    prompt,
-                    text: text.clone(),
-                    status: status.as_str().to_string(),
-                    ledger_id: row.id.clone(),
-                };
-                switchboard_store::queries::vision::insert(self.store.pool(), &description).await?;
+                // The ledger row and the description commit together: no description without its cost.
+                let (row, description) = self
+                    .store
+                    .record_description(&record, |row| VisionDescription {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        created_at: row.created_at.clone(),
+                        use_case: use_case.id.clone(),
+                        model: model.to_string(),
+                        image_name: done.facts.name.clone(),
+                        image_path: req.image_path.clone(),
+                        image_sha256: done.facts.sha256.clone(),
+                        width: done.facts.width,
+                        height: done.facts.height,
+                        prompt,
+                        text: text.clone(),
+                        status: status.as_str().to_string(),
+                        ledger_id: row.id.clone(),
+                    })
+                    .await?;
+                // The cost is in the ledger now: the reservation can go.
+                drop(done.reservation.take());
+                if let Some(error) = cut {
+                    return Err(error);
+                }
                 Ok(DescribeSummary {
                     request_id,
                     ledger_id: row.id,
@@ -244,7 +259,15 @@ impl Gateway {
                 .unwrap_or_else(|e| {
                     Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
                 })?;
-                Ok(Described { stats: out.stats, image_tokens: out.image_tokens, cost_usd: 0.0, params, facts })
+                Ok(Described {
+                    stats: out.stats,
+                    image_tokens: out.image_tokens,
+                    cost_usd: 0.0,
+                    params,
+                    facts,
+                    cut: None,
+                    reservation: None,
+                })
             }
             Target::Remote { provider } => {
                 let mut messages = Vec::new();
@@ -254,11 +277,24 @@ impl Gateway {
                 let mut user = ChatMessage::new(Role::User, prompt);
                 user.images.push(jpeg_input(&image));
                 messages.push(user);
-                let chat =
-                    ChatRequest { model: model.model.clone(), messages, params: params.clone(), json_schema: None };
+                let chat = ChatRequest {
+                    model: model.model.clone(),
+                    messages,
+                    params: params.clone(),
+                    json_schema: None,
+                    meter: Default::default(),
+                };
                 let mut emit = emit;
                 let out = self.run_remote(&provider, chat, cancel, &mut emit).await?;
-                Ok(Described { stats: out.stats, image_tokens: 0, cost_usd: out.cost_usd, params, facts })
+                Ok(Described {
+                    stats: out.stats,
+                    image_tokens: 0,
+                    cost_usd: out.cost_usd,
+                    params,
+                    facts,
+                    cut: out.cut,
+                    reservation: out.reservation,
+                })
             }
         }
     }
@@ -270,6 +306,9 @@ struct Described {
     cost_usd: f64,
     params: SamplingParams,
     facts: ImageFacts,
+    /// A remote stream cut after text arrived: charged, then reported as the failure.
+    cut: Option<AppError>,
+    reservation: Option<crate::remote::Reservation>,
 }
 
 fn jpeg_input(image: &PreparedImage) -> ImageInput {

@@ -273,6 +273,38 @@ async fn keys_sealed_under_another_master_key_fail_clearly() {
     assert_eq!(err.code, ErrorCode::SecretUnavailable);
     assert!(err.message.contains("enter the API key again"), "{}", err.message);
     assert!(server.received_requests().await.unwrap().is_empty());
+
+    // The admin enters the key again: the check value is renewed and the warning ends.
+    let old = g.store().provider_keys("openai").await.unwrap();
+    let replaced = g.seal_key("openai", Some(&old[0].id), old[0].position, KEY_A).unwrap();
+    let settings = g.store().provider("openai").await.unwrap().settings;
+    g.store().save_provider("tester", &settings, &[KeyChange::Replace(replaced)]).await.unwrap();
+    g.recheck_master_key().await.unwrap();
+    assert_eq!(g.vault_status().problem, None, "the wrong-key warning ends once every key opens");
+    answer_with(&server, KEY_A, completion_stream()).await;
+    let (sink, _rx) = collect();
+    g.generate(request("after"), sink).await.expect("the re-entered key works");
+    // And a restart with this master key raises no warning.
+    g.check_master_key().await.unwrap();
+    assert_eq!(g.vault_status().problem, None);
+}
+
+#[tokio::test]
+async fn a_sealed_key_opens_only_for_its_own_provider() {
+    let f = fixture(&[KEY_A], None).await;
+    // The same sealed bytes under another provider's row: refused, not sent there.
+    let mut moved = f.gateway.store().provider_keys("openai").await.unwrap().remove(0);
+    moved.provider_id = "anthropic".into();
+    moved.id = "moved-key".into();
+    let sealed_for_openai = f.gateway.seal_key("openai", Some("moved-key"), 0, KEY_A).unwrap();
+    moved.nonce = sealed_for_openai.nonce;
+    moved.ciphertext = sealed_for_openai.ciphertext;
+    let anthropic = f.gateway.store().provider("anthropic").await.unwrap().settings;
+    f.gateway.store().save_provider("tester", &anthropic, &[KeyChange::Add(moved)]).await.unwrap();
+    let err = f.gateway.open_keys("anthropic").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::SecretUnavailable, "{}", err.message);
+    // Its own provider's key still opens.
+    assert_eq!(f.gateway.open_keys("openai").await.unwrap()[0].1.as_str(), KEY_A);
 }
 
 #[tokio::test]
@@ -289,4 +321,138 @@ async fn cancelling_a_slow_provider_ends_the_request_at_once() {
     let summary = tokio::time::timeout(Duration::from_secs(3), run).await.expect("ends promptly").unwrap().unwrap();
     assert_eq!(summary.status, RequestStatus::Cancelled);
     assert_eq!(last_row(&f.gateway).await.record.status, RequestStatus::Cancelled);
+}
+
+/// An answer whose usage is what the request asked for at most (5 prompt tokens, 32 output).
+fn modest_stream() -> ResponseTemplate {
+    let body = [
+        json!({"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}),
+        json!({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 32}}),
+    ]
+    .iter()
+    .map(|c| format!("data: {c}\n\n"))
+    .collect::<String>()
+        + "data: [DONE]\n\n";
+    ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_cannot_overspend_a_budget() {
+    // Each request may cost up to ~$0.00002; the budget holds about five.
+    let budget = 0.0001;
+    let f = fixture(&[KEY_A], Some(budget)).await;
+    answer_with(&f.server, KEY_A, modest_stream().set_delay(Duration::from_millis(300))).await;
+    let runs: Vec<_> = (0..40)
+        .map(|i| {
+            let g = f.gateway.clone();
+            tokio::spawn(async move {
+                let (sink, _rx) = collect();
+                g.generate(request(&format!("burst-{i}")), sink).await
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for run in runs {
+        match run.await.unwrap() {
+            Ok(_) => answered += 1,
+            Err(e) => assert_eq!(e.code, ErrorCode::BudgetExceeded, "{}", e.message),
+        }
+    }
+    let rows = requests::recent(f.gateway.store().pool(), 100).await.unwrap();
+    assert_eq!(rows.len(), 40, "every request is recorded");
+    let spent: f64 = rows.iter().map(|r| r.record.cost_usd).sum();
+    assert!(spent <= budget, "spent ${spent} of a ${budget} budget");
+    assert!(answered >= 1 && answered < 40, "{answered} answered");
+    // Charged once per answer the provider served: no double billing.
+    assert_eq!(f.server.received_requests().await.unwrap().len(), answered);
+    assert_eq!(rows.iter().filter(|r| r.record.status == RequestStatus::Ok).count(), answered);
+}
+
+#[tokio::test]
+async fn a_budgeted_provider_without_a_price_for_the_model_is_refused_by_name() {
+    let f = fixture(&[KEY_A], Some(5.0)).await;
+    answer_with(&f.server, KEY_A, modest_stream()).await;
+    let (sink, _rx) = collect();
+    let req = LlmRequest { model: Some("openai/my-private-finetune".into()), ..request("unpriced") };
+    let err = f.gateway.generate(req, sink).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::BudgetExceeded);
+    assert!(err.message.contains("no price is known for my-private-finetune"), "{}", err.message);
+    assert!(f.server.received_requests().await.unwrap().is_empty(), "nothing left the machine");
+
+    // Without a budget there is nothing to protect: it runs, recorded at $0.
+    let f = fixture(&[KEY_A], None).await;
+    answer_with(&f.server, KEY_A, modest_stream()).await;
+    let (sink, _rx) = collect();
+    let req = LlmRequest { model: Some("openai/my-private-finetune".into()), ..request("free") };
+    f.gateway.generate(req, sink).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_cut_after_text_is_charged_what_the_provider_billed() {
+    // Anthropic reports the input in message_start; the stream then breaks.
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    let g = open_gateway(dir.path(), vault()).await;
+    let mut settings = g.store().provider("anthropic").await.unwrap().settings;
+    settings.enabled = true;
+    settings.base_url = server.uri();
+    settings.allow_http = true;
+    let key = KeyChange::Add(g.seal_key("anthropic", None, 0, KEY_A).unwrap());
+    g.store().save_provider("tester", &settings, &[key]).await.unwrap();
+    let events = [
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "model": "claude-sonnet-4-5", "usage": {"input_tokens": 1200, "output_tokens": 1}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Once upon a time, there was a lighthouse"}}),
+        ),
+    ];
+    let body: String = events.iter().map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")).collect();
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(
+            ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body),
+        )
+        .mount(&server)
+        .await;
+    let (sink, rx) = collect();
+    let req = LlmRequest {
+        use_case: "answer_generation".into(),
+        model: Some("anthropic/claude-sonnet-4-5".into()),
+        ..request("cut")
+    };
+    let err = g.generate(req, sink).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ProviderUnavailable, "{}", err.message);
+    assert_eq!(text(&rx), "Once upon a time, there was a lighthouse", "the partial text reached the caller");
+    let row = last_row(&g).await;
+    assert_eq!(row.record.status, RequestStatus::Error);
+    assert_eq!(row.record.input_tokens, 1200, "the input the provider reported");
+    assert!(row.record.output_tokens >= 8, "the streamed text, counted: {}", row.record.output_tokens);
+    // claude-sonnet-4-5: $3/M input, $15/M output.
+    let least = (1200.0 * 3.0 + 8.0 * 15.0) / 1e6;
+    assert!(row.record.cost_usd >= least, "charged ${}, at least ${least}", row.record.cost_usd);
+}
+
+#[tokio::test]
+async fn a_cancelled_request_is_charged_for_its_prompt_not_zero() {
+    let f = fixture(&[KEY_A], None).await;
+    answer_with(&f.server, KEY_A, completion_stream().set_delay(Duration::from_secs(20))).await;
+    let g = f.gateway.clone();
+    let run = tokio::spawn(async move {
+        let (sink, _rx) = collect();
+        g.generate(LlmRequest { prompt: "word ".repeat(400), ..request("paid") }, sink).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(f.gateway.cancel("paid"));
+    run.await.unwrap().unwrap();
+    let row = last_row(&f.gateway).await;
+    assert_eq!(row.record.status, RequestStatus::Cancelled);
+    assert!(row.record.input_tokens >= 400, "the prompt, counted: {}", row.record.input_tokens);
+    assert!(row.record.cost_usd > 0.0);
 }

@@ -4,7 +4,7 @@
 //! read). Nothing here panics on hostile input; the limits are checked before
 //! pixels are allocated.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::Path;
 use std::time::Instant;
 
@@ -124,14 +124,17 @@ fn sniff(bytes: &[u8]) -> ImageError {
 pub fn load(path: &Path, limits: &ImageLimits) -> Result<PreparedImage, ImageError> {
     let unreadable =
         |e: std::io::Error| ImageError::Unreadable { path: path.display().to_string(), reason: e.to_string() };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if meta.is_dir() {
-        return Err(ImageError::Unreadable { path: path.display().to_string(), reason: "it is a folder".into() });
+    // A regular file only: /dev/zero or a pipe named by a user would never end.
+    let file = switchboard_files::open_regular(path)
+        .map_err(|e| ImageError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
+    let len = file.metadata().map_err(unreadable)?.len();
+    if len > limits.max_file_bytes {
+        return Err(ImageError::FileTooLarge { bytes: len, limit: limits.max_file_bytes });
     }
-    if meta.len() > limits.max_file_bytes {
-        return Err(ImageError::FileTooLarge { bytes: meta.len(), limit: limits.max_file_bytes });
-    }
-    prepare(&std::fs::read(path).map_err(unreadable)?, limits)
+    let mut bytes = Vec::with_capacity(len as usize);
+    // One byte past the cap at most, should the file grow meanwhile.
+    file.take(limits.max_file_bytes + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    prepare(&bytes, limits)
 }
 
 /// Decodes `bytes` (first frame of an animation), applies the EXIF

@@ -59,6 +59,39 @@ pub struct DownloadStatus {
     pub error: Option<String>,
 }
 
+/// No byte from the server for this long: the download has stalled.
+const STALL: Duration = Duration::from_secs(60);
+
+/// The client downloads use: connect and between-bytes time-outs, a total
+/// bound of a day, and redirects only to https (or to this machine), at most 10.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .read_timeout(STALL)
+        .timeout(Duration::from_secs(24 * 60 * 60))
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
+                attempt.follow()
+            } else {
+                let to = attempt.url().to_string();
+                attempt.error(format!("redirected to plain http ({to}); only https redirects are followed"))
+            }
+        }))
+        .build()
+        .expect("HTTP client")
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 const RUN: u8 = 0;
 const PAUSE: u8 = 1;
 const CANCEL: u8 = 2;
@@ -78,6 +111,8 @@ pub struct Downloads {
     client: reqwest::Client,
     dir: PathBuf,
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// No byte for this long fails the download (it can be resumed).
+    stall: Duration,
 }
 
 /// The file name a download will have, from the request or the URL's last segment.
@@ -128,7 +163,13 @@ fn note_of(dest: &Path) -> PathBuf {
 impl Downloads {
     /// The downloads of `dir`; paused ones left by an earlier run are listed again.
     pub fn new(client: reqwest::Client, dir: PathBuf) -> Self {
-        let this = Self { runtime: tokio::runtime::Handle::try_current().ok(), client, dir, entries: Arc::default() };
+        let this = Self {
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            client,
+            dir,
+            entries: Arc::default(),
+            stall: STALL,
+        };
         this.recover();
         this
     }
@@ -165,6 +206,12 @@ impl Downloads {
         }
     }
 
+    /// Changes how long a silent server is waited for (default 60 s).
+    pub fn with_stall_timeout(mut self, stall: Duration) -> Self {
+        self.stall = stall;
+        self
+    }
+
     /// Every download of this session (and paused ones from before), newest names last.
     pub fn list(&self) -> Vec<DownloadStatus> {
         let mut out: Vec<DownloadStatus> =
@@ -192,6 +239,12 @@ impl Downloads {
         let name = download_file_name(&request)?;
         request.file_name = Some(name.clone());
         request.sha256 = request.sha256.as_deref().filter(|s| !s.trim().is_empty()).map(parse_sha256).transpose()?;
+        if url.scheme() == "http" && !is_loopback(&url) && request.sha256.is_none() {
+            return Err(FetchError::BadInput(format!(
+                "'{}' is plain http from another machine: anyone on the way could change the file; use https, or give the file's sha256 so it can be verified",
+                request.url
+            )));
+        }
         if let Some(size) = request.size_bytes {
             if !(size.is_finite() && size >= 1.0) {
                 return Err(FetchError::BadInput(format!("expected size {size} is not a positive number of bytes")));
@@ -426,15 +479,46 @@ impl Downloads {
         let mut last_report = Instant::now();
         let mut stream = resp.bytes_stream();
         if status != 416 {
-            while let Some(chunk) = stream.next().await {
+            let mut last_byte = Instant::now();
+            loop {
+                // Pause and cancel act within a fraction of a second, not when the next chunk arrives.
+                let next = tokio::time::timeout(Duration::from_millis(100), stream.next()).await;
                 if control.load(Ordering::Relaxed) != RUN {
                     file.flush().map_err(|e| FetchError::io(&partial, e))?;
                     return Err(FetchError::Cancelled);
                 }
+                let chunk = match next {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    Err(_) if last_byte.elapsed() > self.stall => {
+                        file.flush().map_err(|e| FetchError::io(&partial, e))?;
+                        self.update(id, |s| s.done_bytes = done as f64);
+                        return Err(FetchError::Network {
+                            url: url.clone(),
+                            reason: format!(
+                                "the server sent nothing for {} s after {done} bytes; resume to continue",
+                                self.stall.as_secs_f64()
+                            ),
+                        });
+                    }
+                    Err(_) => {
+                        // A quiet moment: show what has arrived so far.
+                        self.update(id, |s| s.done_bytes = done as f64);
+                        continue;
+                    }
+                };
+                last_byte = Instant::now();
                 let chunk = chunk.map_err(|e| FetchError::Network {
                     url: url.clone(),
                     reason: format!("the connection broke after {done} bytes ({e}); resume to continue"),
                 })?;
+                if total.is_some_and(|total| done + chunk.len() as u64 > total) {
+                    // More than the file should hold: stop now rather than fill the disk.
+                    drop(file);
+                    let _ = std::fs::remove_file(&partial);
+                    let expected = total.expect("checked");
+                    return Err(FetchError::Size { what: id.to_string(), expected, actual: done + chunk.len() as u64 });
+                }
                 file.write_all(&chunk).map_err(|e| FetchError::io(&partial, e))?;
                 hasher.update(&chunk);
                 done += chunk.len() as u64;

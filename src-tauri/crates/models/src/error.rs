@@ -10,7 +10,7 @@ pub enum FetchError {
     Http { url: String, status: u16 },
     #[error("the package index has no file for {package} {version}")]
     NotOnIndex { package: String, version: String },
-    #[error("{what}: expected {expected} bytes, got {actual}; the download was cut short or the source changed")]
+    #[error("{what}: expected {expected} bytes, got {actual}; the download was cut short, ran longer, or the source changed")]
     Size { what: String, expected: u64, actual: u64 },
     #[error("{what}: sha256 is {actual}, expected {expected}; the file is corrupt or not the one published")]
     Checksum { what: String, expected: String, actual: String },

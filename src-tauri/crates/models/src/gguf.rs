@@ -15,6 +15,7 @@ const MAX_TENSORS: u64 = 1 << 20;
 const MAX_STRING: u64 = 64 << 20;
 const MAX_ARRAY: u64 = 1 << 28;
 const MAX_DIMS: u32 = 8;
+const MAX_ALIGNMENT: u64 = 1 << 20;
 /// Arrays longer than this are counted, not kept (token lists hold 250k entries).
 const KEEP_ARRAY: u64 = 64;
 
@@ -66,6 +67,13 @@ pub struct TensorInfo {
     pub offset: u64,
 }
 
+impl TensorInfo {
+    /// Its element count; `None` when the dimensions multiply past `u64`.
+    pub fn elements(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d))
+    }
+}
+
 /// Everything before the tensor data.
 #[derive(Debug, Clone)]
 pub struct GgufHeader {
@@ -95,9 +103,10 @@ impl GgufHeader {
     pub fn arch_u64(&self, key: &str) -> Option<u64> {
         self.u64(&format!("{}.{key}", self.architecture()))
     }
-    /// Elements in all tensors: the parameter count.
+    /// Elements in all tensors: the parameter count (each tensor's count was
+    /// checked to fit when the header was read; the sum saturates).
     pub fn parameters(&self) -> u64 {
-        self.tensors.iter().map(|t| t.dims.iter().product::<u64>()).sum()
+        self.tensors.iter().map(|t| t.elements().unwrap_or(u64::MAX)).fold(0, u64::saturating_add)
     }
 }
 
@@ -132,8 +141,15 @@ impl<R: Read> Reader<R> {
         if len > MAX_STRING {
             return Err(self.corrupt(format!("a string claims {len} bytes")));
         }
-        let mut buf = vec![0u8; len as usize];
-        self.inner.read_exact(&mut buf).map_err(|_| self.corrupt("the file ends inside a string (truncated)"))?;
+        // Grows with what is really there: a truncated file cannot make us allocate what it claims.
+        let mut buf = Vec::new();
+        (&mut self.inner)
+            .take(len)
+            .read_to_end(&mut buf)
+            .map_err(|e| GgufError::Io { path: self.path.clone(), source: e })?;
+        if buf.len() as u64 != len {
+            return Err(self.corrupt("the file ends inside a string (truncated)"));
+        }
         String::from_utf8(buf).map_err(|_| self.corrupt("a string is not UTF-8"))
     }
     fn value(&mut self, ty: u32, depth: u32) -> Result<GgufValue, GgufError> {
@@ -177,7 +193,10 @@ impl<R: Read> Reader<R> {
 pub fn read_header(path: &Path) -> Result<GgufHeader, GgufError> {
     let shown = path.display().to_string();
     let io = |e| GgufError::Io { path: shown.clone(), source: e };
-    let file = File::open(path).map_err(io)?;
+    let file = switchboard_files::open_regular(path).map_err(|e| match e {
+        switchboard_files::FileError::Io(e) => io(e),
+        other => io(std::io::Error::other(other.to_string())),
+    })?;
     let file_size = file.metadata().map_err(io)?.len();
     let mut r = Reader { inner: BufReader::with_capacity(1 << 16, file), path: shown.clone() };
     let magic = r.bytes::<4>().map_err(|_| GgufError::NotGguf { path: shown.clone() })?;
@@ -210,11 +229,24 @@ pub fn read_header(path: &Path) -> Result<GgufHeader, GgufError> {
         let dims = (0..n_dims).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
         let ggml_type = r.u32()?;
         let offset = r.u64()?;
-        tensors.push(TensorInfo { name, dims, ggml_type, offset });
+        let tensor = TensorInfo { name, dims, ggml_type, offset };
+        if tensor.elements().is_none() {
+            return Err(r.corrupt(format!(
+                "tensor {} claims {:?} elements, more than any file holds",
+                tensor.name, tensor.dims
+            )));
+        }
+        tensors.push(tensor);
     }
-    let alignment = metadata.get("general.alignment").and_then(GgufValue::as_u64).unwrap_or(32).max(1);
+    let alignment = metadata.get("general.alignment").and_then(GgufValue::as_u64).unwrap_or(32);
+    if !alignment.is_power_of_two() || alignment > MAX_ALIGNMENT {
+        return Err(r.corrupt(format!("general.alignment is {alignment}, not a power of two up to {MAX_ALIGNMENT}")));
+    }
     let header_end = r.inner.stream_position().map_err(io)?;
-    let data_offset = header_end.div_ceil(alignment) * alignment;
+    let data_offset = header_end
+        .div_ceil(alignment)
+        .checked_mul(alignment)
+        .ok_or_else(|| r.corrupt("the tensor data would start beyond any file size"))?;
     if !tensors.is_empty() && data_offset > file_size {
         return Err(r.corrupt("the file ends before its tensor data (truncated)"));
     }
@@ -454,5 +486,82 @@ mod tests {
         v9[4..8].copy_from_slice(&9u32.to_le_bytes());
         assert!(matches!(read_header(&write("v9.gguf", &v9)).unwrap_err(), GgufError::Version { version: 9, .. }));
         assert!(matches!(read_header(&dir.path().join("missing.gguf")).unwrap_err(), GgufError::Io { .. }));
+    }
+
+    #[test]
+    fn hostile_dimensions_lengths_and_alignments_are_refused_without_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        // The tensor's two dimensions sit at bytes 118..134 of `tiny()`.
+        let mut dims = tiny();
+        dims[118..126].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        dims[126..134].copy_from_slice(&4u64.to_le_bytes());
+        let err = read_header(&write("dims.gguf", &dims)).unwrap_err();
+        assert!(err.to_string().contains("elements"), "{err}");
+
+        // A string claiming 60 MiB in a file of a few hundred bytes.
+        let mut long = tiny();
+        long[24..32].copy_from_slice(&(60u64 << 20).to_le_bytes());
+        assert!(read_header(&write("long.gguf", &long)).unwrap_err().to_string().contains("truncated"));
+
+        for alignment in [0u32, 3, 1 << 31] {
+            let mut b = Vec::new();
+            b.extend_from_slice(b"GGUF");
+            b.extend_from_slice(&3u32.to_le_bytes());
+            b.extend_from_slice(&0u64.to_le_bytes());
+            b.extend_from_slice(&1u64.to_le_bytes());
+            string(&mut b, "general.alignment");
+            b.extend_from_slice(&4u32.to_le_bytes());
+            b.extend_from_slice(&alignment.to_le_bytes());
+            let err = read_header(&write("align.gguf", &b)).unwrap_err();
+            assert!(err.to_string().contains("general.alignment"), "{alignment}: {err}");
+        }
+    }
+
+    /// A seeded mutation loop over a valid header: flipped bytes, counts and
+    /// lengths set to extremes, cuts. Debug builds check arithmetic, so an
+    /// overflow would panic here; every outcome must be a header or an error.
+    #[test]
+    fn mutated_headers_never_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gguf");
+        let base = tiny();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let extremes = [0u64, 1, 0x7f, 0xff, u32::MAX as u64, u64::MAX, u64::MAX / 2, 1 << 40];
+        let (mut ok, mut refused) = (0, 0);
+        for _ in 0..4000 {
+            let mut b = base.clone();
+            for _ in 0..(1 + next() % 4) {
+                let at = (next() as usize) % b.len();
+                match next() % 4 {
+                    0 => b[at] ^= 1 << (next() % 8),
+                    1 => b[at] = next() as u8,
+                    2 if at + 8 <= b.len() => {
+                        b[at..at + 8].copy_from_slice(&extremes[(next() % 8) as usize].to_le_bytes())
+                    }
+                    _ => b.truncate(at.max(1)),
+                }
+            }
+            std::fs::write(&path, &b).unwrap();
+            match std::panic::catch_unwind(|| read_header(&path)) {
+                Ok(Ok(h)) => {
+                    let _ = (h.parameters(), h.data_offset);
+                    ok += 1;
+                }
+                Ok(Err(_)) => refused += 1,
+                Err(_) => panic!("read_header panicked on a mutated header: {:02x?}", b),
+            }
+        }
+        assert!(refused > 1000 && ok > 10, "the mutations exercise both outcomes: {ok} read, {refused} refused");
     }
 }

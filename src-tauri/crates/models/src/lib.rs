@@ -12,7 +12,7 @@ pub mod projector;
 mod pypi;
 mod source;
 
-pub use download::{DownloadRequest, DownloadState, DownloadStatus, Downloads};
+pub use download::{http_client, DownloadRequest, DownloadState, DownloadStatus, Downloads};
 pub use error::FetchError;
 pub use fetch::{fetch, FetchOptions, Progress};
 pub use source::{

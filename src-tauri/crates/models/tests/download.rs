@@ -19,6 +19,10 @@ struct Behaviour {
     cut_first_at: Option<usize>,
     /// Send the body in 64 KiB pieces with a pause between them.
     slow: bool,
+    /// After this many body bytes, send nothing more and keep the connection open.
+    stall_after: Option<usize>,
+    /// Declare no length: chunked transfer encoding.
+    chunked: bool,
 }
 
 struct Server {
@@ -63,8 +67,11 @@ async fn serve(body: Vec<u8>, behaviour: Behaviour) -> Server {
                         _ => ("200 OK", 0),
                     };
                     let part = &body[start..];
-                    let mut header =
-                        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", part.len());
+                    let mut header = if behaviour.chunked {
+                        format!("HTTP/1.1 {status}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n")
+                    } else {
+                        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", part.len())
+                    };
                     if start > 0 {
                         header.push_str(&format!("Content-Range: bytes {start}-{}/{}\r\n", body.len() - 1, body.len()));
                     }
@@ -74,13 +81,29 @@ async fn serve(body: Vec<u8>, behaviour: Behaviour) -> Server {
                         Some(cut) if n == 0 => &part[..cut],
                         _ => part,
                     };
+                    let mut sent = 0;
                     for piece in send.chunks(64 * 1024) {
-                        if sock.write_all(piece).await.is_err() {
+                        if behaviour.stall_after.is_some_and(|after| sent >= after) {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                        }
+                        let written = if behaviour.chunked {
+                            let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
+                            framed.extend_from_slice(piece);
+                            framed.extend_from_slice(b"\r\n");
+                            sock.write_all(&framed).await
+                        } else {
+                            sock.write_all(piece).await
+                        };
+                        if written.is_err() {
                             return;
                         }
+                        sent += piece.len();
                         if behaviour.slow {
                             tokio::time::sleep(Duration::from_millis(30)).await;
                         }
+                    }
+                    if behaviour.chunked {
+                        let _ = sock.write_all(b"0\r\n\r\n").await;
                     }
                     let _ = sock.shutdown().await;
                 });
@@ -159,7 +182,9 @@ async fn a_download_is_verified_and_named_after_the_url() {
 async fn a_truncated_body_keeps_its_bytes_and_resumes_with_a_range_request() {
     let dir = tempfile::tempdir().unwrap();
     let body = model_bytes(500_000);
-    let server = serve(body.clone(), Behaviour { ranges: true, cut_first_at: Some(200_000), slow: false }).await;
+    let server =
+        serve(body.clone(), Behaviour { ranges: true, cut_first_at: Some(200_000), slow: false, ..Default::default() })
+            .await;
     let downloads = Downloads::new(reqwest::Client::new(), dir.path().to_path_buf());
     let id = downloads.start(request(&server, &body)).unwrap().id;
     let failed = downloads.wait(&id).await.unwrap();
@@ -265,7 +290,11 @@ async fn a_wrong_checksum_or_size_or_a_non_model_is_refused_and_removed() {
 async fn a_server_without_range_support_restarts_from_the_beginning() {
     let dir = tempfile::tempdir().unwrap();
     let body = model_bytes(400_000);
-    let server = serve(body.clone(), Behaviour { ranges: false, cut_first_at: Some(150_000), slow: false }).await;
+    let server = serve(
+        body.clone(),
+        Behaviour { ranges: false, cut_first_at: Some(150_000), slow: false, ..Default::default() },
+    )
+    .await;
     let downloads = Downloads::new(reqwest::Client::new(), dir.path().to_path_buf());
     let id = downloads.start(request(&server, &body)).unwrap().id;
     assert_eq!(downloads.wait(&id).await.unwrap().state, DownloadState::Failed);
@@ -306,4 +335,85 @@ async fn bad_requests_never_write_outside_the_models_folder() {
     assert!(downloads.list().is_empty());
     let escaped: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(escaped.iter().all(|n| n == "models"), "nothing written beside the models folder: {escaped:?}");
+}
+
+#[tokio::test]
+async fn pause_and_cancel_act_at_once_while_the_server_is_silent() {
+    for pause in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let body = model_bytes(2_000_000);
+        let server =
+            serve(body.clone(), Behaviour { ranges: true, stall_after: Some(100_000), ..Default::default() }).await;
+        // A client without any time-out: only the download's own checks can end the wait.
+        let downloads = Downloads::new(reqwest::Client::new(), dir.path().to_path_buf());
+        let id = downloads.start(request(&server, &body)).unwrap().id;
+        while downloads.status(&id).unwrap().done_bytes < 100_000.0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if pause {
+            downloads.pause(&id).unwrap();
+        } else {
+            downloads.cancel(&id).unwrap();
+        }
+        let ended = tokio::time::timeout(Duration::from_secs(2), downloads.wait(&id))
+            .await
+            .expect("the download stopped without waiting for the next chunk")
+            .unwrap();
+        let expected = if pause { DownloadState::Paused } else { DownloadState::Cancelled };
+        assert_eq!(ended.state, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_server_fails_the_download_in_bounded_time_and_it_can_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = model_bytes(2_000_000);
+    let server =
+        serve(body.clone(), Behaviour { ranges: true, stall_after: Some(100_000), ..Default::default() }).await;
+    let downloads =
+        Downloads::new(reqwest::Client::new(), dir.path().to_path_buf()).with_stall_timeout(Duration::from_secs(1));
+    let id = downloads.start(request(&server, &body)).unwrap().id;
+    let failed =
+        tokio::time::timeout(Duration::from_secs(10), downloads.wait(&id)).await.expect("not running forever").unwrap();
+    assert_eq!(failed.state, DownloadState::Failed);
+    assert!(failed.error.as_deref().unwrap().contains("sent nothing for 1 s"), "{:?}", failed.error);
+    assert!(failed.done_bytes >= 100_000.0, "{}", failed.done_bytes);
+    // Resuming continues from the bytes kept (this server stalls again, further on).
+    downloads.resume(&id).unwrap();
+    let again = tokio::time::timeout(Duration::from_secs(10), downloads.wait(&id)).await.expect("bounded").unwrap();
+    assert_eq!(again.state, DownloadState::Failed);
+    assert!(again.done_bytes >= 200_000.0, "{}", again.done_bytes);
+    assert_eq!(server.ranges_seen.lock().unwrap().len(), 1, "the resume asked for the rest by range");
+}
+
+#[tokio::test]
+async fn a_body_longer_than_expected_is_stopped_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = model_bytes(2_000_000);
+    // No length declared: only counting the bytes can notice.
+    let server = serve(body.clone(), Behaviour { chunked: true, ..Default::default() }).await;
+    let downloads = Downloads::new(reqwest::Client::new(), dir.path().to_path_buf());
+    let req = DownloadRequest { size_bytes: Some(500_000.0), sha256: None, ..request(&server, &body) };
+    let id = downloads.start(req).unwrap().id;
+    let s = downloads.wait(&id).await.unwrap();
+    assert_eq!(s.state, DownloadState::Failed);
+    assert!(s.error.as_deref().unwrap().contains("500000"), "{:?}", s.error);
+    let on_disk: u64 = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    assert!(on_disk < 100_000, "what was written is removed: {on_disk} bytes left");
+}
+
+#[tokio::test]
+async fn plain_http_from_another_machine_needs_a_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let downloads = Downloads::new(reqwest::Client::new(), dir.path().to_path_buf());
+    let req = |url: &str, sha256: Option<String>| DownloadRequest {
+        url: url.into(),
+        file_name: None,
+        sha256,
+        size_bytes: None,
+    };
+    let err = downloads.start(req("http://192.0.2.1/models/m.gguf", None)).unwrap_err();
+    assert!(matches!(err, FetchError::BadInput(_)) && err.to_string().contains("sha256"), "{err}");
+    let id = downloads.start(req("http://192.0.2.1/models/m.gguf", Some("ab".repeat(32)))).unwrap().id;
+    downloads.cancel(&id).unwrap();
 }

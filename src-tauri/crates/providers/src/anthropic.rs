@@ -88,6 +88,7 @@ impl AnthropicAdapter {
                     if let Some(u) = data.pointer("/message/usage") {
                         let u: WireUsage = serde_json::from_value(u.clone()).map_err(ProviderError::bad_response)?;
                         out.usage = u.into();
+                        req.meter.set(out.usage);
                     }
                 }
                 "content_block_delta" => {
@@ -102,6 +103,7 @@ impl AnthropicAdapter {
                     }
                     if let Some(n) = data.pointer("/usage/output_tokens").and_then(Value::as_u64) {
                         out.usage.output_tokens = n as u32;
+                        req.meter.set(out.usage);
                     }
                 }
                 "message_stop" => return Ok(out),

@@ -78,7 +78,7 @@ impl GeminiAdapter {
     }
 
     async fn stream(&self, req: &ChatRequest, sink: TextSink<'_>) -> Result<ChatResponse, ProviderError> {
-        let url = format!("{}/v1beta/models/{}:streamGenerateContent", self.base, req.model);
+        let url = format!("{}/v1beta/models/{}:streamGenerateContent", self.base, crate::http::segment(&req.model));
         let http_req = self.request(self.http.client.post(url)).query(&[("alt", "sse")]).json(&self.body(req));
         let mut events = Sse::new(self.http.send(http_req).await?);
         let mut out = ChatResponse { text: String::new(), usage: Usage::default(), finish_reason: None };
@@ -92,6 +92,7 @@ impl GeminiAdapter {
             }
             if part.usage.is_some() {
                 out.usage = part.usage.unwrap_or_default();
+                req.meter.set(out.usage);
             }
             if part.finish_reason.is_some() {
                 out.finish_reason = part.finish_reason;
@@ -118,7 +119,7 @@ impl Provider for GeminiAdapter {
         if let Some(sink) = sink {
             return self.stream(req, sink).await;
         }
-        let url = format!("{}/v1beta/models/{}:generateContent", self.base, req.model);
+        let url = format!("{}/v1beta/models/{}:generateContent", self.base, crate::http::segment(&req.model));
         let resp = self.http.send(self.request(self.http.client.post(url)).json(&self.body(req))).await?;
         let body: GenerateResponse = self.http.json(resp).await?;
         let part = body.into_parts()?;

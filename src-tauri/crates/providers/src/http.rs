@@ -10,6 +10,24 @@ use crate::{ErrorKind, ProviderError};
 
 /// At most this much of an error body is read; providers' error bodies are small.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// A whole (not streamed) answer larger than this is refused, not buffered.
+pub(crate) const MAX_BODY: usize = 32 * 1024 * 1024;
+/// A provider asking to wait longer than this is treated as asking for this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `text` as one URL path segment: a model or deployment name cannot add
+/// path segments, a query or a fragment to the provider's URL.
+pub(crate) fn segment(text: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    let encoded = utf8_percent_encode(text, UNRESERVED).to_string();
+    // "." and ".." are path navigation, not names.
+    match encoded.as_str() {
+        "." => "%2E".into(),
+        ".." => "%2E%2E".into(),
+        _ => encoded,
+    }
+}
 
 /// The client plus the key, so that any text a provider echoes back is
 /// scrubbed of the key before it reaches a message.
@@ -32,8 +50,17 @@ impl Http {
     }
 
     /// The whole body as JSON; a cut-off body or malformed JSON is an error.
-    pub async fn json<T: DeserializeOwned>(&self, resp: Response) -> Result<T, ProviderError> {
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+    pub async fn json<T: DeserializeOwned>(&self, mut resp: Response) -> Result<T, ProviderError> {
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(too_large("answer", MAX_BODY));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e))? {
+            if bytes.len() + chunk.len() > MAX_BODY {
+                return Err(too_large("answer", MAX_BODY));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         serde_json::from_slice(&bytes).map_err(|e| self.scrub(ProviderError::bad_response(e)))
     }
 
@@ -57,6 +84,14 @@ impl Http {
         }
         err
     }
+}
+
+/// A reply over one of our size caps: the provider misbehaves, as with unreadable JSON.
+pub(crate) fn too_large(what: &str, cap: usize) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::BadResponse,
+        format!("the provider's {what} is larger than {} MiB; refused", cap / (1024 * 1024)),
+    )
 }
 
 fn error_chain(e: &reqwest::Error) -> String {
@@ -120,15 +155,18 @@ pub(crate) fn is_context_error(text: &str) -> bool {
 /// Retry-After in seconds or as an HTTP date; OpenAI's `retry-after-ms` too.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    // Capped before converting: a huge value would overflow Duration and panic.
+    let seconds =
+        |s: f64| (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s.min(MAX_RETRY_AFTER.as_secs_f64())));
     if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+        return seconds(ms / 1000.0);
     }
     let v = get("retry-after")?;
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return seconds(secs);
     }
     let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default().min(MAX_RETRY_AFTER))
 }
 
 pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ProviderError {
@@ -141,6 +179,19 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> P
         }
     });
     let code = error_code(body).unwrap_or_default();
+    if status.is_redirection() {
+        // Not followed: the key would travel to wherever the redirect points.
+        let to = headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("another address");
+        let mut err = ProviderError::new(
+            ErrorKind::InvalidRequest,
+            format!(
+                "the provider redirected the request to {to} (HTTP {}); redirects are not followed so that the API key stays with the configured host: set the base URL to the final address",
+                status.as_u16()
+            ),
+        );
+        err.status = Some(status.as_u16());
+        return err;
+    }
     let (kind, what) = match status.as_u16() {
         401 | 403 => (ErrorKind::Auth, "the API key was refused (check it on the Providers page)"),
         429 => (ErrorKind::RateLimited, "the provider is rate-limiting this key"),
@@ -211,6 +262,35 @@ mod tests {
         assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn overflowing_retry_after_values_are_capped_not_panicking() {
+        for (name, value) in [
+            ("retry-after", "1e20"),
+            ("retry-after", "18446744073709551616"),
+            ("retry-after-ms", "1e300"),
+            ("retry-after-ms", "99999999999999999999999"),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{name}: {value}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        for bad in ["-5", "NaN", "inf"] {
+            h.insert("retry-after", HeaderValue::from_static(bad));
+            assert_eq!(retry_after(&h), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_become_single_path_segments() {
+        assert_eq!(segment("gemini-2.0-flash"), "gemini-2.0-flash");
+        assert_eq!(segment("my deployment/../../admin?x=1#f"), "my%20deployment%2F..%2F..%2Fadmin%3Fx%3D1%23f");
+        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment("qwen3:32b"), "qwen3%3A32b");
     }
 
     #[test]

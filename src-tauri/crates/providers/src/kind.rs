@@ -14,19 +14,26 @@ pub fn validate_base_url(url: &str, kind: ProviderKind, allow_http: bool) -> Res
         return Err(bad(format!("{} needs a base URL", kind.as_str())));
     }
     let parsed = url::Url::parse(url.trim()).map_err(|e| bad(format!("'{url}' is not a URL: {e}")))?;
-    match parsed.scheme() {
-        "https" => {}
-        "http" if allow_http || !kind.is_cloud() => {}
-        "http" => {
-            return Err(bad(format!(
-                "{} is a cloud provider: its base URL must use https (or allow plain http explicitly)",
-                kind.as_str()
-            )))
-        }
-        other => return Err(bad(format!("'{url}' must start with http:// or https://, not {other}://"))),
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad(format!("'{url}' must start with http:// or https://, not {}://", parsed.scheme())));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad(format!("'{url}' has no host")));
+    }
+    if parsed.scheme() == "http" && !allow_http {
+        if kind.is_cloud() {
+            return Err(bad(format!(
+                "{} is a cloud provider: its base URL must use https (or allow plain http explicitly)",
+                kind.as_str()
+            )));
+        }
+        // A local server on this machine may speak plain http; anything
+        // else on the network sees the key and the prompts in clear text.
+        if !is_loopback(&parsed) {
+            return Err(bad(format!(
+                "'{url}' is plain http to another machine: use https, or allow plain http explicitly"
+            )));
+        }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("put credentials in the API key field, not in the URL".into()));
@@ -35,6 +42,18 @@ pub fn validate_base_url(url: &str, kind: ProviderKind, allow_http: bool) -> Res
         return Err(bad(format!("'{url}' must not have a query or fragment")));
     }
     Ok(parsed)
+}
+
+/// Whether the URL's host is this machine (localhost, 127.0.0.0/8, ::1).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -48,6 +67,14 @@ mod tests {
         assert!(ok("http://127.0.0.1:11434", ProviderKind::Ollama));
         assert!(!ok("http://api.openai.com/v1", ProviderKind::OpenAi), "cloud needs https");
         assert!(validate_base_url("http://10.0.0.5:8000/v1", ProviderKind::OpenAi, true).is_ok());
+        // Plain http to another machine needs the explicit choice for every kind.
+        for kind in [ProviderKind::Ollama, ProviderKind::OpenAiCompatible] {
+            assert!(ok("http://localhost:11434", kind));
+            assert!(ok("http://[::1]:8080/v1", kind));
+            assert!(!ok("http://192.168.1.20:11434", kind), "{kind:?} over http on the network");
+            assert!(!ok("http://gpu-box.lan:8000/v1", kind));
+            assert!(validate_base_url("http://192.168.1.20:11434", kind, true).is_ok());
+        }
         for bad in ["", "api.openai.com", "ftp://x/v1", "https://", "https://u:p@x/v1", "https://x/v1?key=1"] {
             assert!(!ok(bad, ProviderKind::OpenAiCompatible), "{bad}");
         }

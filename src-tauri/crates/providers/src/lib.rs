@@ -21,7 +21,9 @@ mod types;
 
 pub use error::{ErrorAction, ErrorKind, ProviderError};
 pub use kind::{validate_base_url, ProviderKind};
-pub use types::{ChatMessage, ChatRequest, ChatResponse, ImageInput, ProbeReport, RemoteModel, Role, Usage};
+pub use types::{
+    ChatMessage, ChatRequest, ChatResponse, ImageInput, ProbeReport, RemoteModel, Role, Usage, UsageMeter,
+};
 
 use std::time::Instant;
 
@@ -38,6 +40,8 @@ pub struct Endpoint {
     pub azure_deployment: Option<String>,
     /// Azure OpenAI only, e.g. `2024-10-21`.
     pub azure_api_version: Option<String>,
+    /// The admin allowed plain http (needed for any host but this machine, and for cloud kinds).
+    pub allow_http: bool,
 }
 
 impl Endpoint {
@@ -49,8 +53,25 @@ impl Endpoint {
             api_key,
             azure_deployment: settings.azure_deployments.clone(),
             azure_api_version: settings.azure_api_version.clone(),
+            allow_http: settings.allow_http,
         }
     }
+}
+
+/// The HTTP client providers are reached with: connect, between-bytes and
+/// total time-outs, and no redirects (reqwest would forward key headers such
+/// as `x-api-key`, `x-goog-api-key` and `api-key` to whatever host a redirect
+/// names).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        // Between bytes: a long answer may stream for minutes, but not stall.
+        .read_timeout(std::time::Duration::from_secs(120))
+        // In total: no answer is worth half an hour.
+        .timeout(std::time::Duration::from_secs(30 * 60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -61,6 +82,7 @@ impl std::fmt::Debug for Endpoint {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("azure_deployment", &self.azure_deployment)
             .field("azure_api_version", &self.azure_api_version)
+            .field("allow_http", &self.allow_http)
             .finish()
     }
 }
@@ -90,6 +112,7 @@ pub trait Provider: Send + Sync {
             messages: vec![ChatMessage::user("Say OK.")],
             params,
             json_schema: None,
+            meter: Default::default(),
         };
         self.chat(&req, None).await.map(|_| ())
     }
@@ -117,7 +140,7 @@ pub trait Provider: Send + Sync {
 
 /// The adapter for `endpoint`. The client carries time-outs and proxy settings.
 pub fn adapter(endpoint: Endpoint, client: reqwest::Client) -> Result<Box<dyn Provider>, ProviderError> {
-    kind::validate_base_url(&endpoint.base_url, endpoint.kind, true)?;
+    kind::validate_base_url(&endpoint.base_url, endpoint.kind, endpoint.allow_http)?;
     Ok(match endpoint.kind {
         ProviderKind::OpenAi | ProviderKind::DashScope | ProviderKind::OpenAiCompatible | ProviderKind::Azure => {
             Box::new(openai::OpenAiAdapter::new(endpoint, client)?)

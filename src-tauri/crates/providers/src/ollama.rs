@@ -165,6 +165,7 @@ impl Provider for OllamaAdapter {
             messages: vec![crate::ChatMessage::user("Say OK.")],
             params: switchboard_core::SamplingParams::new(0.0, 1, 1.0, 1, 1.0),
             json_schema: None,
+            meter: Default::default(),
         };
         self.generate(&req).await.map(|_| ())
     }

@@ -61,7 +61,7 @@ impl OpenAiAdapter {
 
     fn chat_url(&self, model: &str) -> String {
         match &self.azure {
-            Some(_) => format!("{}/openai/deployments/{}/chat/completions", self.base, model),
+            Some(_) => format!("{}/openai/deployments/{}/chat/completions", self.base, crate::http::segment(model)),
             None => format!("{}/chat/completions", self.base),
         }
         .to_string()
@@ -194,6 +194,7 @@ impl OpenAiAdapter {
             }
             if let Some(usage) = chunk.usage {
                 out.usage = usage.into();
+                req.meter.set(out.usage);
             }
         }
         Err(ProviderError::new(

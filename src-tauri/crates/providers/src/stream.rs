@@ -3,8 +3,13 @@
 
 use reqwest::Response;
 
-use crate::http::Http;
+use crate::http::{too_large, Http};
 use crate::ProviderError;
+
+/// One SSE or NDJSON line longer than this is refused (answers stream in small pieces).
+pub(crate) const MAX_LINE: usize = 4 * 1024 * 1024;
+/// One server-sent event's data lines together.
+pub(crate) const MAX_EVENT: usize = 8 * 1024 * 1024;
 
 /// One line at a time from a response body (`\n` or `\r\n` endings).
 pub(crate) struct Lines {
@@ -35,6 +40,9 @@ impl Lines {
                 }
                 let rest = std::mem::take(&mut self.buf);
                 return Ok(Some(String::from_utf8_lossy(&rest).into_owned()));
+            }
+            if self.buf.len() > MAX_LINE {
+                return Err(http.scrub(too_large("line", MAX_LINE)));
             }
             match self.resp.chunk().await {
                 Ok(Some(chunk)) => self.buf.extend_from_slice(&chunk),
@@ -83,7 +91,12 @@ impl Sse {
             let value = value.strip_prefix(' ').unwrap_or(value);
             match field {
                 "event" => event = Some(value.to_string()),
-                "data" => data.push(value.to_string()),
+                "data" => {
+                    if data.iter().map(String::len).sum::<usize>() + value.len() > MAX_EVENT {
+                        return Err(http.scrub(too_large("event", MAX_EVENT)));
+                    }
+                    data.push(value.to_string())
+                }
                 _ => {}
             }
         }

@@ -51,6 +51,32 @@ pub struct ChatRequest {
     pub params: SamplingParams,
     /// A JSON schema the answer must follow, where the provider supports it.
     pub json_schema: Option<String>,
+    /// Usage as a streamed answer reports it, readable by the caller even when
+    /// the stream is cut or the call is dropped (a cancel) before it ends.
+    pub meter: UsageMeter,
+}
+
+/// The usage a stream has reported so far (Anthropic sends the input tokens
+/// first, Gemini a running count): what was billed, should the stream end early.
+#[derive(Debug, Clone, Default)]
+pub struct UsageMeter(std::sync::Arc<std::sync::Mutex<Option<Usage>>>);
+
+impl UsageMeter {
+    pub fn set(&self, usage: Usage) {
+        *self.0.lock().expect("meter lock") = Some(usage);
+    }
+
+    /// What the provider reported, if anything yet.
+    pub fn get(&self) -> Option<Usage> {
+        *self.0.lock().expect("meter lock")
+    }
+}
+
+/// Two requests are the same whatever their meters read.
+impl PartialEq for UsageMeter {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ChatRequest {

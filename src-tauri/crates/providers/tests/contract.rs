@@ -29,6 +29,7 @@ fn provider(kind: ProviderKind, server: &MockServer) -> Box<dyn Provider> {
         api_key: Some(KEY.into()),
         azure_deployment: Some("gpt4o-prod, mini".into()),
         azure_api_version: Some("2024-10-21".into()),
+        allow_http: true,
     };
     adapter(endpoint, client).unwrap()
 }
@@ -66,6 +67,7 @@ fn request() -> ChatRequest {
         messages: vec![ChatMessage::system("Be brief."), ChatMessage::user("Say hi")],
         params,
         json_schema: None,
+        meter: Default::default(),
     }
 }
 
@@ -601,6 +603,7 @@ async fn unreachable_and_slow_providers() {
         api_key: None,
         azure_deployment: None,
         azure_api_version: None,
+        allow_http: true,
     };
     let err = adapter(endpoint, reqwest::Client::new()).unwrap().chat(&request(), None).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unavailable);
@@ -615,6 +618,7 @@ async fn unreachable_and_slow_providers() {
         api_key: Some(KEY.into()),
         azure_deployment: None,
         azure_api_version: None,
+        allow_http: true,
     };
     let err = adapter(endpoint, client).unwrap().chat(&request(), None).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout);
@@ -629,6 +633,218 @@ fn endpoint_debug_hides_the_key() {
         api_key: Some(KEY.into()),
         azure_deployment: None,
         azure_api_version: None,
+        allow_http: true,
     };
     assert!(!format!("{e:?}").contains(KEY));
+}
+
+// ---------------------------------------------------------------- bounded and hostile replies
+
+fn endpoint_at(kind: ProviderKind, base_url: String) -> Endpoint {
+    Endpoint {
+        kind,
+        base_url,
+        api_key: Some(KEY.into()),
+        azure_deployment: Some("gpt4o-prod".into()),
+        azure_api_version: Some("2024-10-21".into()),
+        allow_http: true,
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_key_stays_with_the_configured_host() {
+    for kind in [ProviderKind::Anthropic, ProviderKind::Gemini, ProviderKind::Azure, ProviderKind::OpenAi] {
+        let elsewhere = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(openai_completion()))
+            .mount(&elsewhere)
+            .await;
+        let configured = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(
+                ResponseTemplate::new(307).insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+            )
+            .mount(&configured)
+            .await;
+        let base = if kind == ProviderKind::OpenAi { format!("{}/v1", configured.uri()) } else { configured.uri() };
+        let p = adapter(endpoint_at(kind, base), switchboard_providers::client()).unwrap();
+        let err = p.chat(&request(), None).await.unwrap_err();
+        assert!(err.message.contains("redirect") && err.message.contains("/steal"), "{kind:?}: {}", err.message);
+        assert_eq!(err.action(), ErrorAction::FailFast, "{kind:?}: the admin has to fix the base URL");
+        assert!(elsewhere.received_requests().await.unwrap().is_empty(), "{kind:?}: the key went to another host");
+    }
+}
+
+#[tokio::test]
+async fn oversized_lines_events_and_bodies_are_refused_not_buffered() {
+    // One SSE line of 5 MiB with no end in sight.
+    let server = MockServer::start().await;
+    let huge = format!("data: {}", "x".repeat(5 * 1024 * 1024));
+    mount(
+        &server,
+        ProviderKind::OpenAi,
+        true,
+        ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(huge),
+    )
+    .await;
+    let p = provider(ProviderKind::OpenAi, &server);
+    let (_, res) = stream(p.as_ref(), &request()).await;
+    let err = res.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadResponse);
+    assert!(err.message.contains("larger than 4 MiB"), "{}", err.message);
+
+    // An NDJSON line (Ollama) likewise.
+    let server = MockServer::start().await;
+    mount(&server, ProviderKind::Ollama, true, ResponseTemplate::new(200).set_body_string("{".repeat(5 * 1024 * 1024)))
+        .await;
+    let p = provider(ProviderKind::Ollama, &server);
+    let (_, res) = stream(p.as_ref(), &request()).await;
+    assert!(res.unwrap_err().message.contains("larger than"));
+
+    // One event made of many small data lines.
+    let server = MockServer::start().await;
+    let line = format!("data: {}\n", "y".repeat(1024 * 1024));
+    mount(
+        &server,
+        ProviderKind::Anthropic,
+        true,
+        ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(line.repeat(10)),
+    )
+    .await;
+    let p = provider(ProviderKind::Anthropic, &server);
+    let (_, res) = stream(p.as_ref(), &request()).await;
+    assert!(res.unwrap_err().message.contains("larger than 8 MiB"));
+
+    // A whole answer of 40 MiB.
+    let server = MockServer::start().await;
+    let body = format!(r#"{{"padding":"{}"}}"#, "z".repeat(40 * 1024 * 1024));
+    mount(&server, ProviderKind::OpenAi, false, ResponseTemplate::new(200).set_body_string(body)).await;
+    let p = provider(ProviderKind::OpenAi, &server);
+    let err = p.chat(&request(), None).await.unwrap_err();
+    assert!(err.message.contains("larger than 32 MiB"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_model_name_cannot_change_the_url_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/evil%2F..%2F..%2Fadmin%3Fx%3D1:generateContent"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "candidates": [{"content": {"parts": [{"text": "ok"}], "role": "model"}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 1}
+        })))
+        .mount(&server)
+        .await;
+    let p = adapter(endpoint_at(ProviderKind::Gemini, server.uri()), switchboard_providers::client()).unwrap();
+    let mut req = request();
+    req.model = "evil/../../admin?x=1".into();
+    let answer = p.chat(&req, None).await.expect("the name travels as one encoded segment");
+    assert_eq!(answer.text, "ok");
+}
+
+#[test]
+fn plain_http_to_another_machine_needs_the_admins_choice_for_every_kind() {
+    for kind in [ProviderKind::Ollama, ProviderKind::OpenAiCompatible, ProviderKind::OpenAi, ProviderKind::Anthropic] {
+        let mut e = endpoint_at(kind, "http://192.168.7.7:8000".into());
+        e.allow_http = false;
+        let err = adapter(e.clone(), switchboard_providers::client()).err().expect("refused");
+        assert!(err.message.contains("http"), "{kind:?}: {}", err.message);
+        e.allow_http = true;
+        assert!(adapter(e, switchboard_providers::client()).is_ok());
+    }
+}
+
+/// A seeded mutation loop over each streaming wire format (SSE for OpenAI,
+/// Anthropic and Gemini, NDJSON for Ollama): flipped bytes, cut lines, huge
+/// numbers, broken JSON. Every reply ends as an answer or an error, never a panic.
+#[tokio::test]
+async fn mutated_streams_end_as_answers_or_errors_never_a_panic() {
+    let mut seed = 0x853c_49e6_748f_ea9bu64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let anthropic_body: String =
+        anthropic_events(true).iter().map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")).collect();
+    let gemini_body: String = [
+        gemini_chunk("Hello", None, None),
+        gemini_chunk(" there", Some("STOP"), Some(json!({"promptTokenCount": 7, "candidatesTokenCount": 2}))),
+    ]
+    .iter()
+    .map(|c| format!("data: {c}\n\n"))
+    .collect();
+    let ollama_body = [
+        json!({"model": "m", "message": {"role": "assistant", "content": "Hi"}, "done": false}),
+        json!({"model": "m", "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop", "prompt_eval_count": 5, "eval_count": 1}),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect::<String>();
+    let openai_body = {
+        let resp = openai_stream(true);
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any()).respond_with(resp).mount(&server).await;
+        reqwest::get(server.uri()).await.unwrap().text().await.unwrap()
+    };
+    let splices: [&[u8]; 8] =
+        [b"\n", b"\n\n", b"data: ", b"{", b"}", b"1e999", b"\"\\ud800\"", b"18446744073709551616"];
+    for (kind, body) in [
+        (ProviderKind::OpenAi, openai_body),
+        (ProviderKind::Anthropic, anthropic_body),
+        (ProviderKind::Gemini, gemini_body),
+        (ProviderKind::Ollama, ollama_body),
+    ] {
+        let bodies: Vec<Vec<u8>> = (0..250)
+            .map(|_| {
+                let mut b = body.clone().into_bytes();
+                for _ in 0..1 + next() % 3 {
+                    if b.is_empty() {
+                        break;
+                    }
+                    let at = (next() as usize) % b.len();
+                    match next() % 4 {
+                        0 => b[at] ^= 1 << (next() % 8),
+                        1 => b.truncate(at),
+                        2 => {
+                            let s = splices[(next() % 8) as usize];
+                            b.splice(at..at, s.iter().copied());
+                        }
+                        _ => {
+                            let end = (at + (next() % 40) as usize).min(b.len());
+                            b.drain(at..end);
+                        }
+                    }
+                }
+                b
+            })
+            .collect();
+        let server = MockServer::start().await;
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (bodies, counter) = (std::sync::Arc::new(bodies), served.clone());
+        let replies = bodies.clone();
+        Mock::given(method("POST"))
+            .respond_with(move |_: &Request| {
+                let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/event-stream")
+                    .set_body_bytes(replies[i % replies.len()].clone())
+            })
+            .mount(&server)
+            .await;
+        let p = provider(kind, &server);
+        let (mut answered, mut failed) = (0, 0);
+        for _ in 0..bodies.len() {
+            match stream(p.as_ref(), &request()).await.1 {
+                Ok(_) => answered += 1,
+                Err(e) => {
+                    assert!(!e.message.is_empty());
+                    failed += 1;
+                }
+            }
+        }
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), bodies.len());
+        assert!(failed > 0 && answered + failed == bodies.len(), "{kind:?}: {answered} answered, {failed} failed");
+    }
 }

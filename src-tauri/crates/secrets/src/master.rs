@@ -27,6 +27,12 @@ pub enum SecretsError {
     Random(String),
     #[error("the OS keyring is required (SWITCHBOARD_SECRET_STORE=keyring) but not usable: {0}")]
     KeyringRequired(String),
+    /// A Secret Service answers but is locked, refuses or is too slow: no
+    /// second master key is made in a file behind its back.
+    #[error(
+        "the OS keyring is there but cannot be used now ({0}): unlock it (log in to the desktop's keyring) and start Switchboard again, or set SWITCHBOARD_SECRET_STORE=file to keep the master key in a file"
+    )]
+    KeyringUnavailable(String),
     #[error("the master key file {path} cannot be used: {reason}")]
     KeyFile { path: String, reason: String },
 }
@@ -105,7 +111,7 @@ impl MasterKey {
         preference: StorePreference,
     ) -> Result<(Self, KeyStorage), SecretsError> {
         let keyring = if preference == StorePreference::File {
-            Err("file storage was chosen (SWITCHBOARD_SECRET_STORE=file)".to_string())
+            Err(KeyringError::Absent("file storage was chosen (SWITCHBOARD_SECRET_STORE=file)".to_string()))
         } else {
             keyring_get(service)
         };
@@ -117,12 +123,14 @@ impl MasterKey {
                 tracing::warn!("the keyring's master key entry is malformed; looking for the key file");
             }
             Ok(None) => {}
-            Err(reason) => tracing::info!(%reason, "no OS keyring"),
+            Err(KeyringError::Absent(reason)) => tracing::info!(%reason, "no OS keyring"),
+            Err(KeyringError::Unavailable(reason)) => tracing::warn!(%reason, "the OS keyring cannot be used now"),
         }
+        // An existing key file is the key: it was made when no keyring was there.
         if preference != StorePreference::Keyring && key_file.exists() {
             let key = read_key_file(key_file)?;
             let reason = match &keyring {
-                Err(r) => r.clone(),
+                Err(KeyringError::Absent(r) | KeyringError::Unavailable(r)) => r.clone(),
                 Ok(_) => "the master key was created in this file when no keyring was available".into(),
             };
             return Ok((key, KeyStorage::File { path: key_file.display().to_string(), reason }));
@@ -133,15 +141,19 @@ impl MasterKey {
                 match keyring_set(service, &key.to_hex()) {
                     Ok(()) => Ok((key, KeyStorage::Keyring)),
                     Err(reason) if preference == StorePreference::Keyring => Err(SecretsError::KeyringRequired(reason)),
-                    Err(reason) => {
-                        tracing::warn!(%reason, "the keyring refused the master key; using a key file");
-                        write_key_file(key_file, &key)?;
-                        Ok((key, KeyStorage::File { path: key_file.display().to_string(), reason }))
-                    }
+                    // The keyring answered but would not keep the key (locked, a
+                    // prompt nobody can answer, too slow): not a reason for a file.
+                    Err(reason) => Err(SecretsError::KeyringUnavailable(reason)),
                 }
             }
-            Err(reason) if preference == StorePreference::Keyring => Err(SecretsError::KeyringRequired(reason)),
-            Err(reason) => {
+            Err(KeyringError::Absent(reason) | KeyringError::Unavailable(reason))
+                if preference == StorePreference::Keyring =>
+            {
+                Err(SecretsError::KeyringRequired(reason))
+            }
+            Err(KeyringError::Unavailable(reason)) => Err(SecretsError::KeyringUnavailable(reason)),
+            // No Secret Service at all: the only case for a key file.
+            Err(KeyringError::Absent(reason)) => {
                 let key = Self::random()?;
                 write_key_file(key_file, &key)?;
                 Ok((key, KeyStorage::File { path: key_file.display().to_string(), reason }))
@@ -160,17 +172,57 @@ fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send 
         .unwrap_or_else(|_| Err(format!("the keyring did not answer within {} s (locked?)", KEYRING_TIMEOUT.as_secs())))
 }
 
+/// Why the keyring could not be read.
+enum KeyringError {
+    /// No Secret Service in this session at all: a key file is the fallback.
+    Absent(String),
+    /// A Secret Service is there but locked, refusing or too slow.
+    Unavailable(String),
+}
+
+/// Whether a keyring error means there is no Secret Service to talk to.
+fn means_absent(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "no such file",
+        "connection refused",
+        "serviceunknown",
+        "not provided by any",
+        "noserver",
+        "failed to connect",
+        "dbus_session_bus_address",
+        "no session bus",
+        "name has no owner",
+        "address is not set",
+        "default store",
+    ]
+    .iter()
+    .any(|n| t.contains(n))
+}
+
 /// `Ok(None)`: the keyring works but holds no master key yet.
-fn keyring_get(service: &str) -> Result<Option<Zeroizing<String>>, String> {
+fn keyring_get(service: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
     let service = service.to_string();
-    with_timeout(move || {
-        let entry = keyring::Entry::new(&service, KEYRING_USER)
-            .map_err(|e| format!("no Secret Service answers in this session: {e}"))?;
-        match entry.get_password() {
-            Ok(p) => Ok(Some(Zeroizing::new(p))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(format!("the OS keyring refused access: {e}")),
-        }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let result = match keyring::Entry::new(&service, KEYRING_USER) {
+            Err(e) => Err(KeyringError::Absent(format!("no Secret Service answers in this session: {e}"))),
+            Ok(entry) => match entry.get_password() {
+                Ok(p) => Ok(Some(Zeroizing::new(p))),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) if means_absent(&e.to_string()) => {
+                    Err(KeyringError::Absent(format!("no Secret Service answers in this session: {e}")))
+                }
+                Err(e) => Err(KeyringError::Unavailable(format!("the OS keyring refused access: {e}"))),
+            },
+        };
+        let _ = tx.send(result);
+    });
+    rx.recv_timeout(KEYRING_TIMEOUT).unwrap_or_else(|_| {
+        Err(KeyringError::Unavailable(format!(
+            "the keyring did not answer within {} s (locked?)",
+            KEYRING_TIMEOUT.as_secs()
+        )))
     })
 }
 
@@ -211,7 +263,14 @@ fn read_key_file(path: &Path) -> Result<MasterKey, SecretsError> {
 
 fn write_key_file(path: &Path, key: &MasterKey) -> Result<(), SecretsError> {
     let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir).map_err(|e| key_file_error(path, e))?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(&dir).map_err(|e| key_file_error(path, e))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

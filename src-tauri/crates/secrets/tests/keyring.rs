@@ -92,3 +92,37 @@ fn without_a_keyring_the_key_goes_to_a_private_file_and_says_why() {
     assert!(!out.status.success());
     assert!(stdout(&out).contains("cannot be decrypted with this workstation's master key"), "{}", stdout(&out));
 }
+
+/// The probe in a D-Bus session whose Secret Service runs but was never unlocked.
+fn in_locked_keyring_session(home: &Path, args: &[&str]) -> Output {
+    let script = r#"gnome-keyring-daemon --daemonize --components=secrets >/dev/null 2>&1 </dev/null; exec "$@""#;
+    run(Command::new("timeout")
+        .args(["60", "dbus-run-session", "--", "sh", "-c", script, "sh", PROBE])
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_RUNTIME_DIR", home)
+        .env("SWITCHBOARD_KEYRING_SERVICE", "switchboard-test"))
+}
+
+#[test]
+fn a_locked_keyring_does_not_get_a_second_key_in_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let key_file = home.path().join("master.key");
+    let out = in_locked_keyring_session(home.path(), &[key_file.to_str().unwrap(), "auto"]);
+    assert!(!out.status.success(), "a locked keyring is not silently replaced by a file");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("cannot be used now") && said.contains("unlock it"), "{said}");
+    assert!(!key_file.exists(), "no second master key was made in a file");
+
+    // A key file made earlier (when there was no keyring) is still the key.
+    let blob = home.path().join("blob");
+    let mut c = Command::new(PROBE);
+    c.args([key_file.to_str().unwrap(), "file", "seal", blob.to_str().unwrap()]);
+    assert!(run(&mut c).status.success());
+    let out =
+        in_locked_keyring_session(home.path(), &[key_file.to_str().unwrap(), "auto", "open", blob.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("storage: file") && stdout(&out).contains("open: ok"), "{}", stdout(&out));
+}

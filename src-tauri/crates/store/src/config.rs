@@ -59,7 +59,7 @@ pub fn config_changes(id: &str, action: &'static str, old: &UseCaseConfig, new: 
 impl Store {
     /// Adds the built-in use cases that are not there yet; edits to existing ones stay.
     pub async fn seed_builtin_use_cases(&self, actor: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let at = now();
         for mut uc in builtin_use_cases() {
             uc.updated_at = at.clone();
@@ -81,7 +81,7 @@ impl Store {
     /// Saves an admin's edit of one use case and audits each changed field.
     pub async fn save_use_case(&self, actor: &str, id: &str, cfg: &UseCaseConfig) -> Result<UseCase, StoreError> {
         cfg.validate()?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let old =
             use_cases::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))?;
         let changes = config_changes(id, "update", &old.config(), cfg);
@@ -99,7 +99,7 @@ impl Store {
 
     pub async fn create_use_case(&self, actor: &str, new: &NewUseCase) -> Result<UseCase, StoreError> {
         new.validate()?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         if use_cases::get(&mut *tx, &new.id).await?.is_some() {
             return Err(StoreError::Conflict(format!("a use case '{}' already exists", new.id)));
         }
@@ -136,7 +136,7 @@ impl Store {
 
     /// Deletes an admin-defined use case; built-ins can only be disabled.
     pub async fn delete_use_case(&self, actor: &str, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let old =
             use_cases::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))?;
         if old.builtin {
@@ -160,7 +160,7 @@ impl Store {
     /// existing use cases get the imported settings, missing custom ones are
     /// created. Every change is audited as an import.
     pub async fn import_use_cases(&self, actor: &str, imported: &[UseCase]) -> Result<usize, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let at = now();
         let mut changed = 0;
         for uc in imported {

@@ -10,11 +10,11 @@ pub mod providers;
 pub mod queries;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 pub use sqlx::SqlitePool;
+use sqlx::{Sqlite, Transaction};
 
 pub use config::now;
 pub use error::StoreError;
@@ -35,9 +35,20 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         }
-        let url = format!("sqlite://{}", path.display());
-        let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?
+        // Created readable by the user only; SQLite gives its -wal and -shm files the same mode.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        }
+        // A file name, not a URL: `?`, `#` and `%` in a path are just characters.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -54,6 +65,41 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// SQLite's own check of the whole file: `Ok` or what it found wrong.
+    pub async fn integrity_check(&self) -> Result<(), StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.pool).await?;
+        if rows.len() == 1 && rows[0] == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Open {
+                path: "the database".into(),
+                reason: format!("integrity check: {}", rows.join("; ")),
+            })
+        }
+    }
+
+    /// Writes a ledger row and the vision description made from it in one transaction.
+    pub async fn record_description(
+        &self,
+        record: &switchboard_core::NewRequestRecord,
+        describe: impl FnOnce(&switchboard_core::RequestRecord) -> queries::vision::VisionDescription,
+    ) -> Result<(switchboard_core::RequestRecord, queries::vision::VisionDescription), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row = queries::requests::insert(&mut *tx, record).await?;
+        let description = describe(&row);
+        queries::vision::insert(&mut *tx, &description).await?;
+        tx.commit().await?;
+        Ok((row, description))
+    }
+
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    /// A deferred transaction that reads and then writes fails with "database
+    /// is locked" when another writer committed in between, whatever the busy
+    /// time-out; one that starts as a writer waits its turn instead.
+    pub async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     pub async fn close(&self) {

@@ -54,7 +54,7 @@ impl Store {
     /// Adds the built-in providers (disabled) that are not there yet.
     pub async fn seed_builtin_providers(&self, actor: &str) -> Result<(), StoreError> {
         let at = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for p in builtin_providers() {
             q::insert_if_missing(&mut *tx, &p, &at, actor).await?;
         }
@@ -81,44 +81,22 @@ impl Store {
         settings: &ProviderSettings,
         key_changes: &[KeyChange],
     ) -> Result<ProviderRow, StoreError> {
+        let saved = self.save_providers(actor, &[(settings.clone(), key_changes.to_vec())]).await?;
+        Ok(saved.into_iter().next().expect("one provider saved"))
+    }
+
+    /// Saves several providers ("Save all") in one transaction: all of them or none.
+    pub async fn save_providers(
+        &self,
+        actor: &str,
+        plans: &[(ProviderSettings, Vec<KeyChange>)],
+    ) -> Result<Vec<ProviderRow>, StoreError> {
         let at = now();
-        let mut tx = self.pool().begin().await?;
-        let old = q::get(&mut *tx, &settings.id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no provider '{}'", settings.id)))?;
-        q::update_settings(&mut *tx, settings, &at, actor).await?;
-        let mut changes = settings_changes(&old.settings, settings);
-        let existing = q::keys(&mut *tx, &settings.id).await?;
-        let mask_of = |id: &str| existing.iter().find(|k| k.id == id).map(|k| k.mask.clone());
-        for change in key_changes {
-            match change {
-                KeyChange::Add(k) => {
-                    q::insert_key(&mut *tx, k, &at).await?;
-                    changes.push(entry(
-                        "provider_key",
-                        &settings.id,
-                        "create",
-                        "api_key",
-                        "null".into(),
-                        k.mask.clone(),
-                    ));
-                }
-                KeyChange::Replace(k) => {
-                    let old_mask = mask_of(&k.id).unwrap_or_default();
-                    q::replace_key(&mut *tx, k, &at).await?;
-                    changes.push(entry("provider_key", &settings.id, "update", "api_key", old_mask, k.mask.clone()));
-                }
-                KeyChange::Remove { id } => {
-                    let old_mask = mask_of(id).unwrap_or_default();
-                    q::delete_key(&mut *tx, &settings.id, id).await?;
-                    changes.push(entry("provider_key", &settings.id, "delete", "api_key", old_mask, "null".into()));
-                }
-            }
+        let mut tx = self.write_tx().await?;
+        let mut saved = Vec::with_capacity(plans.len());
+        for (settings, key_changes) in plans {
+            saved.push(save_one(&mut tx, &at, actor, settings, key_changes).await?);
         }
-        for c in &changes {
-            audit::insert(&mut *tx, &at, actor, c).await?;
-        }
-        let saved = q::get(&mut *tx, &settings.id).await?.expect("row just updated");
         tx.commit().await?;
         Ok(saved)
     }
@@ -129,7 +107,7 @@ impl Store {
 
     /// Replaces the model list a provider reported.
     pub async fn replace_provider_models(&self, id: &str, models: &[ListedModel]) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         q::delete_models(&mut *tx, id).await?;
         for m in models {
             q::insert_model(&mut *tx, m).await?;
@@ -145,7 +123,7 @@ impl Store {
     /// Replaces the imported prices with `prices` (one transaction, audited).
     pub async fn import_prices(&self, actor: &str, prices: &[ModelPrice], source: &str) -> Result<(), StoreError> {
         let at = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let (before, _, _) = model_prices::summary(&mut *tx).await?;
         model_prices::delete_all(&mut *tx).await?;
         for p in prices {
@@ -185,4 +163,43 @@ impl Store {
         let month = chrono::Utc::now().format("%Y-%m").to_string();
         crate::queries::requests::month_spend(self.pool(), provider, &month).await
     }
+}
+
+async fn save_one(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    at: &str,
+    actor: &str,
+    settings: &ProviderSettings,
+    key_changes: &[KeyChange],
+) -> Result<ProviderRow, StoreError> {
+    let old = q::get(&mut **tx, &settings.id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no provider '{}'", settings.id)))?;
+    q::update_settings(&mut **tx, settings, at, actor).await?;
+    let mut changes = settings_changes(&old.settings, settings);
+    let existing = q::keys(&mut **tx, &settings.id).await?;
+    let mask_of = |id: &str| existing.iter().find(|k| k.id == id).map(|k| k.mask.clone());
+    for change in key_changes {
+        match change {
+            KeyChange::Add(k) => {
+                q::insert_key(&mut **tx, k, at).await?;
+                changes.push(entry("provider_key", &settings.id, "create", "api_key", "null".into(), k.mask.clone()));
+            }
+            KeyChange::Replace(k) => {
+                let old_mask = mask_of(&k.id).unwrap_or_default();
+                q::replace_key(&mut **tx, k, at).await?;
+                changes.push(entry("provider_key", &settings.id, "update", "api_key", old_mask, k.mask.clone()));
+            }
+            KeyChange::Remove { id } => {
+                let old_mask = mask_of(id).unwrap_or_default();
+                q::delete_key(&mut **tx, &settings.id, id).await?;
+                changes.push(entry("provider_key", &settings.id, "delete", "api_key", old_mask, "null".into()));
+            }
+        }
+    }
+    for c in &changes {
+        audit::insert(&mut **tx, at, actor, c).await?;
+    }
+    let saved = q::get(&mut **tx, &settings.id).await?.expect("row just updated");
+    Ok(saved)
 }

@@ -46,6 +46,12 @@ export function toUpdate(draft: ProviderDraft): ProviderUpdate {
   };
 }
 
+/** This machine: plain http to it never crosses a network. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "[::1]";
+}
+
 /** Client-side comfort check of a base URL; the back end checks again. */
 export function baseUrlProblem(url: string, isCloud: boolean, allowHttp: boolean, required: boolean): string | null {
   const trimmed = url.trim();
@@ -57,8 +63,9 @@ export function baseUrlProblem(url: string, isCloud: boolean, allowHttp: boolean
     return "not a URL";
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return "http:// or https:// only";
-  if (parsed.protocol === "http:" && isCloud && !allowHttp) return "https required";
   if (!parsed.hostname) return "no host";
+  if (parsed.protocol === "http:" && isCloud && !allowHttp) return "https required";
+  if (parsed.protocol === "http:" && !allowHttp && !isLoopback(parsed.hostname)) return "http to another machine";
   if (parsed.username || parsed.password) return "no credentials in the URL";
   if (parsed.search || parsed.hash) return "no query or fragment";
   return null;

@@ -127,15 +127,13 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
           onChange={(e) => set({ base_url: e.currentTarget.value })}
           error={fieldError("base_url") ?? (urlProblem ? t(`providers.urlProblem.${urlProblem}`, urlProblem) : undefined)}
         />
-        {view.is_cloud && (
-          <Checkbox
-            size="xs"
-            data-testid={`provider-allow-http-${id}`}
-            label={t("providers.allowHttp")}
-            checked={s.allow_http}
-            onChange={(e) => set({ allow_http: e.currentTarget.checked })}
-          />
-        )}
+        <Checkbox
+          size="xs"
+          data-testid={`provider-allow-http-${id}`}
+          label={t("providers.allowHttp")}
+          checked={s.allow_http}
+          onChange={(e) => set({ allow_http: e.currentTarget.checked })}
+        />
         {s.kind === "azure" && (
           <Group grow>
             <TextInput

@@ -30,8 +30,9 @@ export async function describeImage(
   return unwrap(await commands.describeImage(request, channel));
 }
 
-export async function saveText(path: string, text: string): Promise<void> {
-  unwrap(await commands.saveTextFile(path, text));
+/** Asks where to save (native dialog, opened by the back end) and writes there; null when cancelled. */
+export async function saveText(suggestedName: string, text: string): Promise<string | null> {
+  return unwrap(await commands.saveTextAs(suggestedName, text));
 }
 
 /** The image types the picker offers (the back end checks the content, not the name). */

@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Card, Group, Image, Paper, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open, save } from "@tauri-apps/plugin-dialog";
+import { open } from "@tauri-apps/plugin-dialog";
 import { useQueryClient } from "@tanstack/react-query";
 import { memo, useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -251,11 +251,10 @@ const ItemCard = memo(function ItemCard({ item, onRemove, busy }: { item: Vision
   };
   const saveAs = async () => {
     const stem = (p?.name ?? "image").replace(/\.[^.]+$/, "");
-    const target = await save({ defaultPath: `${stem}.txt`, filters: [{ name: "Text", extensions: ["txt"] }] });
-    if (!target) return;
     try {
-      await saveText(target, item.text);
-      setSaved(target);
+      // The back end opens the save dialog and writes where the user chose.
+      const target = await saveText(`${stem}.txt`, item.text);
+      if (target) setSaved(target);
     } catch (e) {
       setSaved(errorMessage(e));
     }

@@ -25,7 +25,7 @@ async fn main() -> std::process::ExitCode {
         cancel: &cancel,
         on_progress: &progress,
     };
-    let client = reqwest::Client::new();
+    let client = switchboard_models::http_client();
     match switchboard_models::fetch(&client, &switchboard_models::default_model(), &dest, &opts).await {
         Ok(path) => {
             eprintln!();

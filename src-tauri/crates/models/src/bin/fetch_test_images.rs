@@ -17,7 +17,7 @@ async fn main() -> std::process::ExitCode {
         cancel: &cancel,
         on_progress: &quiet,
     };
-    let client = reqwest::Client::new();
+    let client = switchboard_models::http_client();
     for image in switchboard_models::test_images() {
         if let Err(e) = switchboard_models::fetch(&client, &image, &dest, &opts).await {
             eprintln!("fetch-test-images: {}: {e}", image.file_name);
