@@ -108,15 +108,25 @@ impl AppState {
         let key_file = paths.master_key_file();
         // The keyring answers over D-Bus and may block: off the async runtime.
         let found = tokio::task::spawn_blocking(move || {
-            MasterKey::load_or_create(&key_file, "switchboard", StorePreference::from_env()).map_err(|e| e.to_string())
+            let found = MasterKey::load_or_create(&key_file, "switchboard", StorePreference::from_env())
+                .map_err(|e| e.to_string())?;
+            let other = MasterKey::other_in_file(&key_file, &found.1);
+            Ok((found, other))
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
-        match &found {
-            Ok((_, storage)) => tracing::info!(?storage, "master key found"),
-            Err(e) => tracing::error!(%e, "no master key: API keys cannot be stored or used"),
-        }
-        let gateway = Gateway::new(store, engine.clone(), paths.models_dir.clone(), Vault::new(found));
+        let (found, other) = match found {
+            Ok(((key, storage), other)) => {
+                tracing::info!(?storage, second_key_file = other.is_some(), "master key found");
+                (Ok((key, storage)), other)
+            }
+            Err(e) => {
+                tracing::error!(%e, "no master key: API keys cannot be stored or used");
+                (Err(e), None)
+            }
+        };
+        let vault = Vault::with_candidates(found, other);
+        let gateway = Gateway::new(store, engine.clone(), paths.models_dir.clone(), vault);
         gateway.check_master_key().await?;
         let paths_models_dir = paths.models_dir.clone();
         let state = Self {

@@ -23,25 +23,46 @@ pub struct VaultStatus {
 }
 
 pub struct Vault {
-    key: Option<MasterKey>,
-    storage: Option<KeyStorage>,
+    /// The master key found, and possibly a second one (a key file beside a
+    /// keyring entry); the one that opens the check value is used.
+    candidates: Vec<(MasterKey, KeyStorage)>,
+    chosen: std::sync::atomic::AtomicUsize,
     problem: Mutex<Option<String>>,
 }
 
 impl Vault {
     pub fn new(found: Result<(MasterKey, KeyStorage), String>) -> Self {
+        Self::with_candidates(found, None)
+    }
+
+    /// `other`: a second master key (a key file while the keyring holds one).
+    pub fn with_candidates(
+        found: Result<(MasterKey, KeyStorage), String>,
+        other: Option<(MasterKey, KeyStorage)>,
+    ) -> Self {
         match found {
-            Ok((key, storage)) => Self { key: Some(key), storage: Some(storage), problem: Mutex::new(None) },
-            Err(problem) => Self { key: None, storage: None, problem: Mutex::new(Some(problem)) },
+            Ok(first) => Self {
+                candidates: std::iter::once(first).chain(other).collect(),
+                chosen: 0.into(),
+                problem: Mutex::new(None),
+            },
+            Err(problem) => Self { candidates: Vec::new(), chosen: 0.into(), problem: Mutex::new(Some(problem)) },
         }
     }
 
+    fn chosen(&self) -> Option<&(MasterKey, KeyStorage)> {
+        self.candidates.get(self.chosen.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub fn status(&self) -> VaultStatus {
-        VaultStatus { storage: self.storage.clone(), problem: self.problem.lock().expect("vault lock").clone() }
+        VaultStatus {
+            storage: self.chosen().map(|(_, s)| s.clone()),
+            problem: self.problem.lock().expect("vault lock").clone(),
+        }
     }
 
     fn key(&self) -> Result<&MasterKey, AppError> {
-        self.key.as_ref().ok_or_else(|| {
+        self.chosen().map(|(k, _)| k).ok_or_else(|| {
             let why = self.problem.lock().expect("vault lock").clone().unwrap_or_default();
             AppError::new(ErrorCode::SecretUnavailable, format!("API keys cannot be used: {why}"))
         })
@@ -74,9 +95,18 @@ impl Gateway {
                 self.store.set_secret_check(&sealed.nonce, &sealed.ciphertext).await?;
             }
             Some((nonce, ciphertext)) => {
-                if open(key, &Sealed { nonce, ciphertext }, CHECK_AAD).is_err() {
-                    *self.vault.problem.lock().expect("vault lock") =
-                        Some(switchboard_secrets::SecretsError::WrongKey.to_string());
+                let sealed = Sealed { nonce, ciphertext };
+                // With two master keys (keyring and file), the one that opens what was sealed.
+                match self.vault.candidates.iter().position(|(k, _)| open(k, &sealed, CHECK_AAD).is_ok()) {
+                    Some(i) => {
+                        if i != self.vault.chosen.swap(i, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::warn!(storage = ?self.vault.candidates[i].1, "two master keys found; using the one that opens the stored keys");
+                        }
+                    }
+                    None => {
+                        *self.vault.problem.lock().expect("vault lock") =
+                            Some(switchboard_secrets::SecretsError::WrongKey.to_string());
+                    }
                 }
             }
         }

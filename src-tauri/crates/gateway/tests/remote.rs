@@ -456,3 +456,35 @@ async fn a_cancelled_request_is_charged_for_its_prompt_not_zero() {
     assert!(row.record.input_tokens >= 400, "the prompt, counted: {}", row.record.input_tokens);
     assert!(row.record.cost_usd > 0.0);
 }
+
+#[tokio::test]
+async fn with_two_master_keys_the_one_that_opens_the_stored_keys_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    // Keys sealed under a master key that lives in a file.
+    let file_key = MasterKey::random().unwrap();
+    let file_bytes = *file_key.bytes();
+    {
+        let g = open_gateway(
+            dir.path(),
+            Vault::new(Ok((file_key, KeyStorage::File { path: "k".into(), reason: "no keyring".into() }))),
+        )
+        .await;
+        configure_openai(&g, &server, &[KEY_A], None).await;
+        g.store().close().await;
+    }
+    // Later a keyring appeared with a key of its own; the file is still there.
+    let again = MasterKey::from_bytes(file_bytes);
+    let both = Vault::with_candidates(
+        Ok((MasterKey::random().unwrap(), KeyStorage::Keyring)),
+        Some((again, KeyStorage::File { path: "k".into(), reason: "both hold a key".into() })),
+    );
+    let g = open_gateway(dir.path(), both).await;
+    let status = g.vault_status();
+    assert_eq!(status.problem, None, "no wrong-key warning: the file's key opens the stored keys");
+    assert!(
+        matches!(status.storage, Some(KeyStorage::File { ref reason, .. }) if reason.contains("both")),
+        "{status:?}"
+    );
+    assert_eq!(g.open_keys("openai").await.unwrap()[0].1.as_str(), KEY_A);
+}

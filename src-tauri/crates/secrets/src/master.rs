@@ -86,6 +86,11 @@ impl MasterKey {
         &self.0
     }
 
+    /// A key from its 32 bytes (for tools and tests that hold one already).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
     fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(self.0.iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -100,6 +105,29 @@ impl MasterKey {
             *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
         }
         Some(Self(bytes))
+    }
+
+    /// The key a key file holds besides the one [`Self::load_or_create`]
+    /// found in the keyring, if there is such a file: with two candidates the
+    /// caller uses the one that opens what was sealed (and says so).
+    pub fn other_in_file(key_file: &Path, found: &KeyStorage) -> Option<(Self, KeyStorage)> {
+        if *found != KeyStorage::Keyring || !key_file.exists() {
+            return None;
+        }
+        match read_key_file(key_file) {
+            Ok(key) => Some((
+                key,
+                KeyStorage::File {
+                    path: key_file.display().to_string(),
+                    reason: "the OS keyring and this file both hold a master key; this one opens the stored API keys"
+                        .into(),
+                },
+            )),
+            Err(e) => {
+                tracing::warn!(%e, "a second master key file is there but unreadable");
+                None
+            }
+        }
     }
 
     /// Finds the master key, or creates one: the keyring entry
