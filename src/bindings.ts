@@ -53,6 +53,8 @@ export const commands = {
 	 *  `None` when the user cancelled the dialog.
 	 */
 	saveTextAs: (suggestedName: string, text: string) => typedError<string | null, AppError>(__TAURI_INVOKE("save_text_as", { suggestedName, text })),
+	/**  Opens the dialog for `purpose`; an empty list when the user cancelled. */
+	pickFiles: (purpose: PickPurpose) => typedError<string[], AppError>(__TAURI_INVOKE("pick_files", { purpose })),
 	/**  The UI preferences (theme, language, navigation), read before the first render. */
 	uiPrefs: () => typedError<UiPrefs, AppError>(__TAURI_INVOKE("ui_prefs")),
 	saveUiPrefs: (prefs: UiPrefs) => typedError<UiPrefs, AppError>(__TAURI_INVOKE("save_ui_prefs", { prefs })),
@@ -531,6 +533,13 @@ export type NewUseCase = {
 	model: string,
 	defaults: SamplingParams,
 };
+
+/**  What the user is asked to choose. */
+export type PickPurpose = 
+/**  Photos for the Vision page (several at once). */
+"images" | 
+/**  One GGUF model file to import. */
+"model";
 
 export type PriceSummary = {
 	builtin_source: string,

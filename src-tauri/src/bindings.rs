@@ -52,6 +52,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::image_previews,
             commands::describe_image,
             commands::save_text_as,
+            commands::pick_files,
             commands::ui_prefs,
             commands::save_ui_prefs,
         ])

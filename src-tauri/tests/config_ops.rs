@@ -190,3 +190,17 @@ fn the_author_of_changes_is_a_real_user_name() {
     let user = switchboard_app::state::os_user();
     assert!(!user.is_empty() && user != "unknown", "{user}");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_exports_are_readable_by_the_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (s, _dir) = state().await;
+    let exported = config_io::export_to_file(&s).await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let file = std::path::Path::new(&exported.path);
+    assert_eq!(mode(file), 0o600, "the export");
+    assert_eq!(mode(file.parent().unwrap()), 0o700, "exports/");
+    assert_eq!(mode(&s.paths.data_dir), 0o700, "the data folder");
+    assert_eq!(mode(&s.paths.db_path), 0o600, "the database");
+}

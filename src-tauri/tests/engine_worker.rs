@@ -107,11 +107,12 @@ async fn two_requests_thirty_seconds_apart_use_the_same_worker_and_resident_mode
 async fn a_stuck_worker_fails_its_request_with_a_ledger_row_and_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let s = app_with_model(dir.path()).await;
+    s.gateway.generate(request("warm", "Hi", 4), |_| {}).await.unwrap();
+    // A short bound for the test, once the model is loaded (a busy two-core machine loads slowly).
     s.engine.set_watchdog(switchboard_engine::Watchdog {
         stall: std::time::Duration::from_secs(2),
         cancel_grace: std::time::Duration::from_secs(10),
     });
-    s.gateway.generate(request("warm", "Hi", 4), |_| {}).await.unwrap();
     let pid = s.engine.worker_pid().unwrap();
     let frozen = std::sync::atomic::AtomicBool::new(false);
     let err = s

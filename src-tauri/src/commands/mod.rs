@@ -1,12 +1,14 @@
 //! Tauri commands: extract, call an op (or the gateway), return. No logic and no SQL here.
 
 mod config;
+mod dialogs;
 mod generation;
 mod library;
 mod providers;
 mod vision;
 
 pub use config::*;
+pub use dialogs::*;
 pub use generation::*;
 pub use library::*;
 pub use providers::*;

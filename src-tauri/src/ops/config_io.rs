@@ -27,7 +27,20 @@ pub async fn export_to_file(state: &AppState) -> Result<ExportedConfig, AppError
     let dir = state.paths.data_dir.join("exports");
     let stamp = switchboard_store::config::now().replace([':', '.'], "-");
     let path = dir.join(format!("switchboard-config-{stamp}.json"));
-    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &json)).map_err(|e| {
+    // Readable by the user only, like the rest of the data folder.
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        crate::state::create_private_dir(&dir)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(&path)?.write_all(json.as_bytes())
+    };
+    write().map_err(|e| {
         AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display()))
     })?;
     Ok(ExportedConfig { path: path.display().to_string(), json })

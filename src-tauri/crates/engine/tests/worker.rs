@@ -280,8 +280,8 @@ fn a_worker_started_from_a_thread_that_ends_lives_on_and_keeps_its_model() {
 #[test]
 fn a_stuck_worker_is_killed_and_replaced() {
     let w = worker();
-    w.set_watchdog(Watchdog { stall: Duration::from_secs(2), cancel_grace: Duration::from_secs(60) });
     run(&w, &request("Hi", 2)).unwrap();
+    w.set_watchdog(Watchdog { stall: Duration::from_secs(2), cancel_grace: Duration::from_secs(60) });
     let pid = w.worker_pid().unwrap();
     let started = Instant::now();
     let mut stopped = false;
@@ -315,8 +315,8 @@ fn a_stuck_worker_is_killed_and_replaced() {
 #[test]
 fn a_worker_that_ignores_a_cancel_is_replaced() {
     let w = worker();
-    w.set_watchdog(Watchdog { stall: Duration::from_secs(600), cancel_grace: Duration::from_secs(1) });
     run(&w, &request("Hi", 2)).unwrap();
+    w.set_watchdog(Watchdog { stall: Duration::from_secs(600), cancel_grace: Duration::from_secs(1) });
     let pid = w.worker_pid().unwrap();
     let cancel = AtomicBool::new(false);
     let mut stopped = false;
@@ -349,6 +349,8 @@ fn a_slow_job_that_makes_progress_is_not_mistaken_for_a_stuck_one() {
         WorkerCommand { program: env!("CARGO_BIN_EXE_engine-worker").into() },
         EngineConfig { n_batch: 1, threads: 1, ..config() },
     );
+    // Loaded first: the bound is for the job's own work.
+    run(&w, &request("Hi", 2)).unwrap();
     w.set_watchdog(Watchdog { stall: Duration::from_secs(3), cancel_grace: Duration::from_secs(60) });
     let long = "Tell me about the sea. ".repeat(120);
     let started = Instant::now();

@@ -108,3 +108,8 @@ export function downloadProblem(url: string, sha256: string): "url" | "sha256" |
   if (sha256.trim() !== "" && !/^[0-9a-fA-F]{64}$/.test(sha256.trim())) return "sha256";
   return null;
 }
+
+/** Asks for a GGUF file in the native dialog (opened by the back end); null when cancelled. */
+export async function pickModelFile(): Promise<string | null> {
+  return unwrap(await commands.pickFiles("model"))[0] ?? null;
+}

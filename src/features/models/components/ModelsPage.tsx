@@ -12,7 +12,6 @@ import {
   TextInput,
   Title,
 } from "@mantine/core";
-import { open } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { DownloadStatus, EngineSettings, ImportMode } from "../../../bindings";
@@ -20,6 +19,7 @@ import { formatBytes } from "../../../lib/format";
 import { errorMessage } from "../../../lib/ipc";
 import {
   downloadProblem,
+  pickModelFile,
   useDownloadAction,
   useImportModel,
   useLibrary,
@@ -69,8 +69,13 @@ function ImportPanel() {
   const [done, setDone] = useState<string | null>(null);
 
   const browse = async () => {
-    const picked = await open({ multiple: false, directory: false, filters: [{ name: "GGUF", extensions: ["gguf"] }] });
-    if (typeof picked === "string") setPath(picked);
+    // The back end opens the native dialog and hands back the chosen path.
+    try {
+      const picked = await pickModelFile();
+      if (picked) setPath(picked);
+    } catch {
+      // The dialog could not open: nothing was chosen.
+    }
   };
 
   return (

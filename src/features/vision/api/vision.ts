@@ -35,8 +35,10 @@ export async function saveText(suggestedName: string, text: string): Promise<str
   return unwrap(await commands.saveTextAs(suggestedName, text));
 }
 
-/** The image types the picker offers (the back end checks the content, not the name). */
-export const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
+/** Asks for images in the native dialog (opened by the back end); empty when cancelled. */
+export async function pickImages(): Promise<string[]> {
+  return unwrap(await commands.pickFiles("images"));
+}
 
 /** One file on the page and what happened to it. */
 export type VisionItem = {

@@ -1,6 +1,5 @@
 import { Alert, Badge, Button, Card, Group, Image, Paper, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open } from "@tauri-apps/plugin-dialog";
 import { useQueryClient } from "@tanstack/react-query";
 import { memo, useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -9,9 +8,9 @@ import { formatMs, formatRate } from "../../../lib/format";
 import { errorMessage } from "../../../lib/ipc";
 import type { VisionDescription } from "../../../bindings";
 import {
-  IMAGE_EXTENSIONS,
   describeImage,
   newItem,
+  pickImages,
   previewImages,
   saveText,
   useVisionPage,
@@ -106,9 +105,13 @@ export function VisionPage() {
   }, [add]);
 
   const pick = async () => {
-    const picked = await open({ multiple: true, directory: false, filters: [{ name: t("vision.images"), extensions: IMAGE_EXTENSIONS }] });
-    if (Array.isArray(picked)) void add(picked);
-    else if (typeof picked === "string") void add([picked]);
+    // The back end opens the native dialog and hands back the chosen paths.
+    try {
+      const picked = await pickImages();
+      if (picked.length > 0) void add(picked);
+    } catch {
+      // The dialog could not open: nothing was chosen.
+    }
   };
 
   const describeAll = async () => {
