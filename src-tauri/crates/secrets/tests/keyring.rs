@@ -20,16 +20,20 @@ fn stdout(out: &Output) -> String {
 
 /// The probe inside `dbus-run-session` with an unlocked login keyring in a fresh home.
 fn in_keyring_session(home: &Path, args: &[&str]) -> Output {
+    in_session(home, "echo switchboard-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1", args)
+}
+
+/// The probe inside `dbus-run-session` after `start_keyring` (a shell line) in a fresh home.
+fn in_session(home: &Path, start_keyring: &str, args: &[&str]) -> Output {
     for tool in ["dbus-run-session", "gnome-keyring-daemon"] {
         assert!(
             Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().unwrap().status.success(),
             "{tool} is missing: install the Debian packages dbus and gnome-keyring (scripts/test does)"
         );
     }
-    let script =
-        r#"echo switchboard-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@""#;
+    let script = format!(r#"{start_keyring}; exec "$@""#);
     run(Command::new("timeout")
-        .args(["60", "dbus-run-session", "--", "sh", "-c", script, "sh", PROBE])
+        .args(["60", "dbus-run-session", "--", "sh", "-c", &script, "sh", PROBE])
         .args(args)
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
@@ -95,15 +99,7 @@ fn without_a_keyring_the_key_goes_to_a_private_file_and_says_why() {
 
 /// The probe in a D-Bus session whose Secret Service runs but was never unlocked.
 fn in_locked_keyring_session(home: &Path, args: &[&str]) -> Output {
-    let script = r#"gnome-keyring-daemon --daemonize --components=secrets >/dev/null 2>&1 </dev/null; exec "$@""#;
-    run(Command::new("timeout")
-        .args(["60", "dbus-run-session", "--", "sh", "-c", script, "sh", PROBE])
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_RUNTIME_DIR", home)
-        .env("SWITCHBOARD_KEYRING_SERVICE", "switchboard-test"))
+    in_session(home, "gnome-keyring-daemon --daemonize --components=secrets >/dev/null 2>&1 </dev/null", args)
 }
 
 #[test]
