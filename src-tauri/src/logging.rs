@@ -118,7 +118,7 @@ pub struct RotatingFile {
 impl RotatingFile {
     pub fn open(path: PathBuf, max_bytes: u64, keep: u32) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
-            crate::state::create_private_dir(dir)?;
+            switchboard_files::create_private_dir(dir)?;
         }
         let file = open_private(&path)?;
         let len = file.metadata()?.len();
@@ -165,14 +165,7 @@ impl Write for RotatingFile {
 
 /// Opens `path` for appending, created readable by the user only.
 fn open_private(path: &Path) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    switchboard_files::private_file_options().create(true).append(true).open(path)
 }
 
 #[cfg(test)]

@@ -94,12 +94,14 @@ pub struct AppState {
 impl AppState {
     pub async fn open(paths: Paths) -> Result<Self, AppError> {
         // The data folder holds the database, sealed keys and logs: the user's alone.
-        create_private_dir(&paths.data_dir).and_then(|_| create_private_dir(&paths.models_dir)).map_err(|e| {
-            AppError::new(
-                switchboard_core::ErrorCode::StorageFailed,
-                format!("cannot create {}: {e}", paths.models_dir.display()),
-            )
-        })?;
+        switchboard_files::create_private_dir(&paths.data_dir)
+            .and_then(|_| switchboard_files::create_private_dir(&paths.models_dir))
+            .map_err(|e| {
+                AppError::new(
+                    switchboard_core::ErrorCode::StorageFailed,
+                    format!("cannot create {}: {e}", paths.models_dir.display()),
+                )
+            })?;
         let store = Store::open(&paths.db_path).await?;
         let actor = os_user();
         store.seed_builtin_use_cases(&actor).await?;
@@ -191,17 +193,4 @@ fn user_from_passwd() -> Option<String> {
         let name = fields.next()?;
         (fields.nth(1)? == uid).then(|| name.to_string())
     })
-}
-
-/// Creates `dir` and any missing parents readable by the user only (0700 on
-/// Unix). A folder that already exists is left as it is: it may be shared.
-pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }

@@ -30,15 +30,8 @@ pub async fn export_to_file(state: &AppState) -> Result<ExportedConfig, AppError
     // Readable by the user only, like the rest of the data folder.
     let write = || -> std::io::Result<()> {
         use std::io::Write;
-        crate::state::create_private_dir(&dir)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        options.open(&path)?.write_all(json.as_bytes())
+        switchboard_files::create_private_dir(&dir)?;
+        switchboard_files::private_file_options().write(true).create_new(true).open(&path)?.write_all(json.as_bytes())
     };
     write().map_err(|e| {
         AppError::new(switchboard_core::ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display()))

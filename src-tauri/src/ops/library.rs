@@ -223,10 +223,7 @@ pub async fn import(state: &AppState, path: String, mode: ImportMode) -> Result<
             tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                 // A regular file only, copied under a name no other import shares, then
                 // moved into place; the partial file is removed if anything fails.
-                let mut input = switchboard_files::open_regular(&from).map_err(|e| match e {
-                    switchboard_files::FileError::Io(e) => e,
-                    other => std::io::Error::other(other.to_string()),
-                })?;
+                let mut input = switchboard_files::open_regular(&from)?;
                 let mut tmp = tempfile::Builder::new().prefix(".import-").suffix(".partial").tempfile_in(&dir)?;
                 std::io::copy(&mut input, tmp.as_file_mut())?;
                 tmp.as_file().sync_all()?;

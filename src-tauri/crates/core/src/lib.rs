@@ -27,7 +27,7 @@ pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
 pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};
-pub use provider::{builtin_providers, ProviderKind, ProviderSettings};
+pub use provider::{builtin_providers, is_loopback_host, ProviderKind, ProviderSettings};
 pub use use_case::{
     builtin_use_cases, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig, DEFAULT_LOCAL_MODEL,
 };

@@ -155,8 +155,25 @@ pub fn builtin_providers() -> Vec<ProviderSettings> {
         .collect()
 }
 
+/// Whether a URL's host, as `Url::host_str` writes it (`localhost`,
+/// `127.0.0.1`, `[::1]`), is this machine: plain http to it never crosses a network.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn loopback_hosts_are_this_machine_only() {
+        for host in ["localhost", "LOCALHOST", "app.localhost", "127.0.0.1", "127.8.9.10", "[::1]"] {
+            assert!(super::is_loopback_host(host), "{host}");
+        }
+        for host in ["192.168.1.20", "10.0.0.1", "gpu-box.lan", "localhost.example.com", "[::2]", ""] {
+            assert!(!super::is_loopback_host(host), "{host}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -25,7 +25,7 @@ fn a_file_over_the_cap_is_refused_with_the_cap_named() {
     let path = dir.path().join("big.bin");
     std::fs::write(&path, vec![7u8; 2048]).unwrap();
     let err = read_capped(&path, 1024).unwrap_err();
-    assert!(matches!(err, FileError::TooLarge { limit: 1024 }));
+    assert!(matches!(err, FileError::TooLarge { size: 2048, limit: 1024 }));
     assert_eq!(err.to_string(), "it is larger than 1 KiB");
 }
 

@@ -83,11 +83,16 @@ fn billed(req: &ChatRequest, streamed: &str) -> Usage {
 impl Gateway {
     /// Reserves `req`'s worst-case cost against `provider`'s budget, or says
     /// why it cannot go: the budget would be passed, or no price is known.
-    async fn reserve(&self, provider: &ProviderSettings, req: &ChatRequest) -> Result<Option<Reservation>, AppError> {
+    async fn reserve(
+        &self,
+        provider: &ProviderSettings,
+        req: &ChatRequest,
+        price: Option<&ModelPrice>,
+    ) -> Result<Option<Reservation>, AppError> {
         let Some(budget) = provider.monthly_budget_usd else {
             return Ok(None);
         };
-        let price = self.model_price(provider, &req.model).await?.ok_or_else(|| {
+        let price = price.ok_or_else(|| {
             AppError::new(
                 ErrorCode::BudgetExceeded,
                 format!(
@@ -122,10 +127,6 @@ impl Gateway {
         Ok(Some(Reservation { all: self.reserved.clone(), provider: provider.id.clone(), amount: worst }))
     }
 
-    async fn model_price(&self, provider: &ProviderSettings, model: &str) -> Result<Option<ModelPrice>, AppError> {
-        Ok(self.store.price(provider.kind.as_str(), model).await?)
-    }
-
     pub(crate) async fn run_remote(
         &self,
         provider: &ProviderSettings,
@@ -134,7 +135,9 @@ impl Gateway {
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<RemoteOutcome, AppError> {
         let started = Instant::now();
-        let reservation = self.reserve(provider, &req).await?;
+        // Looked up once: the budget reserves with it, the outcome is priced with it.
+        let price = self.store.price(provider.kind.as_str(), &req.model).await?;
+        let reservation = self.reserve(provider, &req, price.as_ref()).await?;
         let keys = self.open_keys(&provider.id).await?;
         if keys.is_empty() && provider.kind.needs_key() {
             return Err(AppError::new(
@@ -155,10 +158,7 @@ impl Gateway {
             on_text(text);
         };
         let first_token = || *first_token_at.lock().expect("first token lock");
-        let ended_early = |finish, cut: Option<AppError>| {
-            let usage = billed(&req, &streamed.lock().expect("streamed lock"));
-            (usage, finish, cut)
-        };
+        let billed_so_far = || billed(&req, &streamed.lock().expect("streamed lock"));
         let mut last_error: Option<ProviderError> = None;
         'keys: for (slot, key) in key_slots.iter().enumerate() {
             let endpoint = Endpoint::for_provider(provider, key.map(str::to_string));
@@ -167,27 +167,37 @@ impl Gateway {
                 let result = tokio::select! {
                     r = adapter.chat(&req, Some(&mut sink)) => r,
                     _ = cancelled(&cancel) => {
-                        let (usage, finish, _) = ended_early(FinishReason::Cancelled, None);
-                        return Ok(self.finish(provider, &req.model, started, first_token(), usage, finish, None, reservation).await);
+                        return Ok(outcome(price.as_ref(), started, first_token(), billed_so_far(), FinishReason::Cancelled, None, reservation));
                     }
                 };
                 let err = match result {
                     Ok(resp) => {
                         let finish = finish_reason(resp.finish_reason.as_deref());
-                        return Ok(self
-                            .finish(provider, &req.model, started, first_token(), resp.usage, finish, None, reservation)
-                            .await);
+                        return Ok(outcome(
+                            price.as_ref(),
+                            started,
+                            first_token(),
+                            resp.usage,
+                            finish,
+                            None,
+                            reservation,
+                        ));
                     }
                     Err(e) => e,
                 };
                 tracing::warn!(provider = %provider.id, key = slot, attempt, kind = ?err.kind, "provider call failed");
                 // Text already reached the caller: a retry would repeat it. What was streamed was billed.
                 if emitted.load(Ordering::Relaxed) {
-                    let (usage, finish, cut) =
-                        ended_early(FinishReason::EndOfText, Some(provider_error(provider, &err)));
-                    return Ok(self
-                        .finish(provider, &req.model, started, first_token(), usage, finish, cut, reservation)
-                        .await);
+                    let cut = Some(provider_error(provider, &err));
+                    return Ok(outcome(
+                        price.as_ref(),
+                        started,
+                        first_token(),
+                        billed_so_far(),
+                        FinishReason::EndOfText,
+                        cut,
+                        reservation,
+                    ));
                 }
                 let more_keys = slot + 1 < key_slots.len();
                 if err.kind.rotates_key() && more_keys {
@@ -202,7 +212,7 @@ impl Gateway {
                     _ = tokio::time::sleep(wait) => {}
                     _ = cancelled(&cancel) => {
                         // Between attempts nothing is in flight at the provider: nothing billed.
-                        return Ok(self.finish(provider, &req.model, started, None, Usage::default(), FinishReason::Cancelled, None, reservation).await);
+                        return Ok(outcome(price.as_ref(), started, None, Usage::default(), FinishReason::Cancelled, None, reservation));
                     }
                 }
                 last_error = Some(err);
@@ -212,43 +222,34 @@ impl Gateway {
             AppError::new(ErrorCode::ProviderFailed, format!("{} could not be reached", provider.display_name))
         }))
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    async fn finish(
-        &self,
-        provider: &ProviderSettings,
-        model: &str,
-        started: Instant,
-        first_token: Option<Instant>,
-        usage: Usage,
-        finish_reason: FinishReason,
-        cut: Option<AppError>,
-        reservation: Option<Reservation>,
-    ) -> RemoteOutcome {
-        let end = Instant::now();
-        let price = match self.store.price(provider.kind.as_str(), model).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(%e, "price lookup failed; recording no cost");
-                None
-            }
-        };
-        let cost_usd =
-            price.map_or(0.0, |p| p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens));
-        let gen_secs = first_token.map(|t| (end - t).as_secs_f64()).filter(|s| *s > 0.0);
-        let stats = GenerationStats {
-            input_tokens: usage.input_tokens,
-            cached_input_tokens: usage.cached_input_tokens,
-            output_tokens: usage.output_tokens,
-            ttft_ms: first_token.map(|t| (t - started).as_secs_f64() * 1000.0),
-            latency_ms: (end - started).as_secs_f64() * 1000.0,
-            load_ms: 0.0,
-            prompt_tokens_per_second: None,
-            tokens_per_second: gen_secs.map(|s| usage.output_tokens.saturating_sub(1) as f64 / s),
-            finish_reason,
-        };
-        RemoteOutcome { stats, usage, cost_usd, cut, reservation }
-    }
+/// The outcome of a remote request, priced from the usage.
+#[allow(clippy::too_many_arguments)]
+fn outcome(
+    price: Option<&ModelPrice>,
+    started: Instant,
+    first_token: Option<Instant>,
+    usage: Usage,
+    finish_reason: FinishReason,
+    cut: Option<AppError>,
+    reservation: Option<Reservation>,
+) -> RemoteOutcome {
+    let end = Instant::now();
+    let cost_usd = price.map_or(0.0, |p| p.cost(usage.input_tokens, usage.cached_input_tokens, usage.output_tokens));
+    let gen_secs = first_token.map(|t| (end - t).as_secs_f64()).filter(|s| *s > 0.0);
+    let stats = GenerationStats {
+        input_tokens: usage.input_tokens,
+        cached_input_tokens: usage.cached_input_tokens,
+        output_tokens: usage.output_tokens,
+        ttft_ms: first_token.map(|t| (t - started).as_secs_f64() * 1000.0),
+        latency_ms: (end - started).as_secs_f64() * 1000.0,
+        load_ms: 0.0,
+        prompt_tokens_per_second: None,
+        tokens_per_second: gen_secs.map(|s| usage.output_tokens.saturating_sub(1) as f64 / s),
+        finish_reason,
+    };
+    RemoteOutcome { stats, usage, cost_usd, cut, reservation }
 }
 
 async fn cancelled(flag: &AtomicBool) {

@@ -4,7 +4,7 @@
 //! read). Nothing here panics on hostile input; the limits are checked before
 //! pixels are allocated.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 use std::time::Instant;
 
@@ -122,18 +122,11 @@ fn sniff(bytes: &[u8]) -> ImageError {
 
 /// Reads and prepares the image file at `path` (refusing oversized files before reading them).
 pub fn load(path: &Path, limits: &ImageLimits) -> Result<PreparedImage, ImageError> {
-    let unreadable =
-        |e: std::io::Error| ImageError::Unreadable { path: path.display().to_string(), reason: e.to_string() };
-    // A regular file only: /dev/zero or a pipe named by a user would never end.
-    let file = switchboard_files::open_regular(path)
-        .map_err(|e| ImageError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
-    let len = file.metadata().map_err(unreadable)?.len();
-    if len > limits.max_file_bytes {
-        return Err(ImageError::FileTooLarge { bytes: len, limit: limits.max_file_bytes });
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    // One byte past the cap at most, should the file grow meanwhile.
-    file.take(limits.max_file_bytes + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    // A regular file only (/dev/zero or a pipe named by a user would never end), capped.
+    let bytes = switchboard_files::read_capped(path, limits.max_file_bytes).map_err(|e| match e {
+        switchboard_files::FileError::TooLarge { size, limit } => ImageError::FileTooLarge { bytes: size, limit },
+        other => ImageError::Unreadable { path: path.display().to_string(), reason: other.to_string() },
+    })?;
     prepare(&bytes, limits)
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use switchboard_core::is_loopback_host;
 
 use crate::FetchError;
 
@@ -72,7 +73,7 @@ pub fn http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::custom(|attempt| {
             if attempt.previous().len() >= 10 {
                 attempt.error("more than 10 redirects")
-            } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
+            } else if attempt.url().scheme() == "https" || attempt.url().host_str().is_some_and(is_loopback_host) {
                 attempt.follow()
             } else {
                 let to = attempt.url().to_string();
@@ -81,15 +82,6 @@ pub fn http_client() -> reqwest::Client {
         }))
         .build()
         .expect("HTTP client")
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 const RUN: u8 = 0;
@@ -239,7 +231,7 @@ impl Downloads {
         let name = download_file_name(&request)?;
         request.file_name = Some(name.clone());
         request.sha256 = request.sha256.as_deref().filter(|s| !s.trim().is_empty()).map(parse_sha256).transpose()?;
-        if url.scheme() == "http" && !is_loopback(&url) && request.sha256.is_none() {
+        if url.scheme() == "http" && !url.host_str().is_some_and(is_loopback_host) && request.sha256.is_none() {
             return Err(FetchError::BadInput(format!(
                 "'{}' is plain http from another machine: anyone on the way could change the file; use https, or give the file's sha256 so it can be verified",
                 request.url

@@ -193,10 +193,7 @@ impl<R: Read> Reader<R> {
 pub fn read_header(path: &Path) -> Result<GgufHeader, GgufError> {
     let shown = path.display().to_string();
     let io = |e| GgufError::Io { path: shown.clone(), source: e };
-    let file = switchboard_files::open_regular(path).map_err(|e| match e {
-        switchboard_files::FileError::Io(e) => io(e),
-        other => io(std::io::Error::other(other.to_string())),
-    })?;
+    let file = switchboard_files::open_regular(path).map_err(|e| io(e.into()))?;
     let file_size = file.metadata().map_err(io)?.len();
     let mut r = Reader { inner: BufReader::with_capacity(1 << 16, file), path: shown.clone() };
     let magic = r.bytes::<4>().map_err(|_| GgufError::NotGguf { path: shown.clone() })?;

@@ -29,7 +29,7 @@ pub fn validate_base_url(url: &str, kind: ProviderKind, allow_http: bool) -> Res
         }
         // A local server on this machine may speak plain http; anything
         // else on the network sees the key and the prompts in clear text.
-        if !is_loopback(&parsed) {
+        if !parsed.host_str().is_some_and(switchboard_core::is_loopback_host) {
             return Err(bad(format!(
                 "'{url}' is plain http to another machine: use https, or allow plain http explicitly"
             )));
@@ -42,18 +42,6 @@ pub fn validate_base_url(url: &str, kind: ProviderKind, allow_http: bool) -> Res
         return Err(bad(format!("'{url}' must not have a query or fragment")));
     }
     Ok(parsed)
-}
-
-/// Whether the URL's host is this machine (localhost, 127.0.0.0/8, ::1).
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 #[cfg(test)]

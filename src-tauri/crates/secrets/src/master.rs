@@ -190,14 +190,19 @@ impl MasterKey {
     }
 }
 
-/// Runs a keyring call on its own thread, giving up after the time-out.
-fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+/// Runs a keyring call on its own thread, giving up after the time-out
+/// with `timed_out`'s error.
+fn with_timeout<T: Send + 'static, E: Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+    timed_out: impl FnOnce(String) -> E,
+) -> Result<T, E> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(KEYRING_TIMEOUT)
-        .unwrap_or_else(|_| Err(format!("the keyring did not answer within {} s (locked?)", KEYRING_TIMEOUT.as_secs())))
+    rx.recv_timeout(KEYRING_TIMEOUT).unwrap_or_else(|_| {
+        Err(timed_out(format!("the keyring did not answer within {} s (locked?)", KEYRING_TIMEOUT.as_secs())))
+    })
 }
 
 /// Why the keyring could not be read.
@@ -231,9 +236,8 @@ fn means_absent(text: &str) -> bool {
 /// `Ok(None)`: the keyring works but holds no master key yet.
 fn keyring_get(service: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
     let service = service.to_string();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let result = match keyring::Entry::new(&service, KEYRING_USER) {
+    with_timeout(
+        move || match keyring::Entry::new(&service, KEYRING_USER) {
             Err(e) => Err(KeyringError::Absent(format!("no Secret Service answers in this session: {e}"))),
             Ok(entry) => match entry.get_password() {
                 Ok(p) => Ok(Some(Zeroizing::new(p))),
@@ -243,30 +247,27 @@ fn keyring_get(service: &str) -> Result<Option<Zeroizing<String>>, KeyringError>
                 }
                 Err(e) => Err(KeyringError::Unavailable(format!("the OS keyring refused access: {e}"))),
             },
-        };
-        let _ = tx.send(result);
-    });
-    rx.recv_timeout(KEYRING_TIMEOUT).unwrap_or_else(|_| {
-        Err(KeyringError::Unavailable(format!(
-            "the keyring did not answer within {} s (locked?)",
-            KEYRING_TIMEOUT.as_secs()
-        )))
-    })
+        },
+        KeyringError::Unavailable,
+    )
 }
 
 fn keyring_set(service: &str, hex: &str) -> Result<(), String> {
     let service = service.to_string();
     let hex = Zeroizing::new(hex.to_string());
-    with_timeout(move || {
-        let entry = keyring::Entry::new(&service, KEYRING_USER).map_err(|e| e.to_string())?;
-        entry.set_password(&hex).map_err(|e| e.to_string())?;
-        // Read it back: a store that accepts but does not keep is no store.
-        match entry.get_password() {
-            Ok(back) if back == *hex => Ok(()),
-            Ok(_) => Err("the keyring returned a different value than was stored".into()),
-            Err(e) => Err(e.to_string()),
-        }
-    })
+    with_timeout(
+        move || {
+            let entry = keyring::Entry::new(&service, KEYRING_USER).map_err(|e| e.to_string())?;
+            entry.set_password(&hex).map_err(|e| e.to_string())?;
+            // Read it back: a store that accepts but does not keep is no store.
+            match entry.get_password() {
+                Ok(back) if back == *hex => Ok(()),
+                Ok(_) => Err("the keyring returned a different value than was stored".into()),
+                Err(e) => Err(e.to_string()),
+            }
+        },
+        |why| why,
+    )
 }
 
 fn key_file_error(path: &Path, reason: impl ToString) -> SecretsError {
@@ -291,21 +292,9 @@ fn read_key_file(path: &Path) -> Result<MasterKey, SecretsError> {
 
 fn write_key_file(path: &Path, key: &MasterKey) -> Result<(), SecretsError> {
     let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(&dir).map_err(|e| key_file_error(path, e))?;
-    let mut options = std::fs::OpenOptions::new();
+    switchboard_files::create_private_dir(&dir).map_err(|e| key_file_error(path, e))?;
+    let mut options = switchboard_files::private_file_options();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     let mut file = options.open(path).map_err(|e| key_file_error(path, e))?;
     file.write_all(key.to_hex().as_bytes()).and_then(|_| file.sync_all()).map_err(|e| key_file_error(path, e))
 }

@@ -36,13 +36,10 @@ impl Store {
                 .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         }
         // Created readable by the user only; SQLite gives its -wal and -shm files the same mode.
-        #[cfg(unix)]
         if !path.exists() {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
+            switchboard_files::private_file_options()
                 .write(true)
                 .create_new(true)
-                .mode(0o600)
                 .open(path)
                 .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         }
