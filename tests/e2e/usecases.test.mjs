@@ -51,6 +51,7 @@ describe("Use cases: configure, persist, apply", { timeout: 600_000 }, () => {
     await (await app.byTestId(`usecase-selector-${UC}`)).click();
     await (await app.byTestId(`parameters-panel-${UC}`)).waitForDisplayed();
     await (await app.byTestId(`use-custom-params-toggle-${UC}`)).click();
+    await (await app.byTestId(`param-input-temperature-${UC}`)).waitForEnabled({ timeout: 5_000 });
     await setNumber(`param-input-temperature-${UC}`, "1.35");
     await setNumber(`param-input-maxtokens-${UC}`, "32");
     await (await app.byTestId(`model-dropdown-${UC}`)).click();

@@ -7,6 +7,8 @@ import { modelsFor } from "../api/useCases";
 export interface ModelDropdownProps {
   useCase: Pick<UseCase, "id" | "vision">;
   models: ModelOption[];
+  /** False until the model list has been read: nothing is called unavailable before that. */
+  modelsLoaded: boolean;
   value: string;
   error?: string;
   onChange: (model: string) => void;
@@ -16,12 +18,13 @@ export interface ModelDropdownProps {
  * The models a use case can be given. Each option shows provider, size,
  * capabilities and availability; a vision use case is offered vision models only.
  */
-export function ModelDropdown({ useCase, models, value, error, onChange }: ModelDropdownProps) {
+export function ModelDropdown({ useCase, models, modelsLoaded, value, error, onChange }: ModelDropdownProps) {
   const { t } = useTranslation();
   const choices = modelsFor(useCase, models);
   const byId = new Map(choices.map((m) => [m.id, m]));
   const data = choices.map((m) => ({ value: m.id, label: m.id, disabled: !m.available }));
   if (!byId.has(value)) {
+    // Until the list is read this is only a placeholder for the saved value.
     // The current assignment is shown even when it cannot be used, so the admin sees why.
     data.unshift({ value, label: value, disabled: true });
   }
@@ -31,7 +34,7 @@ export function ModelDropdown({ useCase, models, value, error, onChange }: Model
       data-testid={`model-dropdown-${useCase.id}`}
       label={t("useCasesPage.model")}
       description={
-        current
+        current || !modelsLoaded
           ? undefined
           : useCase.vision && choices.length === 0
             ? t("useCasesPage.noVisionModel")

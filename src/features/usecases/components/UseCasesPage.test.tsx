@@ -9,7 +9,9 @@ import { UseCasesPage } from "./UseCasesPage";
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
-function backend(options: { saveError?: { code: string; message: string; field: string | null } } = {}) {
+function backend(
+  options: { saveError?: { code: string; message: string; field: string | null }; models?: () => Promise<unknown> } = {},
+) {
   const calls: Call[] = [];
   let stored: UseCase[] = structuredClone(useCases);
   mockIPC(
@@ -19,7 +21,7 @@ function backend(options: { saveError?: { code: string; message: string; field: 
         case "list_use_cases":
           return stored;
         case "list_models":
-          return models;
+          return options.models ? options.models() : models;
         case "create_use_case": {
           const { useCase } = args as { useCase: UseCase };
           const created = { ...useCases[1]!, ...useCase, builtin: false, enabled: true };
@@ -130,6 +132,17 @@ describe("Use cases page", () => {
     expect(screen.queryByTestId("model-option-local/other")).toBeNull();
     // The text model currently assigned is listed but cannot be picked.
     expect(screen.getByTestId("model-option-local/gemma-3-270m-q4_k_m").closest("[data-combobox-disabled]")).not.toBeNull();
+  });
+
+  it("calls a model unavailable only once the model list has been read", async () => {
+    let release: (list: unknown) => void = () => {};
+    const pending = new Promise((resolve) => (release = resolve));
+    backend({ models: () => pending });
+    await openEditor("answer_generation");
+    // While the list is loading, no warning appears (it would move the page under the pointer when it goes).
+    expect(screen.queryByText("The assigned model is not available now.")).toBeNull();
+    release(models.filter((m) => m.id !== "local/gemma-3-270m-q4_k_m"));
+    expect(await screen.findByText("The assigned model is not available now.")).toBeInTheDocument();
   });
 
   it("shows the back end's refusal next to the field it names", async () => {

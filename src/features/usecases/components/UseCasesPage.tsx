@@ -55,7 +55,7 @@ function hasErrors(e: ReturnType<typeof draftErrors>): boolean {
 export function UseCasesPage() {
   const { t } = useTranslation();
   const { data: useCases = [], error: loadError } = useUseCases();
-  const { data: models = [] } = useModels();
+  const { data: models = [], isSuccess: modelsLoaded } = useModels();
   const save = useSaveUseCases();
   const [drafts, setDrafts] = useState<Drafts>({});
   const [selected, setSelected] = useState<string | null>(null);
@@ -192,6 +192,7 @@ export function UseCasesPage() {
               <ModelDropdown
                 useCase={current}
                 models={models}
+                modelsLoaded={modelsLoaded}
                 value={draft.model}
                 onChange={(model) => update({ model })}
                 error={fieldError("model")}
