@@ -58,11 +58,16 @@ export const commands = {
 	/**  The UI preferences (theme, language, navigation), read before the first render. */
 	uiPrefs: () => typedError<UiPrefs, AppError>(__TAURI_INVOKE("ui_prefs")),
 	saveUiPrefs: (prefs: UiPrefs) => typedError<UiPrefs, AppError>(__TAURI_INVOKE("save_ui_prefs", { prefs })),
+	routingSettings: () => typedError<RoutingSettings, AppError>(__TAURI_INVOKE("routing_settings")),
+	saveRoutingSettings: (settings: RoutingSettings) => typedError<RoutingSettings, AppError>(__TAURI_INVOKE("save_routing_settings", { settings })),
+	candidateStates: (models: string[]) => typedError<CandidateState[], AppError>(__TAURI_INVOKE("candidate_states", { models })),
+	routingEvents: (provider: string | null, limit: number) => typedError<RoutingEvent[], AppError>(__TAURI_INVOKE("routing_events", { provider, limit })),
 };
 
 /** Events */
 export const events = {
 	modelStatusChanged: makeEvent<ModelStatusChanged, ModelStatusChanged>("model-status-changed"),
+	routingEventRaised: makeEvent<RoutingEventRaised, RoutingEventRaised>("routing-event-raised"),
 };
 
 /* Types */
@@ -83,6 +88,30 @@ export type AppInfo = {
 	/**  Recorded as the author of configuration changes. */
 	user: string,
 };
+
+/**  One step of a request's route, as the ledger keeps it. */
+export type Attempt = {
+	/**  `provider/model`. */
+	candidate: string,
+	outcome: AttemptOutcome,
+	class?: FailureClass | null,
+	/**  What went wrong, in words an admin can act on. */
+	message?: string | null,
+	/**  Tries at this candidate (retries of transient failures included). */
+	tries?: number,
+	duration_ms: number | null,
+};
+
+/**  What became of one candidate a request tried (or passed over). */
+export type AttemptOutcome = 
+/**  This candidate answered. */
+"answered" | 
+/**  It was tried and failed. */
+"failed" | 
+/**  It was not tried (budget spent, circuit open, rate-limited, missing, local only). */
+"skipped" | 
+/**  The user stopped the request while this candidate served it. */
+"cancelled";
 
 export type AuditEntry = {
 	id: number,
@@ -112,6 +141,24 @@ export type AuditFilter = {
 	text: string | null,
 	limit: number,
 };
+
+export type CandidateState = {
+	model: string,
+	status: CandidateStatus,
+	/**  Why, in words. */
+	detail: string | null,
+	/**  When a paused candidate is tried again (RFC 3339 UTC). */
+	retry_at: string | null,
+	/**  A cloud provider's API (billed by the provider). */
+	cloud: boolean,
+};
+
+/**  How a candidate stands now, for the route editor. */
+export type CandidateStatus = "available" | 
+/**  Not in the library, its file gone, or no such provider. */
+"model_missing" | "provider_disabled" | "budget_spent" | "circuit_open" | "rate_limited" | 
+/**  "Local only" is on and this candidate leaves the machine. */
+"local_only";
 
 /**  Who said a turn of a conversation. */
 export type ChatRole = "system" | "user" | "assistant";
@@ -270,6 +317,9 @@ export type ExportedConfig = {
 	json: string,
 };
 
+/**  Why a candidate failed or was passed over: stable words the UI translates. */
+export type FailureClass = "model_missing" | "model_load_failed" | "engine_failed" | "prompt_too_long" | "budget_spent" | "price_missing" | "circuit_open" | "rate_limited" | "local_only" | "timeout" | "unavailable" | "server" | "auth" | "invalid_request" | "bad_response" | "stream_cut" | "no_key" | "other";
+
 /**  Why generation stopped. */
 export type FinishReason = 
 /**  The model produced an end-of-generation token. */
@@ -313,6 +363,8 @@ export type GenerationSummary = {
 	stats: GenerationStats,
 	/**  The parameters the request ran with. */
 	params: SamplingParams,
+	/**  The candidates tried, in order; the last one answered. */
+	route: Attempt[],
 };
 
 /**  What the image turned out to be. */
@@ -415,7 +467,7 @@ export type LlmRequest = {
 	prompt: string,
 	/**  Earlier turns of the conversation, oldest first. */
 	history?: ChatTurn[],
-	/**  `provider/model`; the use case's model when absent. */
+	/**  `provider/model`: this model only, no route. The use case's route when absent. */
 	model?: string | null,
 	/**  Replaces the use case's parameters for this request only. */
 	params?: SamplingParams | null,
@@ -522,6 +574,11 @@ export type NewRequestRecord = {
 	image_count?: number,
 	/**  Context positions the images took (part of input_tokens). */
 	image_tokens?: number,
+	/**
+	 *  The candidates the request tried, in order; the last one answered
+	 *  when the status is `ok`. Empty for rows written before routes.
+	 */
+	route?: Attempt[],
 };
 
 /**  A new, admin-defined use case. */
@@ -568,12 +625,46 @@ export type ProviderCheck = {
 	message: string | null,
 };
 
+/**  How a provider is doing, for the Providers page and the route editor. */
+export type ProviderHealth = {
+	provider: string,
+	/**  `closed`, `open` or `half_open`. */
+	circuit: string,
+	/**  When an open circuit lets the next request through (RFC 3339 UTC). */
+	retry_at: string | null,
+	consecutive_failures: number,
+	/**  Failed share of the last requests (0 to 1), over `recent_requests`. */
+	failure_rate: number | null,
+	recent_requests: number,
+	/**  Rate-limited by the provider until then (RFC 3339 UTC). */
+	cooling_until: string | null,
+};
+
 export type ProviderKind = "ollama" | "openai" | "azure" | "anthropic" | "gemini" | "dashscope" | 
 /**
  *  Any server speaking OpenAI's chat completions: vLLM, LM Studio,
  *  llama.cpp's server, TGI, ...
  */
 "openai_compatible";
+
+/**
+ *  How long a request waits on a provider, and how many it may be sent.
+ *  Unset values take the defaults below.
+ */
+export type ProviderLimits = {
+	/**  Seconds to open a connection. */
+	connect_timeout_s?: number | null,
+	/**  Seconds from sending the request to the first token. */
+	first_token_timeout_s?: number | null,
+	/**  Seconds of silence allowed between two chunks of a stream. */
+	idle_timeout_s?: number | null,
+	/**  Seconds for the whole request. */
+	total_timeout_s?: number | null,
+	/**  Requests per minute sent to this provider; none = no limit. */
+	requests_per_minute?: number | null,
+	/**  Prompt plus output tokens per minute; none = no limit. */
+	tokens_per_minute?: number | null,
+};
 
 /**
  *  One configured provider, as the admin edits it. Its API keys are not here:
@@ -594,6 +685,8 @@ export type ProviderSettings = {
 	azure_api_version: string | null,
 	/**  Requests stop when this month's spend reaches it; none = no limit. */
 	monthly_budget_usd: number | null,
+	/**  Time-outs and rate limits; each unset one takes its default. */
+	limits?: ProviderLimits,
 };
 
 /**  One card's changes. Plaintext keys travel this way only, UI to back end. */
@@ -619,6 +712,8 @@ export type ProviderView = {
 	needs_key: boolean,
 	is_cloud: boolean,
 	default_base_url: string,
+	/**  Circuit, recent failures and rate-limit pause, as routing sees them. */
+	health: ProviderHealth,
 };
 
 export type ProvidersPage = {
@@ -649,6 +744,63 @@ export type ResidentModel = {
 	size_bytes: number | null,
 	/**  Seconds since it last served a request. */
 	idle_seconds: number | null,
+};
+
+/**  One model a use case's requests may go to. */
+export type RouteCandidate = {
+	/**  `provider/model`, e.g. `local/gemma-3-270m-q4_k_m` or `openai/gpt-4o-mini`. */
+	model: string,
+	/**
+	 *  Replaces the use case's parameters when this candidate serves (a cloud
+	 *  fallback may need other limits than the local model); a request's own
+	 *  parameters still win.
+	 */
+	params?: SamplingParams | null,
+};
+
+/**  A routing event, as raised and as stored in the events table. */
+export type RoutingEvent = {
+	/**  Stored events have an id; 0 before they are written. */
+	id: number,
+	/**  RFC 3339 UTC. */
+	at: string,
+	kind: RoutingEventKind,
+	provider?: string | null,
+	use_case?: string | null,
+	/**  The ledger row of the request that raised it, if any. */
+	ledger_id?: string | null,
+	message: string,
+};
+
+/**  Something routing did that an admin should hear about. */
+export type RoutingEventKind = 
+/**  A request was answered by a later candidate than the first. */
+"fell_back" | 
+/**  Every candidate failed. */
+"route_failed" | 
+/**  A provider's month spend passed 80% of its budget. */
+"budget_80" | 
+/**  A provider's budget is spent: it is skipped until the month turns. */
+"budget_spent" | 
+/**  A new month: a provider whose budget was spent serves again. */
+"budget_reset" | 
+/**  Consecutive failures: the provider is not tried until the circuit's retry time. */
+"circuit_opened" | 
+/**  The provider answered again. */
+"circuit_closed" | 
+/**  A request could not get a slot within its wait bound. */
+"rate_limited";
+
+/**  Emitted for each routing event (fell back, budget warnings, circuits, rate limits). */
+export type RoutingEventRaised = RoutingEvent;
+
+/**  Settings that apply to every route. */
+export type RoutingSettings = {
+	/**
+	 *  Nothing leaves this machine: every candidate that is not the local
+	 *  engine or a server on loopback is skipped.
+	 */
+	local_only?: boolean,
 };
 
 /**  Every knob a request can turn. Ranges follow the admin console's design. */
@@ -706,6 +858,10 @@ export type UseCase = {
 	system_prompt: string | null,
 	/**  A JSON schema the output must follow (structured output). */
 	json_schema: string | null,
+	/**  Tried in order when `model` cannot answer (see [`crate::route`]). */
+	fallbacks: RouteCandidate[],
+	/**  Cloud candidates go first, in their order, then the others. */
+	prefer_cloud: boolean,
 	/**  RFC 3339 UTC. */
 	updated_at: string,
 	/**  The OS user who last changed it. */
@@ -721,6 +877,8 @@ export type UseCaseConfig = {
 	custom_params: SamplingParams | null,
 	system_prompt: string | null,
 	json_schema: string | null,
+	fallbacks: RouteCandidate[],
+	prefer_cloud: boolean,
 };
 
 /**  Where keys are protected, and anything that stops them being used; shown on the Providers page. */

@@ -14,6 +14,10 @@ use crate::state::ModelStatus;
 #[derive(Debug, Clone, Serialize, specta::Type, Event)]
 pub struct ModelStatusChanged(pub ModelStatus);
 
+/// Emitted for each routing event (fell back, budget warnings, circuits, rate limits).
+#[derive(Debug, Clone, Serialize, specta::Type, Event)]
+pub struct RoutingEventRaised(pub switchboard_core::RoutingEvent);
+
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
@@ -55,8 +59,12 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::pick_files,
             commands::ui_prefs,
             commands::save_ui_prefs,
+            commands::routing_settings,
+            commands::save_routing_settings,
+            commands::candidate_states,
+            commands::routing_events,
         ])
-        .events(collect_events![ModelStatusChanged])
+        .events(collect_events![ModelStatusChanged, RoutingEventRaised])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.
         .disable_serde_phases()
 }

@@ -27,8 +27,25 @@ pub fn run() {
             let paths = state::Paths::resolve(app.handle())?;
             logging::write_to_file(&paths.log_file());
             let app_state = tauri::async_runtime::block_on(state::AppState::open(paths))?;
+            let mut routing_events = app_state.gateway.subscribe();
             app.manage(app_state);
             ops::default_model::start_in_background(app.handle().clone());
+            // Routing events to the window, as they happen.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                use tauri_specta::Event as _;
+                loop {
+                    match routing_events.recv().await {
+                        Ok(event) => {
+                            let _ = bindings::RoutingEventRaised(event).emit(&handle);
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "routing events came faster than the window took them");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
             Ok(())
         })
         .run(tauri::generate_context!())

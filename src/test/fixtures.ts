@@ -24,6 +24,8 @@ function useCase(id: string, name: string, vision: boolean, defaults: SamplingPa
     use_custom_params: false,
     system_prompt: null,
     json_schema: null,
+    fallbacks: [],
+    prefer_cloud: false,
     updated_at: "2026-11-30T06:00:00.000Z",
     updated_by: "admin",
   };
@@ -58,6 +60,7 @@ export function summary(requestId: string, status: GenerationSummary["status"], 
       tokens_per_second: 46.25,
       finish_reason: status === "cancelled" ? "cancelled" : "end_of_text",
     },
+    route: [{ candidate: "local/gemma-3-270m-q4_k_m", outcome: status === "cancelled" ? "cancelled" : "answered", class: null, message: null, tries: 1, duration_ms: 812 }],
   };
 }
 

@@ -5,6 +5,7 @@ mod dialogs;
 mod generation;
 mod library;
 mod providers;
+mod routing;
 mod vision;
 
 pub use config::*;
@@ -12,6 +13,7 @@ pub use dialogs::*;
 pub use generation::*;
 pub use library::*;
 pub use providers::*;
+pub use routing::*;
 pub use vision::*;
 
 use tauri::State;

@@ -9,5 +9,6 @@ pub mod library;
 pub mod models;
 pub mod prefs;
 pub mod providers;
+pub mod routing;
 pub mod use_cases;
 pub mod vision;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{pricing, AppError, ErrorCode, ModelPrice, ProviderSettings, BUILTIN_PRICES_SOURCE};
-use switchboard_gateway::VaultStatus;
+use switchboard_gateway::{ProviderHealth, VaultStatus};
 use switchboard_providers::{adapter, validate_base_url, Endpoint, ProbeReport};
 use switchboard_store::providers::KeyChange;
 use switchboard_store::queries::providers::{ListedModel, ProviderCheck, ProviderRow};
@@ -32,6 +32,8 @@ pub struct ProviderView {
     pub needs_key: bool,
     pub is_cloud: bool,
     pub default_base_url: String,
+    /// Circuit, recent failures and rate-limit pause, as routing sees them.
+    pub health: ProviderHealth,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
@@ -91,6 +93,7 @@ pub async fn page(state: &AppState) -> Result<ProvidersPage, AppError> {
             needs_key: kind.needs_key(),
             is_cloud: kind.is_cloud(),
             default_base_url: kind.default_base_url().to_string(),
+            health: state.gateway.provider_health(&settings.id),
             settings,
         });
     }
@@ -131,6 +134,7 @@ fn validate(old: &ProviderRow, key_count_after: usize, s: &ProviderSettings) -> 
             return Err(field(id, "monthly_budget_usd", "the budget must be a number of dollars, 0 or more"));
         }
     }
+    s.limits.validate().map_err(|e| field(id, &e.field, e.message))?;
     if s.kind == switchboard_core::ProviderKind::Azure && s.enabled {
         if s.azure_deployments.as_deref().is_none_or(|d| d.trim().is_empty()) {
             return Err(field(id, "azure_deployments", "Azure OpenAI needs at least one deployment name"));
@@ -159,9 +163,11 @@ pub async fn save_all(state: &AppState, updates: Vec<ProviderUpdate>) -> Result<
     let store = state.store();
     let gateway = &state.gateway;
     let mut plans = Vec::new();
+    let mut before = Vec::new();
     for u in updates {
         let settings = tidy(u.settings);
         let old = store.provider(&settings.id).await?;
+        before.push(old.settings.clone());
         let existing = store.provider_keys(&settings.id).await?;
         for id in &u.remove_keys {
             if !existing.iter().any(|k| &k.id == id) {
@@ -210,6 +216,13 @@ pub async fn save_all(state: &AppState, updates: Vec<ProviderUpdate>) -> Result<
     }
     // One transaction: a failure part-way leaves every provider as it was.
     store.save_providers(&state.actor, &plans).await?;
+    for (settings, changes) in &plans {
+        // A new address or key deserves a fresh start: past failures were the old one's.
+        let old = before.iter().find(|o| o.id == settings.id);
+        if !changes.is_empty() || old.is_none_or(|o| o.base_url != settings.base_url || o.limits != settings.limits) {
+            state.gateway.reset_provider_health(&settings.id);
+        }
+    }
     state.gateway.recheck_master_key().await?;
     page(state).await
 }

@@ -40,6 +40,14 @@ pub async fn save(state: &AppState, id: &str, cfg: UseCaseConfig) -> Result<UseC
     if cfg.model != current.model {
         check_model(state, &cfg.model, current.vision).await?;
     }
+    // A fallback added now must exist like the model; ones already saved may have gone since (the route skips them).
+    for (i, c) in cfg.fallbacks.iter().enumerate() {
+        if !current.fallbacks.iter().any(|old| old.model == c.model) {
+            check_model(state, &c.model, current.vision)
+                .await
+                .map_err(|e| AppError { field: Some(format!("fallbacks.{i}.model")), ..e })?;
+        }
+    }
     Ok(state.store().save_use_case(&state.actor, id, &cfg).await?)
 }
 

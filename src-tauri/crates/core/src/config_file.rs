@@ -7,7 +7,8 @@ use crate::error::{AppError, ErrorCode};
 use crate::params::SamplingParams;
 use crate::use_case::{validate_use_case_id, UseCase};
 
-pub const CONFIG_SCHEMA_VERSION: u32 = 1;
+/// Version 2 added routes (`fallbacks`, `prefer_cloud`); version 1 files are still read.
+pub const CONFIG_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +37,10 @@ pub struct ExportedUseCase {
     pub system_prompt: Option<String>,
     #[serde(default)]
     pub json_schema: Option<String>,
+    #[serde(default)]
+    pub fallbacks: Vec<crate::RouteCandidate>,
+    #[serde(default)]
+    pub prefer_cloud: bool,
 }
 
 impl ExportedUseCase {
@@ -52,6 +57,8 @@ impl ExportedUseCase {
             custom_params: uc.custom_params.clone(),
             system_prompt: uc.system_prompt.clone(),
             json_schema: uc.json_schema.clone(),
+            fallbacks: uc.fallbacks.clone(),
+            prefer_cloud: uc.prefer_cloud,
         }
     }
 
@@ -70,6 +77,8 @@ impl ExportedUseCase {
             use_custom_params: self.use_custom_params,
             system_prompt: self.system_prompt.clone(),
             json_schema: self.json_schema.clone(),
+            fallbacks: self.fallbacks.clone(),
+            prefer_cloud: self.prefer_cloud,
             updated_at: String::new(),
             updated_by: String::new(),
         }
@@ -111,10 +120,11 @@ impl ConfigFile {
             }
         })?;
         match value.get("schema_version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(CONFIG_SCHEMA_VERSION) => {}
+            // Version 1 is version 2 without routes: its use cases get none.
+            Some(v) if (1..=u64::from(CONFIG_SCHEMA_VERSION)).contains(&v) => {}
             Some(v) => {
                 return Err(bad(format!(
-                    "the file has schema version {v}; this version of Switchboard reads version {CONFIG_SCHEMA_VERSION}"
+                    "the file has schema version {v}; this version of Switchboard reads versions 1 to {CONFIG_SCHEMA_VERSION}"
                 )))
             }
             None => {
@@ -154,13 +164,40 @@ mod tests {
     }
 
     #[test]
+    fn version_1_files_are_read_without_routes() {
+        let v1 = r#"{"schema_version": 1, "exported_at": "2026-11-01T00:00:00.000Z", "use_cases": [
+            {"id": "answer_generation", "name": "Answers", "enabled": true, "model": "local/gemma-3-270m-q4_k_m",
+             "defaults": {"temperature": 0.7, "top_k": 40, "top_p": 0.9, "max_tokens": 256, "repeat_penalty": 1.1},
+             "use_custom_params": false}]}"#;
+        let file = ConfigFile::parse(v1).unwrap();
+        let uc = file.use_cases[0].to_use_case();
+        assert!(uc.fallbacks.is_empty() && !uc.prefer_cloud);
+        assert_eq!(uc.name, "Answers");
+    }
+
+    #[test]
+    fn routes_survive_an_export() {
+        let mut ucs = builtin_use_cases();
+        ucs[0].fallbacks = vec![crate::RouteCandidate {
+            model: "openai/gpt-4o-mini".into(),
+            params: Some(SamplingParams::new(0.2, 40, 0.9, 64, 1.0)),
+        }];
+        ucs[0].prefer_cloud = true;
+        let text = serde_json::to_string(&ConfigFile::new("t".into(), &ucs)).unwrap();
+        let back = ConfigFile::parse(&text).unwrap().use_cases[0].to_use_case();
+        assert_eq!(back.fallbacks, ucs[0].fallbacks);
+        assert!(back.prefer_cloud);
+    }
+
+    #[test]
     fn bad_files_are_refused_with_a_reason() {
         let good = export();
         let cases = [
             (good[..good.len() / 2].to_string(), "truncated"),
             ("not json at all".to_string(), "not valid JSON"),
-            (good.replace("\"schema_version\": 1", "\"schema_version\": 7"), "schema version 7"),
-            (good.replace("\"schema_version\": 1,", ""), "no schema_version"),
+            (good.replace("\"schema_version\": 2", "\"schema_version\": 7"), "schema version 7"),
+            (good.replace("\"schema_version\": 2,", ""), "no schema_version"),
+            (good.replacen("\"fallbacks\": []", "\"fallbacks\": [{\"model\": \"openai\"}]", 1), "fallbacks.0.model"),
             (good.replacen("\"temperature\": 0.3", "\"temperature\": 5.0", 1), "temperature"),
             (good.replacen("\"model\": \"local/gemma-3-270m-q4_k_m\"", "\"model\": \"nope\"", 1), "model"),
             (good.replacen("\"entity_extraction\"", "\"intent_classification\"", 1), "appears twice"),

@@ -59,6 +59,10 @@ pub struct NewRequestRecord {
     /// Context positions the images took (part of input_tokens).
     #[serde(default)]
     pub image_tokens: u32,
+    /// The candidates the request tried, in order; the last one answered
+    /// when the status is `ok`. Empty for rows written before routes.
+    #[serde(default)]
+    pub route: Vec<crate::Attempt>,
 }
 
 impl NewRequestRecord {
@@ -82,6 +86,7 @@ impl NewRequestRecord {
             params: None,
             image_count: 0,
             image_tokens: 0,
+            route: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod model_ref;
 pub mod params;
 pub mod pricing;
 pub mod provider;
+pub mod route;
 pub mod use_case;
 
 pub use audit::{AuditEntry, AuditFilter};
@@ -27,7 +28,11 @@ pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
 pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};
-pub use provider::{builtin_providers, is_loopback_host, ProviderKind, ProviderSettings};
+pub use provider::{builtin_providers, is_loopback_host, ProviderKind, ProviderLimits, ProviderSettings};
+pub use route::{
+    Attempt, AttemptOutcome, FailureClass, Placement, RouteCandidate, RoutingEvent, RoutingEventKind, RoutingSettings,
+    MAX_FALLBACKS,
+};
 pub use use_case::{
     builtin_use_cases, validate_use_case_id, FieldError, NewUseCase, UseCase, UseCaseConfig, DEFAULT_LOCAL_MODEL,
 };

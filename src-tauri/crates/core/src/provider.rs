@@ -135,6 +135,85 @@ pub struct ProviderSettings {
     pub azure_api_version: Option<String>,
     /// Requests stop when this month's spend reaches it; none = no limit.
     pub monthly_budget_usd: Option<f64>,
+    /// Time-outs and rate limits; each unset one takes its default.
+    #[serde(default)]
+    pub limits: ProviderLimits,
+}
+
+/// How long a request waits on a provider, and how many it may be sent.
+/// Unset values take the defaults below.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct ProviderLimits {
+    /// Seconds to open a connection.
+    #[serde(default)]
+    pub connect_timeout_s: Option<u32>,
+    /// Seconds from sending the request to the first token.
+    #[serde(default)]
+    pub first_token_timeout_s: Option<u32>,
+    /// Seconds of silence allowed between two chunks of a stream.
+    #[serde(default)]
+    pub idle_timeout_s: Option<u32>,
+    /// Seconds for the whole request.
+    #[serde(default)]
+    pub total_timeout_s: Option<u32>,
+    /// Requests per minute sent to this provider; none = no limit.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    /// Prompt plus output tokens per minute; none = no limit.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u32>,
+}
+
+impl ProviderLimits {
+    pub const DEFAULT_CONNECT_S: u32 = 10;
+    pub const DEFAULT_FIRST_TOKEN_S: u32 = 60;
+    pub const DEFAULT_IDLE_S: u32 = 30;
+    pub const DEFAULT_TOTAL_S: u32 = 600;
+
+    pub fn connect(&self) -> std::time::Duration {
+        secs(self.connect_timeout_s, Self::DEFAULT_CONNECT_S)
+    }
+    pub fn first_token(&self) -> std::time::Duration {
+        secs(self.first_token_timeout_s, Self::DEFAULT_FIRST_TOKEN_S)
+    }
+    pub fn idle(&self) -> std::time::Duration {
+        secs(self.idle_timeout_s, Self::DEFAULT_IDLE_S)
+    }
+    pub fn total(&self) -> std::time::Duration {
+        secs(self.total_timeout_s, Self::DEFAULT_TOTAL_S)
+    }
+
+    /// Each value, when set, in range: time-outs 1 s to 1 day, limits at least 1.
+    pub fn validate(&self) -> Result<(), crate::FieldError> {
+        for (name, v) in [
+            ("connect_timeout_s", self.connect_timeout_s),
+            ("first_token_timeout_s", self.first_token_timeout_s),
+            ("idle_timeout_s", self.idle_timeout_s),
+            ("total_timeout_s", self.total_timeout_s),
+        ] {
+            if v.is_some_and(|v| !(1..=86_400).contains(&v)) {
+                return Err(crate::FieldError {
+                    field: format!("limits.{name}"),
+                    message: "must be between 1 and 86400 seconds".into(),
+                });
+            }
+        }
+        for (name, v) in
+            [("requests_per_minute", self.requests_per_minute), ("tokens_per_minute", self.tokens_per_minute)]
+        {
+            if v == Some(0) {
+                return Err(crate::FieldError {
+                    field: format!("limits.{name}"),
+                    message: "must be at least 1 (leave it empty for no limit)".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn secs(v: Option<u32>, default: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(v.unwrap_or(default)))
 }
 
 /// One provider of each kind, disabled, at its default endpoint.
@@ -151,6 +230,7 @@ pub fn builtin_providers() -> Vec<ProviderSettings> {
             azure_deployments: None,
             azure_api_version: (kind == ProviderKind::Azure).then(|| "2024-10-21".to_string()),
             monthly_budget_usd: None,
+            limits: ProviderLimits::default(),
         })
         .collect()
 }

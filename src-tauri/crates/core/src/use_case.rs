@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::model_ref::ModelRef;
 use crate::params::SamplingParams;
+use crate::route::{validate_fallbacks, RouteCandidate};
 
 /// The model every installation starts with, for every use case.
 pub const DEFAULT_LOCAL_MODEL: &str = "local/gemma-3-270m-q4_k_m";
@@ -34,6 +35,10 @@ pub struct UseCase {
     pub system_prompt: Option<String>,
     /// A JSON schema the output must follow (structured output).
     pub json_schema: Option<String>,
+    /// Tried in order when `model` cannot answer (see [`crate::route`]).
+    pub fallbacks: Vec<RouteCandidate>,
+    /// Cloud candidates go first, in their order, then the others.
+    pub prefer_cloud: bool,
     /// RFC 3339 UTC.
     pub updated_at: String,
     /// The OS user who last changed it.
@@ -50,6 +55,8 @@ pub struct UseCaseConfig {
     pub custom_params: Option<SamplingParams>,
     pub system_prompt: Option<String>,
     pub json_schema: Option<String>,
+    pub fallbacks: Vec<RouteCandidate>,
+    pub prefer_cloud: bool,
 }
 
 /// A new, admin-defined use case.
@@ -97,7 +104,16 @@ impl UseCase {
             custom_params: self.custom_params.clone(),
             system_prompt: self.system_prompt.clone(),
             json_schema: self.json_schema.clone(),
+            fallbacks: self.fallbacks.clone(),
+            prefer_cloud: self.prefer_cloud,
         }
+    }
+
+    /// The candidates in the admin's order: the model, then the fallbacks.
+    pub fn candidates(&self) -> Vec<RouteCandidate> {
+        std::iter::once(RouteCandidate { model: self.model.clone(), params: None })
+            .chain(self.fallbacks.iter().cloned())
+            .collect()
     }
 
     /// The parameters a request runs with: the request's own override, else
@@ -128,6 +144,7 @@ impl UseCaseConfig {
         if let Some(p) = &self.custom_params {
             p.validate().map_err(|e| field(&format!("custom_params.{}", e.field), e.message))?;
         }
+        validate_fallbacks(&self.model, &self.fallbacks)?;
         if let Some(prompt) = &self.system_prompt {
             if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
                 return Err(field("system_prompt", format!("at most {MAX_SYSTEM_PROMPT_CHARS} characters")));
@@ -174,6 +191,8 @@ impl NewUseCase {
             custom_params: None,
             system_prompt: None,
             json_schema: None,
+            fallbacks: Vec::new(),
+            prefer_cloud: false,
         }
         .validate()
     }
@@ -193,6 +212,8 @@ fn builtin(id: &str, name: &str, description: &str, defaults: SamplingParams) ->
         use_custom_params: false,
         system_prompt: None,
         json_schema: None,
+        fallbacks: Vec::new(),
+        prefer_cloud: false,
         updated_at: String::new(),
         updated_by: String::new(),
     }

@@ -4,27 +4,35 @@
 //! parameters > use-case defaults), validates them, runs the request, and
 //! records it in the ledger whatever the outcome.
 //!
+//! A use case's requests follow its route: the model, then the fallbacks,
+//! each tried in turn until one answers (see `route.rs` for the rules).
 //! Remote models go to the providers crate's adapters with the provider's
-//! keys (opened from the vault for one request), retries and key rotation
-//! decided here; every request is priced from what the provider reported.
+//! keys (opened from the vault for one request), retries, key rotation,
+//! circuit breakers, rate limits and budgets decided here; every request is
+//! priced from what the provider reported.
 //!
 //! **Architecture Invariant:** the gateway links neither Tauri nor llama.cpp;
 //! it reaches the engine through `switchboard_core::TextEngine`, the seam
 //! where the engine's worker process plugs in.
 
 mod embed;
+mod events;
 mod generate;
+pub mod health;
 mod library;
 mod remote;
 mod resolve;
+mod route;
 mod vault;
 mod vision;
 
 pub use embed::{EmbedRequest, EmbedResponse};
 pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};
+pub use health::ProviderHealth;
 pub use library::LocalEntry;
 pub use remote::provider_error;
-pub use resolve::{Resolved, Target};
+pub use resolve::Target;
+pub use route::{CandidateState, CandidateStatus};
 pub use vault::{Vault, VaultStatus};
 pub use vision::{DescribeRequest, DescribeSummary, ImageFacts, DEFAULT_VISION_PROMPT};
 
@@ -48,6 +56,14 @@ pub struct Gateway {
     /// Worst-case cost of the cloud requests in flight, by provider: counted
     /// against the budget until each one's ledger row is written.
     reserved: remote::Reservations,
+    /// Circuit breakers, rate limits and cool-downs, by provider.
+    health: health::Health,
+    /// Clients with a provider's own connect time-out, by that time-out.
+    clients: Mutex<HashMap<std::time::Duration, reqwest::Client>>,
+    /// Routing events, to whoever listens.
+    events: tokio::sync::broadcast::Sender<switchboard_core::RoutingEvent>,
+    /// Budget warnings already given this month.
+    budget_marks: events::BudgetMarks,
 }
 
 impl Gateway {
@@ -61,7 +77,21 @@ impl Gateway {
             http,
             running: Mutex::new(HashMap::new()),
             reserved: remote::Reservations::default(),
+            health: health::Health::default(),
+            clients: Mutex::new(HashMap::new()),
+            events: events::channel(),
+            budget_marks: events::BudgetMarks::default(),
         }
+    }
+
+    /// How `provider` is doing: circuit, recent failures, rate-limit pause.
+    pub fn provider_health(&self, provider: &str) -> ProviderHealth {
+        self.health.report(provider)
+    }
+
+    /// Forgets a provider's failures (after its settings changed).
+    pub fn reset_provider_health(&self, provider: &str) {
+        self.health.reset(provider);
     }
 
     /// The client providers are reached with (for model listing and probes too).

@@ -1,7 +1,9 @@
-//! Running a request at a remote provider: budget check with a reservation
-//! of the request's worst-case cost, keys tried in order (the next one on
-//! 401/429), retries of transient failures with back-off and Retry-After,
-//! cancellation, and usage priced from the price table. A request that ends
+//! Running a request at a remote provider: the circuit breaker and rate
+//! limits asked first, budget check with a reservation of the request's
+//! worst-case cost, keys tried in order (the next one on 401/429), retries of
+//! transient failures with jittered exponential back-off and Retry-After, the
+//! provider's time-outs (first token, idle gap, total), cancellation, and
+//! usage priced from the price table. A request that ends
 //! early (cancelled, or its stream cut after text reached the caller) is
 //! charged what the provider billed: the usage it reported so far, else the
 //! prompt and the streamed text counted.
@@ -11,15 +13,86 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_core::{AppError, ErrorCode, FinishReason, GenerationStats, ModelPrice, ProviderSettings};
+use backon::BackoffBuilder;
+use switchboard_core::{
+    AppError, ErrorCode, FailureClass, FinishReason, GenerationStats, ModelPrice, ProviderSettings, RoutingEventKind,
+};
 use switchboard_providers::{adapter, ChatRequest, Endpoint, ErrorAction, ErrorKind, ProviderError, Usage};
 
+use crate::health::{Admission, CircuitChange};
 use crate::Gateway;
 
 /// Attempts per key for transient failures (the first try included).
 const ATTEMPTS_PER_KEY: u32 = 3;
-/// A provider asking us to wait longer than this is treated as unavailable now.
+/// A provider asking us to wait longer than this is passed over for now (and
+/// skipped until the time it gave).
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// The pauses between tries of one key: exponential from 250 ms, doubled
+/// each time, at most 8 s, with jitter so that many callers do not retry in step.
+fn backoff() -> impl Iterator<Item = Duration> {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(8))
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(ATTEMPTS_PER_KEY as usize - 1)
+        .build()
+}
+
+/// Why a candidate could not answer, as routing needs to know it.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub error: AppError,
+    pub class: FailureClass,
+    /// Nothing was sent: the candidate was passed over.
+    pub skipped: bool,
+    /// Retrying elsewhere at the same provider repeats the mistake (a refused key, an invalid request).
+    pub fail_fast: bool,
+    /// Tries made at the provider.
+    pub tries: u32,
+}
+
+impl Failure {
+    pub fn skipped(class: FailureClass, error: AppError) -> Self {
+        Self { error, class, skipped: true, fail_fast: false, tries: 0 }
+    }
+
+    pub fn failed(class: FailureClass, error: AppError, tries: u32) -> Self {
+        Self { error, class, skipped: false, fail_fast: false, tries }
+    }
+
+    fn from_provider(provider: &ProviderSettings, e: &ProviderError, tries: u32) -> Self {
+        Self {
+            error: provider_error(provider, e),
+            class: class_of(e.kind),
+            skipped: false,
+            fail_fast: e.action() == ErrorAction::FailFast,
+            tries,
+        }
+    }
+}
+
+impl From<Failure> for AppError {
+    fn from(f: Failure) -> Self {
+        f.error
+    }
+}
+
+/// The routing class of a provider error.
+pub(crate) fn class_of(kind: ErrorKind) -> FailureClass {
+    match kind {
+        ErrorKind::Auth => FailureClass::Auth,
+        ErrorKind::RateLimited => FailureClass::RateLimited,
+        ErrorKind::Timeout => FailureClass::Timeout,
+        ErrorKind::Server => FailureClass::Server,
+        ErrorKind::Unavailable => FailureClass::Unavailable,
+        ErrorKind::ContextTooLong => FailureClass::PromptTooLong,
+        ErrorKind::InvalidRequest => FailureClass::InvalidRequest,
+        ErrorKind::BadResponse => FailureClass::BadResponse,
+        ErrorKind::StreamCut => FailureClass::StreamCut,
+    }
+}
 
 /// What a finished remote request reports beyond the common stats.
 pub(crate) struct RemoteOutcome {
@@ -88,71 +161,149 @@ impl Gateway {
         provider: &ProviderSettings,
         req: &ChatRequest,
         price: Option<&ModelPrice>,
-    ) -> Result<Option<Reservation>, AppError> {
+    ) -> Result<Option<Reservation>, Failure> {
         let Some(budget) = provider.monthly_budget_usd else {
             return Ok(None);
         };
+        self.check_month_turn(provider).await;
         let price = price.ok_or_else(|| {
-            AppError::new(
+            Failure::skipped(FailureClass::PriceMissing, AppError::new(
                 ErrorCode::BudgetExceeded,
                 format!(
                     "{} has a monthly budget, but no price is known for {}: import a price file that lists it (Providers page) or remove the budget",
                     provider.display_name, req.model
                 ),
-            )
+            ))
         })?;
         let worst = price.cost(prompt_tokens(req), 0, req.params.max_tokens);
-        let spent = self.store.month_spend_now(&provider.id).await?;
+        let spent = self
+            .store
+            .month_spend_now(&provider.id)
+            .await
+            .map_err(|e| Failure::skipped(FailureClass::Other, e.into()))?;
+        let spent_already = spent >= budget;
         // Checked and reserved under one lock: two requests cannot both pass on the same headroom.
-        let mut all = self.reserved.0.lock().expect("reservations lock");
-        let held = all.get(&provider.id).copied().unwrap_or(0.0);
-        if spent >= budget || spent + held + worst > budget {
-            let detail = if spent >= budget {
-                format!("has spent ${spent:.2} of its ${budget:.2} monthly budget")
+        let refused = {
+            let mut all = self.reserved.0.lock().expect("reservations lock");
+            let held = all.get(&provider.id).copied().unwrap_or(0.0);
+            if spent >= budget || spent + held + worst > budget {
+                Some(if spent_already {
+                    format!("has spent ${spent:.2} of its ${budget:.2} monthly budget")
+                } else {
+                    format!(
+                        "has ${:.4} of its ${budget:.2} monthly budget left (${held:.4} held by requests in flight), and this request may cost up to ${worst:.4}",
+                        (budget - spent).max(0.0)
+                    )
+                })
             } else {
-                format!(
-                    "has ${:.4} of its ${budget:.2} monthly budget left (${held:.4} held by requests in flight), and this request may cost up to ${worst:.4}",
-                    (budget - spent).max(0.0)
-                )
-            };
-            return Err(AppError::new(
+                *all.entry(provider.id.clone()).or_insert(0.0) += worst;
+                None
+            }
+        };
+        let Some(detail) = refused else {
+            return Ok(Some(Reservation { all: self.reserved.clone(), provider: provider.id.clone(), amount: worst }));
+        };
+        if spent_already {
+            self.budget_spent(provider, spent, budget).await;
+        }
+        Err(Failure::skipped(
+            FailureClass::BudgetSpent,
+            AppError::new(
                 ErrorCode::BudgetExceeded,
                 format!(
                     "{} {detail}; raise the budget on the Providers page, lower max tokens or choose another model",
                     provider.display_name
                 ),
-            ));
-        }
-        *all.entry(provider.id.clone()).or_insert(0.0) += worst;
-        Ok(Some(Reservation { all: self.reserved.clone(), provider: provider.id.clone(), amount: worst }))
+            ),
+        ))
     }
 
+    /// Runs `req` at `provider` for `use_case`. Every way it can fail is a
+    /// [`Failure`] that says whether anything was sent and whether another
+    /// provider may succeed where this one could not.
     pub(crate) async fn run_remote(
         &self,
+        use_case: &str,
         provider: &ProviderSettings,
         req: ChatRequest,
         cancel: Arc<AtomicBool>,
         on_text: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<RemoteOutcome, AppError> {
+    ) -> Result<RemoteOutcome, Failure> {
         let started = Instant::now();
+        match self.health.admit(&provider.id) {
+            Admission::Go => {}
+            Admission::Open { retry_at } => {
+                return Err(Failure::skipped(
+                    FailureClass::CircuitOpen,
+                    AppError::new(
+                        ErrorCode::ProviderUnavailable,
+                        format!(
+                            "{} failed repeatedly and is paused until {} (circuit open)",
+                            provider.display_name,
+                            crate::health::wall_time(retry_at)
+                        ),
+                    ),
+                ))
+            }
+            Admission::CoolingDown { until } => {
+                return Err(Failure::skipped(
+                    FailureClass::RateLimited,
+                    AppError::new(
+                        ErrorCode::ProviderUnavailable,
+                        format!(
+                            "{} asked for a pause (rate limit) until {}",
+                            provider.display_name,
+                            crate::health::wall_time(until)
+                        ),
+                    ),
+                ))
+            }
+        }
         // Looked up once: the budget reserves with it, the outcome is priced with it.
-        let price = self.store.price(provider.kind.as_str(), &req.model).await?;
-        let reservation = self.reserve(provider, &req, price.as_ref()).await?;
-        let keys = self.open_keys(&provider.id).await?;
+        let price = self
+            .store
+            .price(provider.kind.as_str(), &req.model)
+            .await
+            .map_err(|e| Failure::skipped(FailureClass::Other, e.into()))?;
+        let keys = self.open_keys(&provider.id).await.map_err(|e| Failure::skipped(FailureClass::NoKey, e))?;
         if keys.is_empty() && provider.kind.needs_key() {
-            return Err(AppError::new(
-                ErrorCode::SecretUnavailable,
-                format!("{} has no API key; add one on the Providers page", provider.display_name),
+            return Err(Failure::skipped(
+                FailureClass::NoKey,
+                AppError::new(
+                    ErrorCode::SecretUnavailable,
+                    format!("{} has no API key; add one on the Providers page", provider.display_name),
+                ),
             ));
         }
+        let limits = &provider.limits;
+        let tokens = prompt_tokens(&req).saturating_add(req.params.max_tokens);
+        if let Err(wait) =
+            self.health.acquire(&provider.id, limits.requests_per_minute, limits.tokens_per_minute, tokens).await
+        {
+            let message = format!(
+                "{}: the rate limit set on the Providers page has no slot for {} s",
+                provider.display_name,
+                wait.as_secs().max(1)
+            );
+            self.raise(RoutingEventKind::RateLimited, Some(&provider.id), Some(use_case), None, message.clone()).await;
+            return Err(Failure::skipped(
+                FailureClass::RateLimited,
+                AppError::new(ErrorCode::ProviderUnavailable, message),
+            ));
+        }
+        let reservation = self.reserve(provider, &req, price.as_ref()).await?;
         let key_slots: Vec<Option<&str>> =
             if keys.is_empty() { vec![None] } else { keys.iter().map(|(_, k)| Some(k.as_str())).collect() };
+        let http = self.client_for(provider);
 
         let first_token_at = std::sync::Mutex::new(None::<Instant>);
+        // The tokio clock, for the time-outs (tests pause it).
+        let last_text_at = std::sync::Mutex::new(None::<tokio::time::Instant>);
         let streamed = std::sync::Mutex::new(String::new());
         let emitted = AtomicBool::new(false);
         let mut sink = |text: &str| {
             first_token_at.lock().expect("first token lock").get_or_insert_with(Instant::now);
+            *last_text_at.lock().expect("last text lock") = Some(tokio::time::Instant::now());
             emitted.store(true, Ordering::Relaxed);
             streamed.lock().expect("streamed lock").push_str(text);
             on_text(text);
@@ -160,18 +311,34 @@ impl Gateway {
         let first_token = || *first_token_at.lock().expect("first token lock");
         let billed_so_far = || billed(&req, &streamed.lock().expect("streamed lock"));
         let mut last_error: Option<ProviderError> = None;
+        let mut tries = 0;
         'keys: for (slot, key) in key_slots.iter().enumerate() {
             let endpoint = Endpoint::for_provider(provider, key.map(str::to_string));
-            let adapter = adapter(endpoint, self.http.clone()).map_err(|e| provider_error(provider, &e))?;
-            for attempt in 1..=ATTEMPTS_PER_KEY {
+            let adapter = adapter(endpoint, http.clone()).map_err(|e| Failure::from_provider(provider, &e, tries))?;
+            let mut pauses = backoff();
+            loop {
+                tries += 1;
+                let sent_at = tokio::time::Instant::now();
                 let result = tokio::select! {
                     r = adapter.chat(&req, Some(&mut sink)) => r,
+                    e = stalled(provider, sent_at, &last_text_at) => Err(e),
                     _ = cancelled(&cancel) => {
                         return Ok(outcome(price.as_ref(), started, first_token(), billed_so_far(), FinishReason::Cancelled, None, reservation));
                     }
                 };
                 let err = match result {
                     Ok(resp) => {
+                        if let Some(CircuitChange::Closed) = self.health.success(&provider.id) {
+                            let message = format!("{} answers again: its circuit is closed", provider.display_name);
+                            self.raise(
+                                RoutingEventKind::CircuitClosed,
+                                Some(&provider.id),
+                                Some(use_case),
+                                None,
+                                message,
+                            )
+                            .await;
+                        }
                         let finish = finish_reason(resp.finish_reason.as_deref());
                         return Ok(outcome(
                             price.as_ref(),
@@ -185,7 +352,18 @@ impl Gateway {
                     }
                     Err(e) => e,
                 };
-                tracing::warn!(provider = %provider.id, key = slot, attempt, kind = ?err.kind, "provider call failed");
+                tracing::warn!(provider = %provider.id, key = slot, attempt = tries, kind = ?err.kind, "provider call failed");
+                if let Some(CircuitChange::Opened { for_ }) = self.health.failure(&provider.id, err.kind) {
+                    let message = format!(
+                        "{} failed {} times in a row or too often ({}): not tried for {} s",
+                        provider.display_name,
+                        crate::health::OPEN_AFTER_CONSECUTIVE,
+                        err.message,
+                        for_.as_secs()
+                    );
+                    self.raise(RoutingEventKind::CircuitOpened, Some(&provider.id), Some(use_case), None, message)
+                        .await;
+                }
                 // Text already reached the caller: a retry would repeat it. What was streamed was billed.
                 if emitted.load(Ordering::Relaxed) {
                     let cut = Some(provider_error(provider, &err));
@@ -204,9 +382,23 @@ impl Gateway {
                     last_error = Some(err);
                     continue 'keys;
                 }
-                let wait = err.retry_after.unwrap_or(Duration::from_millis(500 * 2u64.pow(attempt - 1)));
-                if err.action() != ErrorAction::RetrySame || attempt == ATTEMPTS_PER_KEY || wait > MAX_RETRY_WAIT {
-                    return Err(provider_error(provider, &err));
+                if err.action() != ErrorAction::RetrySame {
+                    return Err(Failure::from_provider(provider, &err, tries));
+                }
+                if let Some(asked) = err.retry_after.filter(|w| *w > MAX_RETRY_WAIT) {
+                    // Not worth holding the caller: skip this provider until then, try the next candidate now.
+                    self.health
+                        .cool_down(&provider.id, tokio::time::Instant::now() + asked.min(Duration::from_secs(86_400)));
+                    return Err(Failure::from_provider(provider, &err, tries));
+                }
+                let Some(pause) = pauses.next() else {
+                    return Err(Failure::from_provider(provider, &err, tries));
+                };
+                // The provider's Retry-After, when it gave one, else our back-off.
+                let wait = err.retry_after.unwrap_or(pause);
+                if !matches!(self.health.admit(&provider.id), Admission::Go) {
+                    // The circuit opened on this failure: do not hammer it.
+                    return Err(Failure::from_provider(provider, &err, tries));
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -215,12 +407,61 @@ impl Gateway {
                         return Ok(outcome(price.as_ref(), started, None, Usage::default(), FinishReason::Cancelled, None, reservation));
                     }
                 }
-                last_error = Some(err);
             }
         }
-        Err(last_error.map(|e| provider_error(provider, &e)).unwrap_or_else(|| {
-            AppError::new(ErrorCode::ProviderFailed, format!("{} could not be reached", provider.display_name))
-        }))
+        Err(match last_error {
+            Some(e) => Failure::from_provider(provider, &e, tries),
+            None => Failure::failed(
+                FailureClass::Unavailable,
+                AppError::new(ErrorCode::ProviderFailed, format!("{} could not be reached", provider.display_name)),
+                tries,
+            ),
+        })
+    }
+
+    /// The HTTP client with `provider`'s connect time-out (one per distinct setting).
+    fn client_for(&self, provider: &ProviderSettings) -> reqwest::Client {
+        let connect = provider.limits.connect();
+        if connect == Duration::from_secs(u64::from(switchboard_core::ProviderLimits::DEFAULT_CONNECT_S)) {
+            return self.http.clone();
+        }
+        let mut clients = self.clients.lock().expect("clients lock");
+        clients
+            .entry(connect)
+            .or_insert_with(|| {
+                switchboard_providers::client_with(connect, Duration::from_secs(120), Duration::from_secs(30 * 60))
+            })
+            .clone()
+    }
+}
+
+/// Resolves when `provider`'s time-outs are passed for a try sent at
+/// `sent_at`: no first token in time, a gap between chunks too long, or the
+/// whole request too long.
+async fn stalled(
+    provider: &ProviderSettings,
+    sent_at: tokio::time::Instant,
+    last_text_at: &std::sync::Mutex<Option<tokio::time::Instant>>,
+) -> ProviderError {
+    let limits = &provider.limits;
+    let total_end = sent_at + limits.total();
+    loop {
+        let last = (*last_text_at.lock().expect("last text lock")).filter(|t| *t >= sent_at);
+        let (end, what) = match last {
+            None => {
+                (sent_at + limits.first_token(), format!("no first token within {} s", limits.first_token().as_secs()))
+            }
+            Some(t) => (t + limits.idle(), format!("the stream stalled: nothing for {} s", limits.idle().as_secs())),
+        };
+        let (end, what) = if total_end <= end {
+            (total_end, format!("no complete answer within {} s", limits.total().as_secs()))
+        } else {
+            (end, what)
+        };
+        if tokio::time::Instant::now() >= end {
+            return ProviderError::new(ErrorKind::Timeout, format!("{what} (time-outs on the Providers page)"));
+        }
+        tokio::time::sleep_until(end).await;
     }
 }
 

@@ -1,22 +1,13 @@
-//! From a request to what runs: use case, model, parameters.
+//! From a name to what runs: the use case, and where a model runs.
 
 use std::path::PathBuf;
 
-use switchboard_core::{AppError, ErrorCode, ModelLoadSettings, ModelRef, ProviderSettings, SamplingParams, UseCase};
+use switchboard_core::{AppError, ErrorCode, ModelLoadSettings, ModelRef, ProviderSettings, UseCase};
 use switchboard_store::StoreError;
 
-use crate::{Gateway, LlmRequest};
+use crate::Gateway;
 
-/// A request resolved against the configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
-    pub use_case: UseCase,
-    pub model: ModelRef,
-    pub target: Target,
-    pub params: SamplingParams,
-}
-
-/// Where a resolved request runs.
+/// Where a candidate runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// The local engine, on this GGUF file, loaded with these settings.
@@ -35,29 +26,6 @@ impl Gateway {
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Model: the request's, else the use case's. Parameters: the request's
-    /// override, else the custom parameters when switched on, else the defaults.
-    pub async fn resolve(&self, use_case: &UseCase, req: &LlmRequest) -> Result<Resolved, AppError> {
-        if !use_case.enabled {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                format!("the use case '{}' is disabled; enable it on the Use cases page", use_case.id),
-            ));
-        }
-        switchboard_core::validate_history(&req.history)?;
-        let model = ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))?;
-        let params = use_case.effective_params(req.params.as_ref());
-        params.validate().map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
-        if use_case.vision {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                format!("the vision use case '{}' describes images; it is served from the Vision page", use_case.id),
-            ));
-        }
-        let (target, _) = self.target_entry(&model).await?;
-        Ok(Resolved { use_case: use_case.clone(), model, target, params })
     }
 
     /// Where a model runs: an enabled provider, or a local file (which must

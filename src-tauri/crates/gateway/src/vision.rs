@@ -285,7 +285,7 @@ impl Gateway {
                     meter: Default::default(),
                 };
                 let mut emit = emit;
-                let out = self.run_remote(&provider, chat, cancel, &mut emit).await?;
+                let out = self.run_remote(&use_case.id, &provider, chat, cancel, &mut emit).await?;
                 Ok(Described {
                     stats: out.stats,
                     image_tokens: 0,

@@ -338,11 +338,11 @@ fn modest_stream() -> ResponseTemplate {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_cannot_overspend_a_budget() {
-    // Each request may cost up to ~$0.00002; the budget holds about five.
-    let budget = 0.0001;
+    // Each request may cost up to ~$0.00002; the budget allows about fifty of two hundred.
+    let budget = 0.001;
     let f = fixture(&[KEY_A], Some(budget)).await;
     answer_with(&f.server, KEY_A, modest_stream().set_delay(Duration::from_millis(300))).await;
-    let runs: Vec<_> = (0..40)
+    let runs: Vec<_> = (0..200)
         .map(|i| {
             let g = f.gateway.clone();
             tokio::spawn(async move {
@@ -358,11 +358,11 @@ async fn concurrent_requests_cannot_overspend_a_budget() {
             Err(e) => assert_eq!(e.code, ErrorCode::BudgetExceeded, "{}", e.message),
         }
     }
-    let rows = requests::recent(f.gateway.store().pool(), 100).await.unwrap();
-    assert_eq!(rows.len(), 40, "every request is recorded");
+    let rows = requests::recent(f.gateway.store().pool(), 500).await.unwrap();
+    assert_eq!(rows.len(), 200, "every request is recorded");
     let spent: f64 = rows.iter().map(|r| r.record.cost_usd).sum();
     assert!(spent <= budget, "spent ${spent} of a ${budget} budget");
-    assert!(answered >= 1 && answered < 40, "{answered} answered");
+    assert!((40..=50).contains(&answered), "{answered} answered: the budget allows about fifty");
     // Charged once per answer the provider served: no double billing.
     assert_eq!(f.server.received_requests().await.unwrap().len(), answered);
     assert_eq!(rows.iter().filter(|r| r.record.status == RequestStatus::Ok).count(), answered);

@@ -63,12 +63,23 @@ impl Endpoint {
 /// as `x-api-key`, `x-goog-api-key` and `api-key` to whatever host a redirect
 /// names).
 pub fn client() -> reqwest::Client {
+    use std::time::Duration;
+    // Between bytes: a long answer may stream for minutes, but not stall.
+    // In total: no answer is worth half an hour.
+    client_with(Duration::from_secs(10), Duration::from_secs(120), Duration::from_secs(30 * 60))
+}
+
+/// [`client`] with a provider's own time-outs: to connect, between two reads,
+/// and for the whole request.
+pub fn client_with(
+    connect: std::time::Duration,
+    read: std::time::Duration,
+    total: std::time::Duration,
+) -> reqwest::Client {
     reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        // Between bytes: a long answer may stream for minutes, but not stall.
-        .read_timeout(std::time::Duration::from_secs(120))
-        // In total: no answer is worth half an hour.
-        .timeout(std::time::Duration::from_secs(30 * 60))
+        .connect_timeout(connect)
+        .read_timeout(read)
+        .timeout(total)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("HTTP client")

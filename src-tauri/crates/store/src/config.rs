@@ -3,10 +3,10 @@
 
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
-use switchboard_core::{builtin_use_cases, NewUseCase, UseCase, UseCaseConfig};
+use switchboard_core::{builtin_use_cases, NewUseCase, RoutingEvent, RoutingSettings, UseCase, UseCaseConfig};
 
 use crate::queries::audit::{self, NewAuditEntry};
-use crate::queries::use_cases;
+use crate::queries::{events, local_models, use_cases};
 use crate::{Store, StoreError};
 
 /// Now, as stored: RFC 3339 UTC with milliseconds.
@@ -53,10 +53,63 @@ pub fn config_changes(id: &str, action: &'static str, old: &UseCaseConfig, new: 
     }
     diff("system_prompt".into(), json(&old.system_prompt), json(&new.system_prompt));
     diff("json_schema".into(), json(&old.json_schema), json(&new.json_schema));
+    diff("fallbacks".into(), json(&old.fallbacks), json(&new.fallbacks));
+    diff("prefer_cloud".into(), json(&old.prefer_cloud), json(&new.prefer_cloud));
     out
 }
 
+/// Where [`RoutingSettings`] live in `app_settings`.
+const ROUTING_KEY: &str = "routing";
+
 impl Store {
+    /// The settings every route follows (defaults until an admin saves some).
+    pub async fn routing_settings(&self) -> Result<RoutingSettings, StoreError> {
+        match local_models::setting(self.pool(), ROUTING_KEY).await? {
+            Some(text) => crate::json::from_text(&text, "app_settings.routing"),
+            None => Ok(RoutingSettings::default()),
+        }
+    }
+
+    /// Saves the routing settings with an audit row per changed field.
+    pub async fn save_routing_settings(&self, actor: &str, new: &RoutingSettings) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = match local_models::setting(&mut *tx, ROUTING_KEY).await? {
+            Some(text) => crate::json::from_text(&text, "app_settings.routing")?,
+            None => RoutingSettings::default(),
+        };
+        if &old != new {
+            let at = now();
+            local_models::set_setting(&mut *tx, ROUTING_KEY, &json(new), &at).await?;
+            let entry = NewAuditEntry {
+                entity: "settings",
+                entity_id: ROUTING_KEY.to_string(),
+                action: "update",
+                field: Some("local_only".into()),
+                old_value: Some(json(&old.local_only)),
+                new_value: Some(json(&new.local_only)),
+            };
+            audit::insert(&mut *tx, &at, actor, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a routing event (keeping the newest ten thousand) and returns it with its id.
+    pub async fn record_event(&self, event: &RoutingEvent) -> Result<RoutingEvent, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let stored = events::insert(&mut *tx, event).await?;
+        if stored.id % 500 == 0 {
+            events::prune(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The newest routing events, of one provider or all.
+    pub async fn events(&self, provider: Option<&str>, limit: u32) -> Result<Vec<RoutingEvent>, StoreError> {
+        events::recent(self.pool(), provider, limit).await
+    }
+
     /// Adds the built-in use cases that are not there yet; edits to existing ones stay.
     pub async fn seed_builtin_use_cases(&self, actor: &str) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
@@ -117,6 +170,8 @@ impl Store {
             use_custom_params: false,
             system_prompt: None,
             json_schema: None,
+            fallbacks: Vec::new(),
+            prefer_cloud: false,
             updated_at: at.clone(),
             updated_by: actor.to_string(),
         };

@@ -42,6 +42,7 @@ fn settings_changes(old: &ProviderSettings, new: &ProviderSettings) -> Vec<NewAu
         ("azure_deployments", j(old.azure_deployments.clone().into()), j(new.azure_deployments.clone().into())),
         ("azure_api_version", j(old.azure_api_version.clone().into()), j(new.azure_api_version.clone().into())),
         ("monthly_budget_usd", j(old.monthly_budget_usd.into()), j(new.monthly_budget_usd.into())),
+        ("limits", crate::json::to_text(&old.limits), crate::json::to_text(&new.limits)),
     ];
     pairs
         .into_iter()
@@ -158,10 +159,21 @@ impl Store {
 }
 
 impl Store {
-    /// This calendar month's (UTC) spend at `provider`.
+    /// This calendar month's spend at `provider`, the month as the user's
+    /// clock and time zone see it.
     pub async fn month_spend_now(&self, provider: &str) -> Result<f64, StoreError> {
-        let month = chrono::Utc::now().format("%Y-%m").to_string();
-        crate::queries::requests::month_spend(self.pool(), provider, &month).await
+        self.month_spend_at(provider, chrono::Utc::now(), &chrono::Local).await
+    }
+
+    /// The spend at `provider` in the month that holds `now` in `tz`.
+    pub async fn month_spend_at<Tz: chrono::TimeZone>(
+        &self,
+        provider: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        tz: &Tz,
+    ) -> Result<f64, StoreError> {
+        let (start, end, _) = crate::queries::requests::month_window(now, tz);
+        crate::queries::requests::spend_between(self.pool(), provider, &start, &end).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! The ledger against a real SQLite file.
 
-use switchboard_core::{NewRequestRecord, RequestStatus};
+use switchboard_core::{Attempt, AttemptOutcome, FailureClass, NewRequestRecord, RequestStatus};
 use switchboard_store::{queries::requests, Store};
 
 fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord {
@@ -21,6 +21,24 @@ fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord 
         params: Some(switchboard_core::SamplingParams::new(0.7, 40, 0.9, 256, 1.1)),
         image_count: 1,
         image_tokens: 16,
+        route: vec![
+            Attempt {
+                candidate: "local/gemma".into(),
+                outcome: AttemptOutcome::Failed,
+                class: Some(FailureClass::EngineFailed),
+                message: Some("the engine stopped".into()),
+                tries: 1,
+                duration_ms: 3.5,
+            },
+            Attempt {
+                candidate: format!("{provider}/gemma"),
+                outcome: AttemptOutcome::Answered,
+                class: None,
+                message: None,
+                tries: 1,
+                duration_ms: 117.0,
+            },
+        ],
     }
 }
 
@@ -59,17 +77,63 @@ async fn database_is_in_wal_mode_with_month_indexes() {
 }
 
 #[tokio::test]
-async fn month_spend_sums_one_provider_in_the_current_month() {
+async fn month_spend_sums_one_provider_in_the_users_month() {
+    use chrono::{FixedOffset, TimeZone, Utc};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.db")).await.unwrap();
     for cost in [0.5, 0.25] {
         requests::insert(store.pool(), &record("openai", cost, RequestStatus::Ok)).await.unwrap();
     }
     requests::insert(store.pool(), &record("anthropic", 9.0, RequestStatus::Ok)).await.unwrap();
-    let month = chrono_month();
-    assert_eq!(requests::month_spend(store.pool(), "openai", &month).await.unwrap(), 0.75);
-    assert_eq!(requests::month_spend(store.pool(), "openai", "1999-01").await.unwrap(), 0.0);
-    assert!(requests::month_spend(store.pool(), "openai", "1999-13").await.is_err());
+    assert_eq!(store.month_spend_now("openai").await.unwrap(), 0.75);
+
+    // Two rows either side of midnight UTC at the turn of November: in Tokyo both are in December.
+    for (id, at) in [("late", "2026-11-30T16:00:00.000Z"), ("early", "2026-12-01T01:00:00.000Z")] {
+        let mut rec = record("gemini", 1.0, RequestStatus::Ok);
+        rec.model = id.into();
+        let row = requests::insert(store.pool(), &rec).await.unwrap();
+        sqlx::query("UPDATE requests SET created_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(&row.id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
+    let dec_2 = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
+    assert_eq!(store.month_spend_at("gemini", dec_2, &Utc).await.unwrap(), 1.0);
+    assert_eq!(store.month_spend_at("gemini", dec_2, &tokyo).await.unwrap(), 2.0);
+    // And the month turns by itself: January in Tokyo starts with nothing spent.
+    let jan_in_tokyo = Utc.with_ymd_and_hms(2026, 12, 31, 15, 30, 0).unwrap();
+    assert_eq!(store.month_spend_at("gemini", jan_in_tokyo, &tokyo).await.unwrap(), 0.0);
+    assert_eq!(store.month_spend_at("gemini", jan_in_tokyo, &Utc).await.unwrap(), 1.0);
+}
+
+#[tokio::test]
+async fn routing_events_are_kept_newest_first() {
+    use switchboard_core::{RoutingEvent, RoutingEventKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+    for (kind, provider) in [(RoutingEventKind::CircuitOpened, "openai"), (RoutingEventKind::FellBack, "local")] {
+        let event = RoutingEvent {
+            id: 0,
+            at: switchboard_store::now(),
+            kind,
+            provider: Some(provider.into()),
+            use_case: Some("answer_generation".into()),
+            ledger_id: None,
+            message: format!("{kind:?}"),
+        };
+        assert!(store.record_event(&event).await.unwrap().id > 0);
+    }
+    let all = store.events(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [RoutingEventKind::FellBack, RoutingEventKind::CircuitOpened]
+    );
+    let openai = store.events(Some("openai"), 10).await.unwrap();
+    assert_eq!(openai.len(), 1);
+    assert_eq!(openai[0].kind, RoutingEventKind::CircuitOpened);
 }
 
 #[tokio::test]
@@ -80,8 +144,4 @@ async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     let err = Store::open(&path).await.unwrap_err();
     assert!(err.to_string().contains("s.db") || err.to_string().contains("database"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), b"this is not sqlite, but somebody's notes");
-}
-
-fn chrono_month() -> String {
-    chrono::Utc::now().format("%Y-%m").to_string()
 }

@@ -21,6 +21,14 @@ function view(id: "openai" | "ollama" | "azure", patch: Partial<ProviderView> = 
       azure_deployments: null,
       azure_api_version: id === "azure" ? "2024-10-21" : null,
       monthly_budget_usd: null,
+      limits: {
+        connect_timeout_s: null,
+        first_token_timeout_s: null,
+        idle_timeout_s: null,
+        total_timeout_s: null,
+        requests_per_minute: null,
+        tokens_per_minute: null,
+      },
     },
     keys: [],
     check: { checked_at: null, ok: null, message: null },
@@ -30,6 +38,7 @@ function view(id: "openai" | "ollama" | "azure", patch: Partial<ProviderView> = 
     needs_key: cloud,
     is_cloud: cloud,
     default_base_url: { openai: "https://api.openai.com/v1", ollama: "http://127.0.0.1:11434", azure: "" }[id],
+    health: { provider: id, circuit: "closed", retry_at: null, consecutive_failures: 0, failure_rate: 0, recent_requests: 0, cooling_until: null },
     ...patch,
   };
 }

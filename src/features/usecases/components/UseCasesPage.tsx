@@ -28,6 +28,8 @@ function configOf(uc: UseCase): UseCaseConfig {
     custom_params: uc.custom_params ? normalise(uc.custom_params) : null,
     system_prompt: uc.system_prompt,
     json_schema: uc.json_schema,
+    fallbacks: uc.fallbacks.map((f) => ({ model: f.model, params: f.params ? normalise(f.params) : null })),
+    prefer_cloud: uc.prefer_cloud,
   };
 }
 

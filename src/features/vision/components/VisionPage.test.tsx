@@ -21,6 +21,8 @@ const page: PageData = {
     use_custom_params: false,
     system_prompt: null,
     json_schema: null,
+    fallbacks: [],
+    prefer_cloud: false,
     updated_at: "",
     updated_by: "",
   },

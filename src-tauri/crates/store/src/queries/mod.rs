@@ -1,6 +1,7 @@
 //! One module per table (the provider tables share one).
 
 pub mod audit;
+pub mod events;
 pub mod local_models;
 pub mod model_prices;
 pub mod providers;

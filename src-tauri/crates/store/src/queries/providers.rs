@@ -43,7 +43,7 @@ pub struct ListedModel {
 }
 
 const COLUMNS: &str = "id, kind, display_name, enabled, base_url, allow_http, azure_deployments, azure_api_version,
-                       monthly_budget_usd, last_checked_at, last_ok, last_message";
+                       monthly_budget_usd, limits_json, last_checked_at, last_ok, last_message";
 
 pub async fn insert_if_missing<'e>(
     db: impl SqliteExecutor<'e>,
@@ -53,8 +53,9 @@ pub async fn insert_if_missing<'e>(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT OR IGNORE INTO providers (id, kind, display_name, enabled, base_url, allow_http, azure_deployments,
-                                          azure_api_version, monthly_budget_usd, updated_at, updated_by, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM providers))",
+                                          azure_api_version, monthly_budget_usd, limits_json, updated_at, updated_by,
+                                          position)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM providers))",
     )
     .bind(&p.id)
     .bind(p.kind.as_str())
@@ -65,6 +66,7 @@ pub async fn insert_if_missing<'e>(
     .bind(&p.azure_deployments)
     .bind(&p.azure_api_version)
     .bind(p.monthly_budget_usd)
+    .bind(crate::json::to_text(&p.limits))
     .bind(at)
     .bind(actor)
     .execute(db)
@@ -90,7 +92,8 @@ pub async fn update_settings<'e>(
 ) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE providers SET display_name = ?, enabled = ?, base_url = ?, allow_http = ?, azure_deployments = ?,
-                              azure_api_version = ?, monthly_budget_usd = ?, updated_at = ?, updated_by = ?
+                              azure_api_version = ?, monthly_budget_usd = ?, limits_json = ?, updated_at = ?,
+                              updated_by = ?
          WHERE id = ?",
     )
     .bind(&p.display_name)
@@ -100,6 +103,7 @@ pub async fn update_settings<'e>(
     .bind(&p.azure_deployments)
     .bind(&p.azure_api_version)
     .bind(p.monthly_budget_usd)
+    .bind(crate::json::to_text(&p.limits))
     .bind(at)
     .bind(actor)
     .bind(&p.id)
@@ -134,6 +138,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ProviderRow, StoreError> {
         azure_deployments: row.try_get("azure_deployments")?,
         azure_api_version: row.try_get("azure_api_version")?,
         monthly_budget_usd: row.try_get("monthly_budget_usd")?,
+        limits: crate::json::from_text(&row.try_get::<String, _>("limits_json")?, "limits_json")?,
     };
     let check = ProviderCheck {
         checked_at: row.try_get("last_checked_at")?,

@@ -1,6 +1,6 @@
 //! The `requests` ledger table.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeZone, Utc};
 use sqlx::{Row, SqliteExecutor};
 use switchboard_core::{NewRequestRecord, RequestRecord, RequestStatus};
 
@@ -13,8 +13,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     sqlx::query(
         "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
                                cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json,
-                               cached_input_tokens, reasoning_tokens, image_count, image_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               cached_input_tokens, reasoning_tokens, image_count, image_tokens, route_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(&created_at)
@@ -34,6 +34,7 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     .bind(i64::from(rec.reasoning_tokens))
     .bind(i64::from(rec.image_count))
     .bind(i64::from(rec.image_tokens))
+    .bind((!rec.route.is_empty()).then(|| crate::json::to_text(&rec.route)))
     .execute(db)
     .await?;
     Ok(RequestRecord { id, created_at, record: rec.clone() })
@@ -44,7 +45,7 @@ pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<R
     let rows = sqlx::query(
         "SELECT id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
                 latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens,
-                image_count, image_tokens
+                image_count, image_tokens, route_json
          FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?",
     )
     .bind(i64::from(limit))
@@ -53,9 +54,13 @@ pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<R
     rows.iter().map(from_row).collect()
 }
 
-/// Monthly totals for one provider: `month` is `YYYY-MM`.
-pub async fn month_spend<'e>(db: impl SqliteExecutor<'e>, provider: &str, month: &str) -> Result<f64, StoreError> {
-    let (start, end) = month_bounds(month)?;
+/// What `provider` was charged in `[start, end)` (RFC 3339 UTC, as stored).
+pub async fn spend_between<'e>(
+    db: impl SqliteExecutor<'e>,
+    provider: &str,
+    start: &str,
+    end: &str,
+) -> Result<f64, StoreError> {
     let total: f64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(cost_usd), 0.0) FROM requests
          WHERE provider = ? AND created_at >= ? AND created_at < ?",
@@ -68,15 +73,24 @@ pub async fn month_spend<'e>(db: impl SqliteExecutor<'e>, provider: &str, month:
     Ok(total)
 }
 
-fn month_bounds(month: &str) -> Result<(String, String), StoreError> {
-    let bad = || StoreError::Corrupt(format!("'{month}' is not a month (YYYY-MM)"));
-    let (y, m) = month.split_once('-').ok_or_else(bad)?;
-    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if !(1..=12).contains(&m) || y < 1970 {
-        return Err(bad());
-    }
+/// The calendar month that holds `now` in the time zone `tz`, as UTC
+/// instants `[start, end)` in the ledger's format, and its name (`YYYY-MM`).
+/// Budgets are monthly in the user's own time: in Tokyo December starts at
+/// 15:00 UTC on 30 November.
+pub fn month_window<Tz: TimeZone>(now: DateTime<Utc>, tz: &Tz) -> (String, String, String) {
+    let local = now.with_timezone(tz);
+    let (y, m) = (local.year(), local.month());
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    Ok((format!("{y:04}-{m:02}-01"), format!("{ny:04}-{nm:02}-01")))
+    let first = |y: i32, m: u32| -> String {
+        let midnight =
+            NaiveDate::from_ymd_opt(y, m, 1).expect("a month's first day").and_hms_opt(0, 0, 0).expect("midnight");
+        // Where midnight does not exist (a daylight-saving jump), the month starts when the day does.
+        let at = (0..=3)
+            .find_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
+            .expect("a day has a start in every time zone");
+        at.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true)
+    };
+    (first(y, m), first(ny, nm), format!("{y:04}-{m:02}"))
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> {
@@ -105,20 +119,36 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> 
             params: crate::json::from_opt_text(row.try_get("params_json")?, "params_json")?,
             image_count: count("image_count")?,
             image_tokens: count("image_tokens")?,
+            route: crate::json::from_opt_text(row.try_get("route_json")?, "route_json")?.unwrap_or_default(),
         },
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::month_bounds;
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    use super::month_window;
 
     #[test]
-    fn month_bounds_cover_year_end_and_refuse_garbage() {
-        assert_eq!(month_bounds("2026-12").unwrap(), ("2026-12-01".into(), "2027-01-01".into()));
-        assert_eq!(month_bounds("2026-02").unwrap(), ("2026-02-01".into(), "2026-03-01".into()));
-        for bad in ["2026", "2026-13", "2026-00", "abcd-ef", ""] {
-            assert!(month_bounds(bad).is_err(), "{bad}");
-        }
+    fn months_start_at_local_midnight() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 20, 0, 0).unwrap();
+        assert_eq!(
+            month_window(now, &Utc),
+            ("2026-11-01T00:00:00.000Z".into(), "2026-12-01T00:00:00.000Z".into(), "2026-11".into())
+        );
+        // Tokyo (UTC+9): 20:00 UTC on 30 November is already December there.
+        let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
+        assert_eq!(
+            month_window(now, &tokyo),
+            ("2026-11-30T15:00:00.000Z".into(), "2026-12-31T15:00:00.000Z".into(), "2026-12".into())
+        );
+        // New York in winter (UTC-5): the year turns five hours after it does in London.
+        let ny = FixedOffset::west_opt(5 * 3600).unwrap();
+        let now = Utc.with_ymd_and_hms(2027, 1, 1, 3, 0, 0).unwrap();
+        assert_eq!(
+            month_window(now, &ny),
+            ("2026-12-01T05:00:00.000Z".into(), "2027-01-01T05:00:00.000Z".into(), "2026-12".into())
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::json::{from_opt_text, from_text, to_text};
 use crate::StoreError;
 
 const COLUMNS: &str = "id, name, description, builtin, vision, enabled, model, defaults_json, custom_params_json,
-                       use_custom_params, system_prompt, json_schema, updated_at, updated_by";
+                       use_custom_params, system_prompt, json_schema, fallbacks_json, prefer_cloud, updated_at, updated_by";
 
 /// Adds a use case at the end of the list.
 pub async fn insert<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) -> Result<(), StoreError> {
@@ -22,8 +22,9 @@ pub async fn insert_if_missing<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) ->
 async fn write<'e>(db: impl SqliteExecutor<'e>, verb: &str, uc: &UseCase) -> Result<u64, StoreError> {
     let done = sqlx::query(&format!(
         "{verb} INTO use_cases (id, name, description, builtin, vision, enabled, model, defaults_json, custom_params_json,
-                                use_custom_params, system_prompt, json_schema, updated_at, updated_by, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))"
+                                use_custom_params, system_prompt, json_schema, fallbacks_json, prefer_cloud,
+                                updated_at, updated_by, position)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))"
     ))
     .bind(&uc.id)
     .bind(&uc.name)
@@ -37,6 +38,8 @@ async fn write<'e>(db: impl SqliteExecutor<'e>, verb: &str, uc: &UseCase) -> Res
     .bind(uc.use_custom_params)
     .bind(&uc.system_prompt)
     .bind(&uc.json_schema)
+    .bind(to_text(&uc.fallbacks))
+    .bind(uc.prefer_cloud)
     .bind(&uc.updated_at)
     .bind(&uc.updated_by)
     .execute(db)
@@ -64,7 +67,8 @@ pub async fn update_config<'e>(
 ) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE use_cases SET name = ?, enabled = ?, model = ?, use_custom_params = ?, custom_params_json = ?,
-                              system_prompt = ?, json_schema = ?, updated_at = ?, updated_by = ?
+                              system_prompt = ?, json_schema = ?, fallbacks_json = ?, prefer_cloud = ?,
+                              updated_at = ?, updated_by = ?
          WHERE id = ?",
     )
     .bind(cfg.name.trim())
@@ -74,6 +78,8 @@ pub async fn update_config<'e>(
     .bind(cfg.custom_params.as_ref().map(to_text))
     .bind(&cfg.system_prompt)
     .bind(&cfg.json_schema)
+    .bind(to_text(&cfg.fallbacks))
+    .bind(cfg.prefer_cloud)
     .bind(at)
     .bind(by)
     .bind(id)
@@ -92,6 +98,7 @@ pub async fn delete<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<(), Sto
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UseCase, StoreError> {
     let defaults: String = row.try_get("defaults_json")?;
+    let fallbacks: String = row.try_get("fallbacks_json")?;
     Ok(UseCase {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -105,6 +112,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UseCase, StoreError> {
         use_custom_params: row.try_get("use_custom_params")?,
         system_prompt: row.try_get("system_prompt")?,
         json_schema: row.try_get("json_schema")?,
+        fallbacks: from_text(&fallbacks, "fallbacks_json")?,
+        prefer_cloud: row.try_get("prefer_cloud")?,
         updated_at: row.try_get("updated_at")?,
         updated_by: row.try_get("updated_by")?,
     })

@@ -1,0 +1,589 @@
+//! Routes: requests fail over along a use case's candidates. The upstreams
+//! are local servers speaking OpenAI's streaming wire format that misbehave on
+//! command (500 storms, 429s with and without Retry-After, resets, a first
+//! token that never comes, a slow-loris, a reply that never ends, a stream
+//! cut after some chunks), and each test checks the route's outcome and the
+//! ledger row it left.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use switchboard_core::{
+    AttemptOutcome, ErrorCode, FailureClass, NewUseCase, ProviderKind, ProviderLimits, ProviderSettings, RequestRecord,
+    RequestStatus, RouteCandidate, RoutingEventKind, RoutingSettings, SamplingParams,
+};
+use switchboard_engine::{Engine, EngineConfig};
+use switchboard_gateway::{Gateway, GenerationEvent, LlmRequest, Vault};
+use switchboard_secrets::{KeyStorage, MasterKey};
+use switchboard_store::providers::KeyChange;
+use switchboard_store::{queries::requests, Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How a fake upstream answers each request.
+#[derive(Clone, Debug)]
+enum Behaviour {
+    /// A whole streamed answer: these chunks, usage, [DONE].
+    Answer(&'static [&'static str]),
+    /// An HTTP error with this status and optional Retry-After seconds.
+    Status(u16, Option<u64>),
+    /// Closes the connection as soon as the request is read.
+    Reset,
+    /// Reads the request and never answers.
+    Silent,
+    /// Sends the headers, then one byte of an SSE comment a second, forever.
+    SlowLoris,
+    /// These chunks, then the connection closes without [DONE].
+    CutAfter(&'static [&'static str]),
+    /// A text chunk every 200 ms, forever.
+    Endless,
+}
+
+struct Upstream {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn upstream(behaviour: Behaviour) -> Upstream {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { return };
+            let behaviour = behaviour.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let _ = serve(socket, behaviour, counter).await;
+            });
+        }
+    });
+    Upstream { url, hits }
+}
+
+/// Reads one HTTP request (headers and a Content-Length body).
+async fn read_request(socket: &mut TcpStream) -> std::io::Result<bool> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = socket.read(&mut chunk).await?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(true);
+        }
+    }
+}
+
+fn sse_chunk(text: &str) -> String {
+    let c = json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
+    format!("data: {c}\n\n")
+}
+
+const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+
+async fn serve(mut socket: TcpStream, behaviour: Behaviour, hits: Arc<AtomicUsize>) -> std::io::Result<()> {
+    if !read_request(&mut socket).await? {
+        return Ok(());
+    }
+    hits.fetch_add(1, Ordering::SeqCst);
+    match behaviour {
+        Behaviour::Answer(chunks) => {
+            let mut body: String = chunks.iter().map(|t| sse_chunk(t)).collect();
+            let usage = json!({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": chunks.len()}});
+            body += &format!("data: {usage}\n\ndata: [DONE]\n\n");
+            socket.write_all(format!("{SSE_HEAD}{body}").as_bytes()).await?;
+        }
+        Behaviour::Status(code, retry_after) => {
+            let body = json!({"error": {"message": format!("status {code} on purpose")}}).to_string();
+            let retry = retry_after.map(|s| format!("retry-after: {s}\r\n")).unwrap_or_default();
+            let head = format!(
+                "HTTP/1.1 {code} Whatever\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{retry}connection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(format!("{head}{body}").as_bytes()).await?;
+        }
+        Behaviour::Reset => {
+            drop(socket);
+            return Ok(());
+        }
+        Behaviour::Silent => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        Behaviour::SlowLoris => {
+            socket.write_all(SSE_HEAD.as_bytes()).await?;
+            loop {
+                socket.write_all(b":").await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        Behaviour::CutAfter(chunks) => {
+            socket.write_all(SSE_HEAD.as_bytes()).await?;
+            for t in chunks {
+                socket.write_all(sse_chunk(t).as_bytes()).await?;
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        }
+        Behaviour::Endless => {
+            socket.write_all(SSE_HEAD.as_bytes()).await?;
+            loop {
+                socket.write_all(sse_chunk("more ").as_bytes()).await?;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    socket.shutdown().await
+}
+
+struct Fixture {
+    gateway: Arc<Gateway>,
+    _dir: tempfile::TempDir,
+}
+
+/// A gateway whose providers `openai` and `dashscope` (both OpenAI's wire
+/// format) answer at the given upstreams with tight time-outs, and a use case
+/// `routed` with `route` (model first).
+async fn fixture(providers: &[(&str, &Upstream, Option<f64>)], route: &[&str]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("switchboard.db")).await.unwrap();
+    store.seed_builtin_use_cases("tester").await.unwrap();
+    store.seed_builtin_providers("tester").await.unwrap();
+    let engine = Arc::new(Engine::new(EngineConfig { threads: 2, ..EngineConfig::default() }));
+    let vault = Vault::new(Ok((MasterKey::random().unwrap(), KeyStorage::Keyring)));
+    let g = Gateway::new(store, engine, dir.path().join("models"), vault);
+    g.check_master_key().await.unwrap();
+    for (id, up, budget) in providers {
+        configure(&g, id, &up.url, *budget, ProviderLimits::default()).await;
+    }
+    let uc = NewUseCase {
+        id: "routed".into(),
+        name: "Routed".into(),
+        description: String::new(),
+        vision: false,
+        model: route[0].into(),
+        defaults: SamplingParams::new(0.2, 10, 0.9, 16, 1.0),
+    };
+    g.store().create_use_case("tester", &uc).await.unwrap();
+    set_route(&g, route, false).await;
+    Fixture { gateway: Arc::new(g), _dir: dir }
+}
+
+async fn configure(g: &Gateway, id: &str, url: &str, budget: Option<f64>, limits: ProviderLimits) {
+    let mut settings: ProviderSettings = g.store().provider(id).await.unwrap().settings;
+    settings.enabled = true;
+    settings.base_url = url.into();
+    settings.allow_http = true;
+    settings.monthly_budget_usd = budget;
+    settings.limits = ProviderLimits {
+        first_token_timeout_s: limits.first_token_timeout_s.or(Some(2)),
+        idle_timeout_s: limits.idle_timeout_s.or(Some(2)),
+        total_timeout_s: limits.total_timeout_s.or(Some(20)),
+        ..limits
+    };
+    let keys = g.store().provider_keys(id).await.unwrap();
+    let changes = if keys.is_empty() && settings.kind != ProviderKind::OpenAiCompatible {
+        vec![KeyChange::Add(g.seal_key(id, None, 0, &format!("sk-{id}-test-key-0000000000")).unwrap())]
+    } else {
+        Vec::new()
+    };
+    g.store().save_provider("tester", &settings, &changes).await.unwrap();
+}
+
+async fn set_route(g: &Gateway, route: &[&str], prefer_cloud: bool) {
+    let mut cfg = g.store().use_case("routed").await.unwrap().config();
+    cfg.model = route[0].into();
+    cfg.fallbacks = route[1..].iter().map(|m| RouteCandidate { model: m.to_string(), params: None }).collect();
+    cfg.prefer_cloud = prefer_cloud;
+    g.store().save_use_case("tester", "routed", &cfg).await.unwrap();
+}
+
+fn request(id: &str) -> LlmRequest {
+    LlmRequest {
+        request_id: id.into(),
+        use_case: "routed".into(),
+        prompt: "Say hello".into(),
+        model: None,
+        params: None,
+        priority: Default::default(),
+        history: Vec::new(),
+    }
+}
+
+fn collect() -> (impl Fn(GenerationEvent) + Send + 'static, mpsc::Receiver<GenerationEvent>) {
+    let (tx, rx) = mpsc::channel();
+    (move |e| tx.send(e).unwrap(), rx)
+}
+
+fn text(rx: &mpsc::Receiver<GenerationEvent>) -> String {
+    rx.try_iter()
+        .filter_map(|e| match e {
+            GenerationEvent::Token { text } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn last_row(g: &Gateway) -> RequestRecord {
+    requests::recent(g.store().pool(), 1).await.unwrap().remove(0)
+}
+
+/// The route of a ledger row as `(candidate, outcome, class)`.
+fn route_of(row: &RequestRecord) -> Vec<(String, AttemptOutcome, Option<FailureClass>)> {
+    row.record.route.iter().map(|a| (a.candidate.clone(), a.outcome, a.class)).collect()
+}
+
+const HELLO: &[&str] = &["Hello", " from", " B"];
+
+#[tokio::test]
+async fn a_500_storm_is_retried_then_the_next_candidate_answers() {
+    let a = upstream(Behaviour::Status(500, None)).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let (sink, rx) = collect();
+    let summary = f.gateway.generate(request("r1"), sink).await.unwrap();
+    assert_eq!(text(&rx), "Hello from B");
+    assert_eq!(summary.model, "dashscope/qwen-plus");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 3, "three tries at the failing provider, then on");
+    let row = last_row(&f.gateway).await;
+    assert_eq!(row.record.status, RequestStatus::Ok);
+    assert_eq!((row.record.provider.as_str(), row.record.model.as_str()), ("dashscope", "qwen-plus"));
+    assert_eq!(
+        route_of(&row),
+        [
+            ("openai/gpt-4o-mini".into(), AttemptOutcome::Failed, Some(FailureClass::Server)),
+            ("dashscope/qwen-plus".into(), AttemptOutcome::Answered, None),
+        ]
+    );
+    assert_eq!(row.record.route[0].tries, 3);
+    assert!(row.record.cost_usd > 0.0, "the answer is charged at DashScope's price");
+    // The fall-back is an event, with the ledger row it belongs to.
+    let events = f.gateway.store().events(None, 10).await.unwrap();
+    let fell = events.iter().find(|e| e.kind == RoutingEventKind::FellBack).expect("a fell-back event");
+    assert_eq!(fell.ledger_id.as_deref(), Some(row.id.as_str()));
+    assert!(fell.message.contains("status 500"), "{}", fell.message);
+}
+
+#[tokio::test]
+async fn repeated_failures_open_the_circuit_and_later_requests_skip_the_provider() {
+    let a = upstream(Behaviour::Status(500, None)).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r1"), sink).await.unwrap();
+    assert_eq!(a.hits.load(Ordering::SeqCst), 3);
+    assert_eq!(f.gateway.provider_health("openai").circuit, "open");
+    let events = f.gateway.store().events(Some("openai"), 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == RoutingEventKind::CircuitOpened), "{events:?}");
+
+    let started = Instant::now();
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r2"), sink).await.unwrap();
+    assert_eq!(a.hits.load(Ordering::SeqCst), 3, "an open circuit sends nothing");
+    assert!(started.elapsed() < Duration::from_secs(2), "no waiting on an open circuit");
+    let row = last_row(&f.gateway).await;
+    assert_eq!(
+        route_of(&row)[0],
+        ("openai/gpt-4o-mini".into(), AttemptOutcome::Skipped, Some(FailureClass::CircuitOpen))
+    );
+    assert!(f.gateway.provider_health("openai").retry_at.is_some());
+}
+
+#[tokio::test]
+async fn a_429_with_a_long_retry_after_pauses_the_provider_and_one_without_is_retried() {
+    let a = upstream(Behaviour::Status(429, Some(120))).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let started = Instant::now();
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r1"), sink).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "two minutes are not waited for");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1, "asked to wait: not retried");
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r2"), sink).await.unwrap();
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1, "paused until the time it gave");
+    let row = last_row(&f.gateway).await;
+    assert_eq!(route_of(&row)[0].2, Some(FailureClass::RateLimited));
+    assert!(f.gateway.provider_health("openai").cooling_until.is_some());
+    assert_eq!(f.gateway.provider_health("openai").circuit, "closed", "a rate limit is not ill health");
+
+    // Without Retry-After: retried with back-off at the same provider, then on.
+    let a = upstream(Behaviour::Status(429, None)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r3"), sink).await.unwrap();
+    assert_eq!(a.hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_reset_connection_and_a_silent_upstream_fail_over() {
+    for (behaviour, class) in [(Behaviour::Reset, None), (Behaviour::Silent, Some(FailureClass::Timeout))] {
+        let a = upstream(behaviour.clone()).await;
+        let b = upstream(Behaviour::Answer(HELLO)).await;
+        let f =
+            fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"])
+                .await;
+        let started = Instant::now();
+        let (sink, rx) = collect();
+        f.gateway.generate(request("r"), sink).await.unwrap_or_else(|e| panic!("{behaviour:?}: {e}"));
+        assert_eq!(text(&rx), "Hello from B", "{behaviour:?}");
+        let row = last_row(&f.gateway).await;
+        let first = &row.record.route[0];
+        assert_eq!(first.outcome, AttemptOutcome::Failed, "{behaviour:?}");
+        if let Some(class) = class {
+            assert_eq!(first.class, Some(class));
+            assert!(first.message.as_deref().unwrap().contains("no first token within 2 s"), "{first:?}");
+            // Three tries of two seconds each and the pauses between them: not an hour.
+            assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_slow_loris_is_abandoned_by_the_first_token_time_out() {
+    let a = upstream(Behaviour::SlowLoris).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r"), sink).await.unwrap();
+    assert_eq!(text(&rx), "Hello from B");
+    assert_eq!(last_row(&f.gateway).await.record.route[0].class, Some(FailureClass::Timeout));
+}
+
+#[tokio::test]
+async fn after_the_first_token_a_failure_ends_the_request_with_its_text_kept() {
+    // A stream cut after three chunks, and a reply that never ends (total time-out 3 s).
+    for behaviour in [Behaviour::CutAfter(&["one", " two", " three"]), Behaviour::Endless] {
+        let a = upstream(behaviour.clone()).await;
+        let b = upstream(Behaviour::Answer(HELLO)).await;
+        let f =
+            fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"])
+                .await;
+        let limits = ProviderLimits { total_timeout_s: Some(3), ..Default::default() };
+        configure(&f.gateway, "openai", &a.url, None, limits).await;
+        let (sink, rx) = collect();
+        let err = f.gateway.generate(request("r"), sink).await.unwrap_err();
+        let streamed = text(&rx);
+        assert!(!streamed.is_empty() && !streamed.contains("from B"), "{behaviour:?}: {streamed}");
+        assert_eq!(b.hits.load(Ordering::SeqCst), 0, "{behaviour:?}: no fail-over once text was shown");
+        let row = last_row(&f.gateway).await;
+        assert_eq!(row.record.status, RequestStatus::Error);
+        assert!(row.record.output_tokens > 0, "{behaviour:?}: what was streamed is charged");
+        assert_eq!(row.record.route.len(), 1);
+        assert_eq!(row.record.route[0].outcome, AttemptOutcome::Failed);
+        if matches!(behaviour, Behaviour::Endless) {
+            assert!(err.message.contains("no complete answer within 3 s"), "{}", err.message);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_key_skips_that_providers_candidates_but_another_provider_answers() {
+    let a = upstream(Behaviour::Status(401, None)).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f = fixture(
+        &[("openai", &a, None), ("dashscope", &b, None)],
+        &["openai/gpt-4o-mini", "openai/gpt-4o", "dashscope/qwen-plus"],
+    )
+    .await;
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r"), sink).await.unwrap();
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1, "a refused key is not retried, nor tried for another model");
+    assert_eq!(
+        route_of(&last_row(&f.gateway).await),
+        [
+            ("openai/gpt-4o-mini".into(), AttemptOutcome::Failed, Some(FailureClass::Auth)),
+            ("openai/gpt-4o".into(), AttemptOutcome::Skipped, Some(FailureClass::Auth)),
+            ("dashscope/qwen-plus".into(), AttemptOutcome::Answered, None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn when_every_candidate_fails_the_error_names_each_and_nothing_else_is_tried() {
+    let a = upstream(Behaviour::Status(400, None)).await;
+    let b = upstream(Behaviour::Status(401, None)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let (sink, _rx) = collect();
+    let err = f.gateway.generate(request("r"), sink).await.unwrap_err();
+    assert!(err.message.contains("openai/gpt-4o-mini: OpenAI: the provider refused the request"), "{}", err.message);
+    assert!(err.message.contains("dashscope/qwen-plus: Alibaba DashScope: the API key was refused"), "{}", err.message);
+    let row = last_row(&f.gateway).await;
+    assert_eq!(row.record.status, RequestStatus::Error);
+    assert_eq!(row.record.route.len(), 2);
+    let events = f.gateway.store().events(None, 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == RoutingEventKind::RouteFailed));
+
+    // A request whose own parameters are invalid fails everywhere: nothing is sent.
+    let before = a.hits.load(Ordering::SeqCst) + b.hits.load(Ordering::SeqCst);
+    let (sink, _rx) = collect();
+    let req = LlmRequest { params: Some(SamplingParams::new(7.0, 10, 0.9, 16, 1.0)), ..request("bad") };
+    let err = f.gateway.generate(req, sink).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert_eq!(a.hits.load(Ordering::SeqCst) + b.hits.load(Ordering::SeqCst), before);
+    assert_eq!(last_row(&f.gateway).await.record.status, RequestStatus::Error, "still recorded");
+}
+
+#[tokio::test]
+async fn a_spent_budget_is_skipped_and_a_missing_local_model_falls_over_to_the_cloud() {
+    let a = upstream(Behaviour::Answer(&["from A"])).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    // A: $0.0001 a month. The route starts with a local model that is not in the library.
+    let f = fixture(
+        &[("openai", &a, Some(0.000_1)), ("dashscope", &b, None)],
+        &["local/not-downloaded", "openai/gpt-4o-mini", "dashscope/qwen-plus"],
+    )
+    .await;
+    let mut spent = switchboard_core::NewRequestRecord::empty(
+        "routed",
+        &switchboard_core::ModelRef::parse("openai/gpt-4o-mini").unwrap(),
+        1.0,
+    );
+    spent.cost_usd = 0.000_2;
+    spent.status = RequestStatus::Ok;
+    requests::insert(f.gateway.store().pool(), &spent).await.unwrap();
+
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r"), sink).await.unwrap();
+    assert_eq!(text(&rx), "Hello from B");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 0, "a spent budget sends nothing");
+    assert_eq!(
+        route_of(&last_row(&f.gateway).await),
+        [
+            ("local/not-downloaded".into(), AttemptOutcome::Skipped, Some(FailureClass::ModelMissing)),
+            ("openai/gpt-4o-mini".into(), AttemptOutcome::Skipped, Some(FailureClass::BudgetSpent)),
+            ("dashscope/qwen-plus".into(), AttemptOutcome::Answered, None),
+        ]
+    );
+    let events = f.gateway.store().events(Some("openai"), 10).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == RoutingEventKind::BudgetSpent).count(), 1);
+    // Said once a month, not once a request.
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("r2"), sink).await.unwrap();
+    let events = f.gateway.store().events(Some("openai"), 10).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == RoutingEventKind::BudgetSpent).count(), 1);
+}
+
+#[tokio::test]
+async fn prefer_cloud_and_local_only_change_the_order_and_the_candidates() {
+    let a = upstream(Behaviour::Answer(&["cloud"])).await;
+    let lan = upstream(Behaviour::Answer(&["on this machine"])).await;
+    let f = fixture(&[("openai", &a, None)], &["openai_compatible/local-llm", "openai/gpt-4o-mini"]).await;
+    configure(&f.gateway, "openai_compatible", &lan.url, None, ProviderLimits::default()).await;
+
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r1"), sink).await.unwrap();
+    assert_eq!(text(&rx), "on this machine", "the admin's order");
+
+    set_route(&f.gateway, &["openai_compatible/local-llm", "openai/gpt-4o-mini"], true).await;
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r2"), sink).await.unwrap();
+    assert_eq!(text(&rx), "cloud", "prefer cloud puts the cloud candidate first");
+
+    f.gateway.store().save_routing_settings("tester", &RoutingSettings { local_only: true }).await.unwrap();
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r3"), sink).await.unwrap();
+    assert_eq!(text(&rx), "on this machine", "local only skips the cloud");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        route_of(&last_row(&f.gateway).await)[0],
+        ("openai/gpt-4o-mini".into(), AttemptOutcome::Skipped, Some(FailureClass::LocalOnly))
+    );
+
+    // A route with only cloud candidates under "local only" says so.
+    set_route(&f.gateway, &["openai/gpt-4o-mini"], false).await;
+    let (sink, _rx) = collect();
+    let err = f.gateway.generate(request("r4"), sink).await.unwrap_err();
+    assert!(err.message.contains("local only"), "{}", err.message);
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_rate_limit_without_a_slot_moves_the_request_on() {
+    let a = upstream(Behaviour::Answer(&["from A"])).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let limits = ProviderLimits { requests_per_minute: Some(1), ..Default::default() };
+    configure(&f.gateway, "openai", &a.url, None, limits).await;
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r1"), sink).await.unwrap();
+    assert_eq!(text(&rx), "from A");
+    let started = Instant::now();
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r2"), sink).await.unwrap();
+    assert_eq!(text(&rx), "Hello from B");
+    assert!(started.elapsed() < Duration::from_secs(2), "a slot a minute away is not waited for");
+    assert_eq!(route_of(&last_row(&f.gateway).await)[0].2, Some(FailureClass::RateLimited));
+    let events = f.gateway.store().events(Some("openai"), 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == RoutingEventKind::RateLimited));
+}
+
+#[tokio::test]
+async fn each_candidate_runs_with_its_own_parameters_when_it_has_them() {
+    let a = upstream(Behaviour::Status(500, None)).await;
+    let b_body = Arc::new(std::sync::Mutex::new(String::new()));
+    // B records what it was sent.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    {
+        let b_body = b_body.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 65536];
+                let mut got = Vec::new();
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_string();
+                    if let Some(i) = text.find("\r\n\r\n") {
+                        if text[i + 4..].ends_with('}') {
+                            *b_body.lock().unwrap() = text[i + 4..].to_string();
+                            break;
+                        }
+                    }
+                }
+                let body = sse_chunk("ok") + "data: [DONE]\n\n";
+                socket.write_all(format!("{SSE_HEAD}{body}").as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+            }
+        });
+    }
+    let b = Upstream { url: b_url, hits: Arc::new(AtomicUsize::new(0)) };
+    let f = fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini"]).await;
+    let mut cfg = f.gateway.store().use_case("routed").await.unwrap().config();
+    cfg.fallbacks = vec![RouteCandidate {
+        model: "dashscope/qwen-plus".into(),
+        params: Some(SamplingParams::new(0.9, 5, 0.5, 77, 1.0)),
+    }];
+    f.gateway.store().save_use_case("tester", "routed", &cfg).await.unwrap();
+    let (sink, _rx) = collect();
+    let summary = f.gateway.generate(request("r"), sink).await.unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&b_body.lock().unwrap()).unwrap();
+    assert_eq!(sent["max_tokens"], 77, "{sent}");
+    assert_eq!(summary.params.max_tokens, 77);
+    assert_eq!(last_row(&f.gateway).await.record.params.unwrap().max_tokens, 77);
+}
