@@ -8,6 +8,7 @@ import { ModelStatusBanner } from "../features/models/components/ModelStatusBann
 import { ModelsPage } from "../features/models/components/ModelsPage";
 import { PlaygroundPage } from "../features/playground/components/PlaygroundPage";
 import { ProvidersPage } from "../features/providers/components/ProvidersPage";
+import { useRoutingToasts } from "../features/routing/components/useRoutingToasts";
 import { SettingsPage } from "../features/settings/components/SettingsPage";
 import { UseCasesPage } from "../features/usecases/components/UseCasesPage";
 import { VisionPage } from "../features/vision/components/VisionPage";
@@ -30,6 +31,7 @@ const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
 /** The window: header with model status, navigation, and the current page. */
 export function App({ initialNavCollapsed = false }: { initialNavCollapsed?: boolean }) {
   const { t } = useTranslation();
+  useRoutingToasts();
   const [page, setPage] = useState<PageId>("playground");
   const [collapsed, setCollapsed] = useState(initialNavCollapsed);
   const [leaving, setLeaving] = useState<PageId | null>(null);

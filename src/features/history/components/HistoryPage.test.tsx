@@ -35,6 +35,27 @@ describe("History", () => {
     expect(limits[0]).toBe(200);
   });
 
+  it("shows the route a request took, with why each earlier candidate did not answer", async () => {
+    const fellBack: RequestRecord = {
+      ...ledgerRow("c", "ok"),
+      provider: "openai",
+      model: "gpt-4o-mini",
+      route: [
+        { candidate: "local/gemma-3-270m-q4_k_m", outcome: "failed", class: "engine_failed", message: "the engine stopped", tries: 1, duration_ms: 12 },
+        { candidate: "openai/gpt-4o-mini", outcome: "answered", class: null, message: null, tries: 1, duration_ms: 800 },
+      ],
+    };
+    withRows([fellBack, ledgerRow("d", "ok")]);
+    renderWithProviders(<HistoryPage />);
+    const routes = await screen.findAllByTestId("history-route");
+    const steps = routes[0]!.querySelectorAll("[data-testid=history-route-step]");
+    expect(steps).toHaveLength(2);
+    expect(steps[0]).toHaveAttribute("data-outcome", "failed");
+    expect(steps[0]).toHaveTextContent("local/gemma-3-270m-q4_k_m · engine failed");
+    expect(steps[1]).toHaveAttribute("data-outcome", "answered");
+    expect(routes[1]).toHaveTextContent("–");
+  });
+
   it("says so when there are no requests yet", async () => {
     withRows([]);
     renderWithProviders(<HistoryPage />);

@@ -1,12 +1,36 @@
-import { Alert, Badge, Button, Group, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Button, Group, Stack, Table, Text, Title, Tooltip } from "@mantine/core";
 import { IconRefresh } from "@tabler/icons-react";
 import { useTranslation } from "react-i18next";
-import type { RequestStatus } from "../../../bindings";
+import type { Attempt, AttemptOutcome, RequestStatus } from "../../../bindings";
 import { formatMs, formatUsd } from "../../../lib/format";
 import { errorMessage } from "../../../lib/ipc";
 import { useRequestHistory } from "../api/listRequests";
 
 const STATUS_COLOR: Record<RequestStatus, string> = { ok: "teal", error: "red", cancelled: "yellow" };
+const OUTCOME_COLOR: Record<AttemptOutcome, string> = { answered: "teal", failed: "red", skipped: "gray", cancelled: "yellow" };
+
+/** The candidates a request tried, in order, each with why it did not answer. */
+function RouteSteps({ route }: { route: Attempt[] }) {
+  const { t } = useTranslation();
+  if (route.length <= 1) return <Text size="xs" c="dimmed">{route.length === 1 ? t("history.direct") : "–"}</Text>;
+  return (
+    <Stack gap={2}>
+      {route.map((a, i) => (
+        <Tooltip key={i} label={a.message ?? t(`history.outcome.${a.outcome}`)} multiline maw={420} disabled={!a.message}>
+          <Group gap={4} wrap="nowrap" data-testid="history-route-step" data-outcome={a.outcome} data-class={a.class ?? ""}>
+            <Badge size="xs" variant="dot" color={OUTCOME_COLOR[a.outcome]}>
+              {t(`history.outcome.${a.outcome}`)}
+            </Badge>
+            <Text size="xs" style={{ whiteSpace: "nowrap" }}>
+              {a.candidate}
+              {a.class ? ` · ${t(`routing.class.${a.class}`)}` : ""}
+            </Text>
+          </Group>
+        </Tooltip>
+      ))}
+    </Stack>
+  );
+}
 
 /** The most recent requests from the ledger, newest first. */
 export function HistoryPage() {
@@ -32,6 +56,7 @@ export function HistoryPage() {
               <Table.Th>{t("history.columns.time")}</Table.Th>
               <Table.Th>{t("history.columns.useCase")}</Table.Th>
               <Table.Th>{t("history.columns.model")}</Table.Th>
+              <Table.Th>{t("history.columns.route")}</Table.Th>
               <Table.Th>{t("history.columns.tokens")}</Table.Th>
               <Table.Th>{t("history.columns.cost")}</Table.Th>
               <Table.Th>{t("history.columns.latency")}</Table.Th>
@@ -48,6 +73,9 @@ export function HistoryPage() {
                 <Table.Td>{t(`useCases.${row.use_case}`, row.use_case)}</Table.Td>
                 <Table.Td>
                   {row.provider}/{row.model}
+                </Table.Td>
+                <Table.Td data-testid="history-route">
+                  <RouteSteps route={row.route ?? []} />
                 </Table.Td>
                 <Table.Td>
                   {row.input_tokens} / {row.output_tokens}

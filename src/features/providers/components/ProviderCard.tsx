@@ -1,4 +1,5 @@
 import {
+  Accordion,
   ActionIcon,
   Badge,
   Button,
@@ -18,7 +19,17 @@ import {
 import { IconEye, IconPlugConnected, IconPlus, IconRefresh, IconTrash } from "@tabler/icons-react";
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import type { ProviderView } from "../../../bindings";
+import type { ProviderLimits, ProviderView } from "../../../bindings";
+
+/** Every limit at its default. */
+const NO_LIMITS: ProviderLimits = {
+  connect_timeout_s: null,
+  first_token_timeout_s: null,
+  idle_timeout_s: null,
+  total_timeout_s: null,
+  requests_per_minute: null,
+  tokens_per_minute: null,
+};
 import { errorMessage } from "../../../lib/ipc";
 import { baseUrlProblem, revealKey, useRefreshModels, useTestProvider, type ProviderDraft } from "../api/providers";
 
@@ -97,6 +108,46 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
       </Tooltip>
     );
 
+  const health = view.health;
+  const healthBadge =
+    health.circuit !== "closed" || health.cooling_until ? (
+      <Tooltip
+        label={t("providers.health.detail", {
+          failures: health.consecutive_failures,
+          rate: Math.round((health.failure_rate ?? 0) * 100),
+          requests: health.recent_requests,
+        })}
+        multiline
+        w={320}
+        withinPortal
+      >
+        <Badge color={health.circuit === "open" ? "red" : "yellow"} variant="light" data-testid={`provider-health-${id}`} data-circuit={health.circuit}>
+          {health.circuit === "open"
+            ? t("providers.health.open", { at: health.retry_at ? new Date(health.retry_at).toLocaleTimeString() : "" })
+            : health.circuit === "half_open"
+              ? t("providers.health.halfOpen")
+              : t("providers.health.cooling", { at: health.cooling_until ? new Date(health.cooling_until).toLocaleTimeString() : "" })}
+        </Badge>
+      </Tooltip>
+    ) : null;
+  const limits: ProviderLimits = s.limits ?? NO_LIMITS;
+  const limit = (key: keyof ProviderLimits, label: string, suffix: string) => (
+    <NumberInput
+      key={key}
+      size="xs"
+      w={150}
+      data-testid={`provider-limit-${key}-${id}`}
+      label={label}
+      suffix={suffix}
+      min={1}
+      allowDecimal={false}
+      placeholder={t("providers.limits.default")}
+      value={limits[key] ?? ""}
+      onChange={(v) => set({ limits: { ...limits, [key]: v === "" || v == null ? null : Number(v) } })}
+      error={fieldError(`limits.${key}`)}
+    />
+  );
+
   return (
     <Card withBorder padding="md" data-testid={`provider-card-${id}`}>
       <Stack gap="sm">
@@ -111,6 +162,7 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
           </Group>
           <Group gap="xs" wrap="nowrap">
             {status}
+            {healthBadge}
             <Switch
               data-testid={`provider-enabled-toggle-${id}`}
               checked={s.enabled}
@@ -261,6 +313,23 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
             <Progress size="sm" value={Math.min(100, (spent / budget) * 100)} color={spent >= budget ? "red" : "blue"} />
           )}
         </Stack>
+        <Accordion variant="contained" chevronPosition="left">
+          <Accordion.Item value="limits">
+            <Accordion.Control data-testid={`provider-limits-toggle-${id}`}>
+              <Text size="sm">{t("providers.limits.title")}</Text>
+            </Accordion.Control>
+            <Accordion.Panel>
+              <Group gap="xs" align="start">
+                {limit("connect_timeout_s", t("providers.limits.connect"), " s")}
+                {limit("first_token_timeout_s", t("providers.limits.firstToken"), " s")}
+                {limit("idle_timeout_s", t("providers.limits.idle"), " s")}
+                {limit("total_timeout_s", t("providers.limits.total"), " s")}
+                {limit("requests_per_minute", t("providers.limits.rpm"), "")}
+                {limit("tokens_per_minute", t("providers.limits.tpm"), "")}
+              </Group>
+            </Accordion.Panel>
+          </Accordion.Item>
+        </Accordion>
         {view.unsupported_params.length > 0 && (
           <Text size="xs" c="dimmed">
             {t("providers.unsupported", { params: view.unsupported_params.join(", ") })}

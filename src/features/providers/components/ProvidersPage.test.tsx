@@ -75,6 +75,18 @@ function backend(initial: ProvidersData, options: { saveError?: { code: string; 
         };
         return current;
       }
+      case "routing_events":
+        return [
+          {
+            id: 7,
+            at: "2026-11-30T10:00:00.000Z",
+            kind: "circuit_opened",
+            provider: "openai",
+            use_case: "answer_generation",
+            ledger_id: null,
+            message: "OpenAI failed 3 times in a row: not tried for 30 s",
+          },
+        ];
       case "test_provider":
         return { ok: false, message: "OpenAI: the API key was refused: HTTP 401", report: null, checked_at: "2026-11-30T10:00:00.000Z" };
       case "reveal_provider_key":
@@ -170,5 +182,27 @@ describe("Providers page", () => {
     renderWithProviders(<ProvidersPage />);
     await userEvent.click(await screen.findByTestId("provider-test-button-openai"));
     expect(await screen.findByTestId("provider-test-result-openai")).toHaveTextContent("HTTP 401");
+  });
+  it("shows a paused provider with its retry time, its limits, and the routing events", async () => {
+    const paused = view("openai", {
+      health: { provider: "openai", circuit: "open", retry_at: "2026-11-30T10:00:30Z", consecutive_failures: 3, failure_rate: 1, recent_requests: 3, cooling_until: null },
+    });
+    const calls = backend(page([paused, view("ollama")]));
+    renderWithProviders(<ProvidersPage />);
+    const badge = await screen.findByTestId("provider-health-openai");
+    expect(badge).toHaveAttribute("data-circuit", "open");
+    expect(badge).toHaveTextContent("paused until");
+    expect(screen.queryByTestId("provider-health-ollama")).toBeNull();
+    const event = await screen.findByTestId("routing-event");
+    expect(event).toHaveAttribute("data-kind", "circuit_opened");
+    expect(event).toHaveTextContent("not tried for 30 s");
+
+    // A rate limit typed in is saved with the card.
+    await userEvent.click(screen.getByTestId("provider-limits-toggle-openai"));
+    await userEvent.type(await screen.findByTestId("provider-limit-requests_per_minute-openai"), "60");
+    await userEvent.click(screen.getByTestId("save-all-button"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "save_providers")).toBe(true));
+    const { updates } = calls.find((c) => c.cmd === "save_providers")!.args as { updates: ProviderUpdate[] };
+    expect(updates.find((u) => u.settings.id === "openai")!.settings.limits?.requests_per_minute).toBe(60);
   });
 });

@@ -14,6 +14,7 @@ import {
   useSaveProviders,
   type ProviderDraft,
 } from "../api/providers";
+import { RoutingEvents } from "../../routing/components/RoutingEvents";
 import { ProviderCard } from "./ProviderCard";
 
 /** Providers, keys and budgets; where the master key lives; the price table. */
@@ -150,6 +151,7 @@ export function ProvidersPage() {
           </FileButton>
         </Group>
       )}
+      <RoutingEvents />
     </Stack>
   );
 }

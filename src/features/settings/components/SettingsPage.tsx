@@ -1,4 +1,4 @@
-import { Paper, SegmentedControl, Select, Stack, Table, Text, Title, useMantineColorScheme } from "@mantine/core";
+import { Paper, SegmentedControl, Select, Stack, Switch, Table, Text, Title, useMantineColorScheme } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { commands } from "../../../bindings";
@@ -6,6 +6,7 @@ import { formatBytes } from "../../../lib/format";
 import { unwrap } from "../../../lib/ipc";
 import { LANGUAGES } from "../../../i18n";
 import { writePref, type LanguagePref, type ThemePref } from "../../../lib/prefs";
+import { useRoutingSettings, useSaveRoutingSettings } from "../../routing/api/routing";
 
 /** Language, theme and facts about this installation. */
 export function SettingsPage() {
@@ -13,6 +14,8 @@ export function SettingsPage() {
   const { colorScheme, setColorScheme } = useMantineColorScheme();
   const { data: info } = useQuery({ queryKey: ["app-info"], queryFn: () => commands.appInfo() });
   const devices = useQuery({ queryKey: ["engine-devices"], queryFn: async () => unwrap(await commands.engineDevices()) });
+  const routing = useRoutingSettings();
+  const saveRouting = useSaveRoutingSettings();
 
   return (
     <Stack data-testid="settings-page" gap="lg" maw={640}>
@@ -43,6 +46,24 @@ export function SettingsPage() {
           data={(["light", "dark", "auto"] as const).map((v) => ({ value: v, label: t(`settings.themes.${v}`) }))}
         />
       </div>
+      <Paper withBorder p="md">
+        <Title order={4} mb="xs">
+          {t("settings.routing")}
+        </Title>
+        <Switch
+          data-testid="local-only-switch"
+          label={t("settings.localOnly")}
+          description={t("settings.localOnlyHint")}
+          checked={routing.data?.local_only ?? false}
+          disabled={!routing.data || saveRouting.isPending}
+          onChange={(e) => saveRouting.mutate({ ...routing.data, local_only: e.currentTarget.checked })}
+        />
+        {saveRouting.error && (
+          <Text size="sm" c="red" mt="xs">
+            {saveRouting.error.message}
+          </Text>
+        )}
+      </Paper>
       <Paper withBorder p="md">
         <Title order={4} mb="xs">
           {t("settings.about")}

@@ -28,6 +28,14 @@ function backend(
           stored = [...stored, created];
           return created;
         }
+        case "candidate_states":
+          return (args as { models: string[] }).models.map((model) => ({
+            model,
+            status: model === "local/qwen-vl" ? "circuit_open" : "available",
+            detail: null,
+            retry_at: null,
+            cloud: false,
+          }));
         case "delete_use_case":
           stored = stored.filter((u) => u.id !== (args as { id: string }).id);
           return null;
@@ -143,6 +151,39 @@ describe("Use cases page", () => {
     expect(screen.queryByText("The assigned model is not available now.")).toBeNull();
     release(models.filter((m) => m.id !== "local/gemma-3-270m-q4_k_m"));
     expect(await screen.findByText("The assigned model is not available now.")).toBeInTheDocument();
+  });
+
+  it("edits the route: adds a fallback, moves it first, prefers the cloud, and saves it", async () => {
+    const calls = backend();
+    await openEditor("answer_generation");
+    expect(await screen.findByTestId("route-candidate-0")).toHaveAttribute("data-model", "local/gemma-3-270m-q4_k_m");
+    expect(screen.queryByTestId("route-candidate-1")).toBeNull();
+    await userEvent.click(screen.getByTestId("route-add-select-answer_generation"));
+    await userEvent.click(await screen.findByRole("option", { name: "local/qwen-vl" }));
+    await userEvent.click(screen.getByTestId("route-add-button-answer_generation"));
+    expect(screen.getByTestId("route-candidate-1")).toHaveAttribute("data-model", "local/qwen-vl");
+    // Its live state comes from the back end.
+    expect(await screen.findByTestId("route-state-1")).toHaveAttribute("data-status", "circuit_open");
+    // An unavailable model cannot be added; one already in the route is not offered again.
+    await userEvent.click(screen.getByTestId("route-add-select-answer_generation"));
+    expect(screen.queryByRole("option", { name: "local/qwen-vl" })).toBeNull();
+    fireEvent.keyDown(document.activeElement ?? document.body, { key: "Escape" });
+
+    await userEvent.click(screen.getByTestId("route-own-params-1"));
+    const maxTokens = screen.getByTestId("route-maxtokens-1");
+    await userEvent.clear(maxTokens);
+    await userEvent.type(maxTokens, "99");
+    await userEvent.click(screen.getByTestId("route-up-1"));
+    expect(screen.getByTestId("route-candidate-0")).toHaveAttribute("data-model", "local/qwen-vl");
+    expect(screen.getByTestId("model-dropdown-answer_generation")).toHaveValue("local/qwen-vl");
+    await userEvent.click(screen.getByTestId("prefer-cloud-answer_generation"));
+    await userEvent.click(screen.getByTestId("save-config-button"));
+
+    await waitFor(() => expect(calls.some((c) => c.cmd === "save_use_case")).toBe(true));
+    const config = calls.find((c) => c.cmd === "save_use_case")!.args.config as UseCaseConfig;
+    expect(config.model).toBe("local/qwen-vl");
+    expect(config.fallbacks).toEqual([{ model: "local/gemma-3-270m-q4_k_m", params: null }]);
+    expect(config.prefer_cloud).toBe(true);
   });
 
   it("shows the back end's refusal next to the field it names", async () => {

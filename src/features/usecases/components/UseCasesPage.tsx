@@ -11,6 +11,7 @@ import { AddUseCase, DeleteUseCase } from "./AddUseCase";
 import { ConfigFileButtons } from "./ConfigFileButtons";
 import { ModelDropdown } from "./ModelDropdown";
 import { ParametersPanel } from "./ParametersPanel";
+import { RouteEditor } from "./RouteEditor";
 import { TryIt } from "./TryIt";
 
 type Drafts = Record<string, UseCaseConfig>;
@@ -198,6 +199,14 @@ export function UseCasesPage() {
                 value={draft.model}
                 onChange={(model) => update({ model })}
                 error={fieldError("model")}
+              />
+              <RouteEditor
+                useCase={current}
+                models={models}
+                value={{ model: draft.model, fallbacks: draft.fallbacks, prefer_cloud: draft.prefer_cloud }}
+                params={shownParams}
+                onChange={(route) => update(route)}
+                fieldError={fieldError}
               />
               <ParametersPanel
                 useCaseId={current.id}
