@@ -190,7 +190,7 @@ export type DescribeRequest = {
 	request_id: string,
 	/**  A vision use case (`vision_vlm` by default). */
 	use_case?: string | null,
-	/**  `provider/model`; the use case's model when absent. */
+	/**  `provider/model`: this model only. The use case's route when absent. */
 	model?: string | null,
 	/**  What to ask about the image; [`DEFAULT_VISION_PROMPT`] when empty. */
 	prompt?: string | null,
@@ -209,6 +209,8 @@ export type DescribeSummary = {
 	stats: GenerationStats,
 	image: ImageFacts,
 	image_tokens: number,
+	/**  The candidates tried, in order; the last one answered. */
+	route: Attempt[],
 };
 
 /**  What to download. */

@@ -1,20 +1,20 @@
 //! Running a request and recording it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    AppError, Attempt, AttemptOutcome, ChatRole, ChatTurn, EngineRequest, ErrorCode, FailureClass, FinishReason,
-    GenerationStats, ModelRef, NewRequestRecord, Priority, RequestStatus, RoutingEventKind, SamplingParams,
+    AppError, Attempt, ChatRole, ChatTurn, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef,
+    NewRequestRecord, Priority, RequestStatus, SamplingParams,
 };
 use switchboard_store::queries::requests;
 
-use switchboard_providers::{ChatMessage, ChatRequest, Usage};
+use switchboard_providers::{ChatMessage, ChatRequest};
 
 use crate::remote::Failure;
-use crate::route::Planned;
+use crate::route::{local_class, route_error, Answer, Emit, Routed};
 use crate::{Gateway, Target};
 
 /// A request for a use case, with optional per-request overrides.
@@ -61,60 +61,6 @@ pub struct GenerationSummary {
     pub route: Vec<Attempt>,
 }
 
-/// What the candidate that answered produced.
-struct Answer {
-    stats: GenerationStats,
-    usage: Usage,
-    cost_usd: f64,
-    cut: Option<AppError>,
-    reservation: Option<crate::remote::Reservation>,
-    /// The provider charged, for budget warnings.
-    provider: Option<switchboard_core::ProviderSettings>,
-}
-
-/// The routing class of a local engine error.
-fn local_class(code: ErrorCode) -> FailureClass {
-    match code {
-        ErrorCode::ModelMissing => FailureClass::ModelMissing,
-        ErrorCode::ModelLoadFailed => FailureClass::ModelLoadFailed,
-        ErrorCode::PromptTooLong => FailureClass::PromptTooLong,
-        ErrorCode::EngineFailed => FailureClass::EngineFailed,
-        ErrorCode::Busy => FailureClass::Unavailable,
-        ErrorCode::InvalidInput => FailureClass::InvalidRequest,
-        _ => FailureClass::Other,
-    }
-}
-
-fn attempt(
-    model: &ModelRef,
-    outcome: AttemptOutcome,
-    failure: Option<&Failure>,
-    tries: u32,
-    since: Instant,
-) -> Attempt {
-    Attempt {
-        candidate: model.to_string(),
-        outcome,
-        class: failure.map(|f| f.class),
-        message: failure.map(|f| f.error.message.clone()),
-        tries,
-        duration_ms: since.elapsed().as_secs_f64() * 1000.0,
-    }
-}
-
-/// The error of a request no candidate answered: the one failure as it is,
-/// or each candidate's reason in route order.
-fn route_error(failures: &[(ModelRef, Failure)]) -> AppError {
-    match failures {
-        [] => AppError::new(ErrorCode::ModelMissing, "the route has no candidate to try"),
-        [(_, only)] => only.error.clone(),
-        [.., (_, last)] => {
-            let reasons: Vec<String> = failures.iter().map(|(m, f)| format!("{m}: {}", f.error.message)).collect();
-            AppError::new(last.error.code, format!("no candidate of the route could answer. {}", reasons.join(" · ")))
-        }
-    }
-}
-
 impl Gateway {
     /// Runs `req` along its use case's route, streaming events to
     /// `on_event`. Once the request is accepted (known use case, fresh request
@@ -138,11 +84,9 @@ impl Gateway {
             route: attempts.clone(),
             ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
-        let fell_back =
-            attempts.iter().any(|a| a.outcome != AttemptOutcome::Answered && a.class != Some(FailureClass::LocalOnly));
         match outcome {
             Some(answer) => {
-                let Answer { stats, usage, cost_usd, cut, reservation, provider } = answer;
+                let Answer { stats, usage, cost_usd, cut, reservation, provider, .. } = answer;
                 let status = if cut.is_some() {
                     RequestStatus::Error
                 } else if stats.finish_reason == FinishReason::Cancelled {
@@ -171,22 +115,7 @@ impl Gateway {
                 let row = requests::insert(self.store.pool(), &record).await?;
                 // The cost is in the ledger now: the reservation can go.
                 drop(reservation);
-                if let Some(p) = &provider {
-                    self.after_charge(p, &use_case.id, &row.id).await;
-                }
-                if fell_back && status == RequestStatus::Ok {
-                    let reasons: Vec<String> =
-                        failures.iter().map(|(m, f)| format!("{m}: {}", f.error.message)).collect();
-                    let message = format!("{}: answered by {model} after {}", use_case.name, reasons.join(" · "));
-                    self.raise(
-                        RoutingEventKind::FellBack,
-                        Some(&model.provider),
-                        Some(&use_case.id),
-                        Some(&row.id),
-                        message,
-                    )
-                    .await;
-                }
+                self.announce(&use_case, &model, &attempts, &failures, &row.id, status, provider.as_ref()).await;
                 if let Some(error) = cut {
                     return Err(error);
                 }
@@ -205,12 +134,7 @@ impl Gateway {
                 tracing::warn!(use_case = %use_case.id, %model, code = %code_name(error.code), error = %error.message, "request failed");
                 record.error = Some(format!("{}: {}", code_name(error.code), error.message));
                 match requests::insert(self.store.pool(), &record).await {
-                    Ok(row) if failures.len() > 1 => {
-                        let message = format!("{}: {}", use_case.name, error.message);
-                        self.raise(RoutingEventKind::RouteFailed, None, Some(&use_case.id), Some(&row.id), message)
-                            .await;
-                    }
-                    Ok(_) => {}
+                    Ok(row) => self.announce_failure(&use_case, &failures, &error, &row.id).await,
                     Err(e) => tracing::error!(%e, "could not record a failed request"),
                 }
                 Err(error)
@@ -226,89 +150,13 @@ impl Gateway {
         cancel: &Arc<AtomicBool>,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
     ) -> Routed {
-        let on_event = Arc::new(Mutex::new(on_event));
-        let emitted = Arc::new(AtomicBool::new(false));
-        let fallback_model = || {
-            ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))
-                .unwrap_or_else(|_| ModelRef::local(req.model.clone().unwrap_or_default()))
-        };
-        let mut routed =
-            Routed { model: fallback_model(), params: None, attempts: Vec::new(), outcome: None, failures: Vec::new() };
-        let stop = |routed: &mut Routed, error: AppError| {
-            let f = Failure::failed(FailureClass::InvalidRequest, error, 0);
-            routed.failures.push((routed.model.clone(), f));
-        };
+        let fallback_model = ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))
+            .unwrap_or_else(|_| ModelRef::local(req.model.clone().unwrap_or_default()));
         if let Err(e) = self.check_request(use_case, req) {
-            stop(&mut routed, e);
-            return routed;
+            return Routed::refused(fallback_model, None, e);
         }
-        if let Some(p) = &req.params {
-            if let Err(e) = p.validate() {
-                routed.params = Some(p.clone());
-                stop(&mut routed, AppError::for_field(e.field.clone(), e.to_string()));
-                return routed;
-            }
-        }
-        let (plan, local_only) = match self.plan(use_case, req.model.as_deref()).await {
-            Ok(p) => p,
-            Err(e) => {
-                stop(&mut routed, e);
-                return routed;
-            }
-        };
-        for (model, f) in local_only {
-            routed.attempts.push(attempt(&model, AttemptOutcome::Skipped, Some(&f), 0, Instant::now()));
-            routed.failures.push((model, f));
-        }
-        // Providers that refused the request outright: their other candidates are passed over.
-        let mut refused_by: Vec<String> = Vec::new();
-        for candidate in plan {
-            let since = Instant::now();
-            if cancel.load(Ordering::Relaxed) {
-                break;
-            }
-            let Planned { model, params: own, target } = candidate;
-            routed.model = model.clone();
-            let params = req.params.clone().or(own).unwrap_or_else(|| use_case.effective_params(None));
-            routed.params = Some(params.clone());
-            let target = match target {
-                Ok(t) if refused_by.contains(&model.provider) => {
-                    let (_, earlier) =
-                        routed.failures.iter().rev().find(|(m, _)| m.provider == model.provider).expect("recorded");
-                    let f = Failure::skipped(earlier.class, earlier.error.clone());
-                    let _ = t;
-                    routed.attempts.push(attempt(&model, AttemptOutcome::Skipped, Some(&f), 0, since));
-                    routed.failures.push((model, f));
-                    continue;
-                }
-                Ok(t) => t,
-                Err(f) => {
-                    routed.attempts.push(attempt(&model, AttemptOutcome::Skipped, Some(&f), 0, since));
-                    routed.failures.push((model, f));
-                    continue;
-                }
-            };
-            if let Err(e) = params.validate() {
-                let f =
-                    Failure::skipped(FailureClass::InvalidRequest, AppError::for_field(e.field.clone(), e.to_string()));
-                routed.attempts.push(attempt(&model, AttemptOutcome::Skipped, Some(&f), 0, since));
-                routed.failures.push((model, f));
-                continue;
-            }
-            {
-                let on_event = on_event.lock().expect("event sink lock");
-                on_event(GenerationEvent::Started { model: model.to_string() });
-            }
-            let emit = {
-                let on_event = on_event.clone();
-                let emitted = emitted.clone();
-                move |text: &str| {
-                    emitted.store(true, Ordering::Relaxed);
-                    let on_event = on_event.lock().expect("event sink lock");
-                    on_event(GenerationEvent::Token { text: text.to_string() });
-                }
-            };
-            let result = match target {
+        let run = |model: ModelRef, target: Target, params: SamplingParams, emit: Emit| async move {
+            match target {
                 Target::Local { path, load } => {
                     let engine_req = EngineRequest {
                         system_prompt: use_case.system_prompt.clone(),
@@ -332,14 +180,7 @@ impl Gateway {
                     .unwrap_or_else(|e| {
                         Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
                     })
-                    .map(|stats| Answer {
-                        stats,
-                        usage: Usage::default(),
-                        cost_usd: 0.0,
-                        cut: None,
-                        reservation: None,
-                        provider: None,
-                    })
+                    .map(Answer::local)
                     .map_err(|e| Failure::failed(local_class(e.code), e, 1))
                 }
                 Target::Remote { provider } => {
@@ -351,53 +192,13 @@ impl Gateway {
                         meter: Default::default(),
                     };
                     let mut emit = emit;
-                    self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit).await.map(|o| Answer {
-                        stats: o.stats,
-                        usage: o.usage,
-                        cost_usd: o.cost_usd,
-                        cut: o.cut,
-                        reservation: o.reservation,
-                        provider: Some(provider.clone()),
-                    })
-                }
-            };
-            match result {
-                Ok(answer) => {
-                    let outcome = if answer.stats.finish_reason == FinishReason::Cancelled {
-                        AttemptOutcome::Cancelled
-                    } else if answer.cut.is_some() {
-                        AttemptOutcome::Failed
-                    } else {
-                        AttemptOutcome::Answered
-                    };
-                    let cut = answer.cut.clone().map(|e| Failure::failed(FailureClass::StreamCut, e, 1));
-                    routed.attempts.push(attempt(&model, outcome, cut.as_ref(), 1, since));
-                    routed.outcome = Some(answer);
-                    return routed;
-                }
-                Err(f) => {
-                    let outcome = if f.skipped { AttemptOutcome::Skipped } else { AttemptOutcome::Failed };
-                    routed.attempts.push(attempt(&model, outcome, Some(&f), f.tries, since));
-                    // Text reached the caller, or the request itself is wrong: the route ends here.
-                    let ends = emitted.load(Ordering::Relaxed)
-                        || (f.class == FailureClass::InvalidRequest && model.is_local());
-                    if f.fail_fast {
-                        refused_by.push(model.provider.clone());
-                    }
-                    routed.failures.push((model, f));
-                    if ends {
-                        break;
-                    }
+                    self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit)
+                        .await
+                        .map(|o| Answer::remote(o, provider.clone()))
                 }
             }
-        }
-        if routed.outcome.is_none() && cancel.load(Ordering::Relaxed) && routed.failures.is_empty() {
-            routed.failures.push((
-                routed.model.clone(),
-                Failure::failed(FailureClass::Other, AppError::new(ErrorCode::Cancelled, "stopped by the user"), 0),
-            ));
-        }
-        routed
+        };
+        self.follow(use_case, req.model.as_deref(), req.params.as_ref(), fallback_model, cancel, on_event, run).await
     }
 
     /// What is wrong with the request wherever it goes.
@@ -420,16 +221,6 @@ impl Gateway {
         }
         Ok(())
     }
-}
-
-/// What following a route came to.
-struct Routed {
-    /// The candidate that answered, else the last one tried.
-    model: ModelRef,
-    params: Option<SamplingParams>,
-    attempts: Vec<Attempt>,
-    outcome: Option<Answer>,
-    failures: Vec<(ModelRef, Failure)>,
 }
 
 /// The conversation as a provider's chat messages.

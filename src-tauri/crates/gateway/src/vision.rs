@@ -11,13 +11,15 @@ use std::time::Instant;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    AppError, EngineImage, ErrorCode, FinishReason, GenerationStats, ModelRef, NewRequestRecord, RequestStatus,
-    SamplingParams, VisionRequest,
+    AppError, Attempt, EngineImage, ErrorCode, FailureClass, FinishReason, GenerationStats, ModelRef, NewRequestRecord,
+    RequestStatus, SamplingParams, VisionRequest,
 };
 use switchboard_images::{ImageLimits, PreparedImage};
 use switchboard_providers::{ChatMessage, ChatRequest, ImageInput, Role};
 use switchboard_store::queries::{requests, vision::VisionDescription};
 
+use crate::remote::Failure;
+use crate::route::{local_class, route_error, Answer, Emit, Routed};
 use crate::{Gateway, GenerationEvent, Target};
 
 /// The prompt when neither the request nor the use case gives one.
@@ -30,7 +32,7 @@ pub struct DescribeRequest {
     /// A vision use case (`vision_vlm` by default).
     #[serde(default)]
     pub use_case: Option<String>,
-    /// `provider/model`; the use case's model when absent.
+    /// `provider/model`: this model only. The use case's route when absent.
     #[serde(default)]
     pub model: Option<String>,
     /// What to ask about the image; [`DEFAULT_VISION_PROMPT`] when empty.
@@ -67,6 +69,8 @@ pub struct DescribeSummary {
     pub stats: GenerationStats,
     pub image: ImageFacts,
     pub image_tokens: u32,
+    /// The candidates tried, in order; the last one answered.
+    pub route: Vec<Attempt>,
 }
 
 impl Gateway {
@@ -84,23 +88,50 @@ impl Gateway {
         let started = Instant::now();
         let model_text = req.model.clone().unwrap_or_else(|| use_case.model.clone());
         // A malformed model name is recorded under the name given, then refused.
-        let parsed = ModelRef::parse(&model_text);
-        let model = parsed.clone().unwrap_or_else(|_| ModelRef::local(model_text.clone()));
+        let fallback_model = ModelRef::parse(&model_text).unwrap_or_else(|_| ModelRef::local(model_text.clone()));
         let prompt =
             req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).unwrap_or(DEFAULT_VISION_PROMPT).to_string();
         let text = Arc::new(Mutex::new(String::new()));
-        let outcome = match parsed {
-            Ok(_) => self.run_describe(&use_case, &model, &req, &prompt, cancel, text.clone(), on_event).await,
-            Err(e) => Err(e),
+        let (routed, facts) = match self.prepare_describe(&use_case, &req).await {
+            Err(e) => (Routed::refused(fallback_model, None, e), None),
+            Ok(image) => {
+                let facts = facts_of(&req, &image);
+                let on_event = {
+                    let text = text.clone();
+                    move |e: GenerationEvent| {
+                        if let GenerationEvent::Token { text: t } = &e {
+                            text.lock().expect("text lock").push_str(t);
+                        }
+                        on_event(e)
+                    }
+                };
+                let routed = self
+                    .follow(
+                        &use_case,
+                        req.model.as_deref(),
+                        req.params.as_ref(),
+                        fallback_model,
+                        &cancel,
+                        on_event,
+                        |model, target, params, emit| {
+                            self.describe_at(&use_case, model, target, params, &prompt, &image, &cancel, emit)
+                        },
+                    )
+                    .await;
+                (routed, Some(facts))
+            }
         };
         self.running.lock().expect("running lock").remove(&request_id);
+        let Routed { model, params, attempts, outcome, failures } = routed;
 
         let mut record = NewRequestRecord {
             image_count: 1,
+            params: params.clone(),
+            route: attempts.clone(),
             ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
-        match outcome {
-            Ok(mut done) => {
+        match (outcome, facts) {
+            (Some(mut done), Some(facts)) => {
                 let cut = done.cut.take();
                 let status = if cut.is_some() {
                     RequestStatus::Error
@@ -112,6 +143,8 @@ impl Gateway {
                 record = NewRequestRecord {
                     input_tokens: done.stats.input_tokens,
                     output_tokens: done.stats.output_tokens,
+                    cached_input_tokens: done.usage.cached_input_tokens,
+                    reasoning_tokens: done.usage.reasoning_tokens,
                     cost_usd: done.cost_usd,
                     latency_ms: done.stats.latency_ms,
                     ttft_ms: done.stats.ttft_ms,
@@ -123,7 +156,6 @@ impl Gateway {
                             (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string())
                         }
                     },
-                    params: Some(done.params.clone()),
                     image_tokens: done.image_tokens,
                     ..record
                 };
@@ -136,11 +168,11 @@ impl Gateway {
                         created_at: row.created_at.clone(),
                         use_case: use_case.id.clone(),
                         model: model.to_string(),
-                        image_name: done.facts.name.clone(),
+                        image_name: facts.name.clone(),
                         image_path: req.image_path.clone(),
-                        image_sha256: done.facts.sha256.clone(),
-                        width: done.facts.width,
-                        height: done.facts.height,
+                        image_sha256: facts.sha256.clone(),
+                        width: facts.width,
+                        height: facts.height,
                         prompt,
                         text: text.clone(),
                         status: status.as_str().to_string(),
@@ -149,6 +181,7 @@ impl Gateway {
                     .await?;
                 // The cost is in the ledger now: the reservation can go.
                 drop(done.reservation.take());
+                self.announce(&use_case, &model, &attempts, &failures, &row.id, status, done.provider.as_ref()).await;
                 if let Some(error) = cut {
                     return Err(error);
                 }
@@ -160,31 +193,30 @@ impl Gateway {
                     status,
                     text,
                     stats: done.stats,
-                    image: done.facts,
+                    image: facts,
                     image_tokens: done.image_tokens,
+                    route: attempts,
                 })
             }
-            Err(error) => {
+            _ => {
+                let error = route_error(&failures);
                 record.error = Some(error.message.clone());
-                if let Err(e) = requests::insert(self.store.pool(), &record).await {
-                    tracing::error!(%e, "could not record a failed vision request");
+                match requests::insert(self.store.pool(), &record).await {
+                    Ok(row) => self.announce_failure(&use_case, &failures, &error, &row.id).await,
+                    Err(e) => tracing::error!(%e, "could not record a failed vision request"),
                 }
                 Err(error)
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn run_describe(
+    /// What is wrong with the request wherever it goes, then the image, read
+    /// once for every candidate: a file that is not one is refused before any model work.
+    async fn prepare_describe(
         &self,
         use_case: &switchboard_core::UseCase,
-        model: &ModelRef,
         req: &DescribeRequest,
-        prompt: &str,
-        cancel: Arc<AtomicBool>,
-        text: Arc<Mutex<String>>,
-        on_event: impl Fn(GenerationEvent) + Send + Sync + 'static,
-    ) -> Result<Described, AppError> {
+    ) -> Result<Arc<PreparedImage>, AppError> {
         if !use_case.enabled {
             return Err(AppError::new(ErrorCode::InvalidInput, format!("the use case '{}' is disabled", use_case.id)));
         }
@@ -194,63 +226,57 @@ impl Gateway {
                 format!("the use case '{}' is not a vision use case", use_case.id),
             ));
         }
-        let params = use_case.effective_params(req.params.as_ref());
-        params.validate().map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
-        let (target, entry) = self.target_entry(model).await?;
-
-        // The image first: a file that is not one is refused before any model work.
+        if let Some(m) = &req.model {
+            ModelRef::parse(m)?;
+        }
         let path = PathBuf::from(req.image_path.trim());
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let image = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || switchboard_images::load(&path, &ImageLimits::default()))
-                .await
-                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
-                .map_err(|e| AppError::for_field("image", format!("{name}: {e}")))?
-        };
-        let facts = ImageFacts {
-            name,
-            format: image.format.to_string(),
-            width: image.original_width,
-            height: image.original_height,
-            sent_width: image.width,
-            sent_height: image.height,
-            sha256: image.sha256.clone(),
-            decode_ms: image.decode_ms + image.resize_ms,
-        };
-        on_event(GenerationEvent::Started { model: model.to_string() });
-        let emit = {
-            let text = text.clone();
-            move |t: &str| {
-                text.lock().expect("text lock").push_str(t);
-                on_event(GenerationEvent::Token { text: t.to_string() });
-            }
-        };
+        let image = tokio::task::spawn_blocking(move || switchboard_images::load(&path, &ImageLimits::default()))
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| AppError::for_field("image", format!("{name}: {e}")))?;
+        Ok(Arc::new(image))
+    }
+
+    /// One candidate describes the image: a local model with its projector,
+    /// or a provider's vision model (the image sent as JPEG).
+    #[allow(clippy::too_many_arguments)]
+    async fn describe_at(
+        &self,
+        use_case: &switchboard_core::UseCase,
+        model: ModelRef,
+        target: Target,
+        params: SamplingParams,
+        prompt: &str,
+        image: &Arc<PreparedImage>,
+        cancel: &Arc<AtomicBool>,
+        emit: Emit,
+    ) -> Result<Answer, Failure> {
         match target {
             Target::Local { path: model_path, load } => {
+                let missing = |message: String| {
+                    Failure::skipped(FailureClass::ModelMissing, AppError::new(ErrorCode::ModelMissing, message))
+                };
+                let entry =
+                    self.local_model(&model.model).await.map_err(|e| Failure::skipped(FailureClass::Other, e))?;
                 let projector = entry.and_then(|e| e.projector_path).ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::ModelMissing,
-                        format!("{model} has no vision projector; pair an mmproj file with it on the Models page"),
-                    )
+                    missing(format!("{model} has no vision projector; pair an mmproj file with it on the Models page"))
                 })?;
                 if !projector.is_file() {
-                    return Err(AppError::new(
-                        ErrorCode::ModelMissing,
-                        format!("the vision projector of {model} is gone ({})", projector.display()),
-                    ));
+                    return Err(missing(format!("the vision projector of {model} is gone ({})", projector.display())));
                 }
                 let engine = self.engine.clone();
                 let vreq = VisionRequest {
                     system_prompt: use_case.system_prompt.clone(),
                     prompt: prompt.to_string(),
                     images: vec![EngineImage { width: image.width, height: image.height, rgb: image.rgb.clone() }],
-                    params: params.clone(),
+                    params,
                     load,
                     priority: Default::default(),
                     time_encoder: false,
                     ignore_eos: false,
                 };
+                let cancel = cancel.clone();
                 let out = tokio::task::spawn_blocking(move || {
                     let mut emit = emit;
                     engine.describe(&model_path, &projector, &vreq, &cancel, &mut emit)
@@ -258,16 +284,9 @@ impl Gateway {
                 .await
                 .unwrap_or_else(|e| {
                     Err(AppError::new(ErrorCode::EngineFailed, format!("the engine stopped unexpectedly: {e}")))
-                })?;
-                Ok(Described {
-                    stats: out.stats,
-                    image_tokens: out.image_tokens,
-                    cost_usd: 0.0,
-                    params,
-                    facts,
-                    cut: None,
-                    reservation: None,
                 })
+                .map_err(|e| Failure::failed(local_class(e.code), e, 1))?;
+                Ok(Answer { image_tokens: out.image_tokens, ..Answer::local(out.stats) })
             }
             Target::Remote { provider } => {
                 let mut messages = Vec::new();
@@ -275,40 +294,38 @@ impl Gateway {
                     messages.push(ChatMessage::system(system));
                 }
                 let mut user = ChatMessage::new(Role::User, prompt);
-                user.images.push(jpeg_input(&image));
+                user.images.push(jpeg_input(image));
                 messages.push(user);
                 let chat = ChatRequest {
                     model: model.model.clone(),
                     messages,
-                    params: params.clone(),
+                    params,
                     json_schema: None,
                     meter: Default::default(),
                 };
                 let mut emit = emit;
-                let out = self.run_remote(&use_case.id, &provider, chat, cancel, &mut emit).await?;
-                Ok(Described {
-                    stats: out.stats,
-                    image_tokens: 0,
-                    cost_usd: out.cost_usd,
-                    params,
-                    facts,
-                    cut: out.cut,
-                    reservation: out.reservation,
-                })
+                let out = self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit).await?;
+                Ok(Answer::remote(out, provider))
             }
         }
     }
 }
 
-struct Described {
-    stats: GenerationStats,
-    image_tokens: u32,
-    cost_usd: f64,
-    params: SamplingParams,
-    facts: ImageFacts,
-    /// A remote stream cut after text arrived: charged, then reported as the failure.
-    cut: Option<AppError>,
-    reservation: Option<crate::remote::Reservation>,
+fn facts_of(req: &DescribeRequest, image: &PreparedImage) -> ImageFacts {
+    let name = std::path::Path::new(req.image_path.trim())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    ImageFacts {
+        name,
+        format: image.format.to_string(),
+        width: image.original_width,
+        height: image.original_height,
+        sent_width: image.width,
+        sent_height: image.height,
+        sha256: image.sha256.clone(),
+        decode_ms: image.decode_ms + image.resize_ms,
+    }
 }
 
 fn jpeg_input(image: &PreparedImage) -> ImageInput {

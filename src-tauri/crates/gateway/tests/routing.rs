@@ -587,3 +587,47 @@ async fn each_candidate_runs_with_its_own_parameters_when_it_has_them() {
     assert_eq!(summary.params.max_tokens, 77);
     assert_eq!(last_row(&f.gateway).await.record.params.unwrap().max_tokens, 77);
 }
+
+#[tokio::test]
+async fn a_vision_request_falls_over_from_a_local_model_without_projector_to_a_cloud_vision_model() {
+    let cloud = upstream(Behaviour::Answer(&["A cat", " on a sofa"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    // The test model is in the library, but has no projector: it cannot see.
+    let cached = switchboard_models::cached_default_model();
+    if std::fs::hard_link(&cached, models.join("gemma-3-270m-q4_k_m.gguf")).is_err() {
+        std::fs::copy(&cached, models.join("gemma-3-270m-q4_k_m.gguf")).unwrap();
+    }
+    let store = Store::open(&dir.path().join("switchboard.db")).await.unwrap();
+    store.seed_builtin_use_cases("tester").await.unwrap();
+    store.seed_builtin_providers("tester").await.unwrap();
+    let engine = Arc::new(Engine::new(EngineConfig { threads: 2, ..EngineConfig::default() }));
+    let vault = Vault::new(Ok((MasterKey::random().unwrap(), KeyStorage::Keyring)));
+    let g = Gateway::new(store, engine, models, vault);
+    g.check_master_key().await.unwrap();
+    configure(&g, "openai", &cloud.url, None, ProviderLimits::default()).await;
+    let mut cfg = g.store().use_case("vision_vlm").await.unwrap().config();
+    cfg.fallbacks = vec![RouteCandidate { model: "openai/gpt-4o-mini".into(), params: None }];
+    g.store().save_use_case("tester", "vision_vlm", &cfg).await.unwrap();
+
+    let req = switchboard_gateway::DescribeRequest {
+        request_id: "v1".into(),
+        use_case: None,
+        model: None,
+        prompt: Some("What is in this picture?".into()),
+        image_path: switchboard_models::test_images_dir().join("chelsea.png").display().to_string(),
+        params: None,
+    };
+    let summary = g.describe_image(req, |_| {}).await.unwrap();
+    assert_eq!(summary.text, "A cat on a sofa");
+    assert_eq!(summary.model, "openai/gpt-4o-mini");
+    assert_eq!(summary.route.len(), 2);
+    assert_eq!(summary.route[0].class, Some(FailureClass::ModelMissing));
+    assert!(summary.route[0].message.as_deref().unwrap().contains("no vision projector"));
+    assert_eq!(cloud.hits.load(Ordering::SeqCst), 1);
+    let row = last_row(&g).await;
+    assert_eq!((row.record.provider.as_str(), row.record.image_count), ("openai", 1));
+    let history = switchboard_store::queries::vision::recent(g.store().pool(), 5).await.unwrap();
+    assert_eq!(history[0].model, "openai/gpt-4o-mini", "the history names the model that described it");
+}
