@@ -166,7 +166,12 @@ async fn bad_import_files_are_refused_and_change_nothing() {
     let good = before.clone();
     let bad_files = [
         (good[..good.len() / 3].to_string(), "truncated"),
-        (good.replace("\"schema_version\": 1", "\"schema_version\": 2"), "schema version 2"),
+        (good.replace("\"schema_version\": 2", "\"schema_version\": 3"), "schema version 3"),
+        // A route that names its own model again.
+        (
+            good.replacen("\"fallbacks\": []", "\"fallbacks\": [{\"model\": \"local/gemma-3-270m-q4_k_m\"}]", 1),
+            "already in the route",
+        ),
         (good.replacen("\"top_k\": 10", "\"top_k\": 500", 1), "top_k"),
         // One valid change and one invalid one: nothing at all is applied.
         (
