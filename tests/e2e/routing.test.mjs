@@ -78,10 +78,16 @@ async function tryIt() {
   return (await app.byTestId(`try-it-output-${UC}`)).getProperty("textContent");
 }
 
+/** Waits for a routing notification of `kind`, returns its text and closes every notification (they sit over the page). */
 async function waitForToast(kind) {
   const toast = await app.browser.$(`.routing-toast-${kind}`);
   await toast.waitForDisplayed({ timeout: 15_000, timeoutMsg: `no ${kind} notification` });
-  return toast.getText();
+  const text = await toast.getProperty("textContent");
+  await app.browser.execute(() => {
+    for (const close of document.querySelectorAll(".routing-toast button")) close.click();
+  });
+  await app.browser.waitUntil(async () => !(await (await app.browser.$(".routing-toast")).isExisting()), { timeout: 10_000 });
+  return text;
 }
 
 /** The newest History row's route, as [outcome, class, candidate text], once it is the one answered by `answeredBy`. */
@@ -192,6 +198,7 @@ describe("Routing: fall back to the cloud, then back to local when the budget is
     const output = await tryIt();
     assert.ok(output.trim().length > 0 && !/Answered by the fallback/.test(output), output);
     assert.equal(completions(fake), before, "nothing more was sent to the spent provider");
+    assert.match(await waitForToast("fell_back"), /local\/gemma-3-270m-q4_k_m/);
     const route = await newestRoute("local/gemma-3-270m-q4_k_m");
     assert.deepEqual(route[0].slice(0, 2), ["skipped", "budget_spent"]);
     assert.deepEqual(route[1].slice(0, 2), ["answered", ""]);

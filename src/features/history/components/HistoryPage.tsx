@@ -18,7 +18,7 @@ function RouteSteps({ route }: { route: Attempt[] }) {
       {route.map((a, i) => (
         <Tooltip key={i} label={a.message ?? t(`history.outcome.${a.outcome}`)} multiline maw={420} disabled={!a.message}>
           <Group gap={4} wrap="nowrap" data-testid="history-route-step" data-outcome={a.outcome} data-class={a.class ?? ""}>
-            <Badge size="xs" variant="dot" color={OUTCOME_COLOR[a.outcome]}>
+            <Badge size="xs" variant="light" color={OUTCOME_COLOR[a.outcome]} style={{ overflow: "visible" }}>
               {t(`history.outcome.${a.outcome}`)}
             </Badge>
             <Text size="xs" style={{ whiteSpace: "nowrap" }}>
