@@ -26,6 +26,8 @@ export const commands = {
 	listAudit: (filter: AuditFilter) => typedError<AuditEntry[], AppError>(__TAURI_INVOKE("list_audit", { filter })),
 	listProviders: () => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("list_providers")),
 	saveProviders: (updates: ProviderUpdate[]) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("save_providers", { updates })),
+	createProvider: (provider: NewProviderRequest) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("create_provider", { provider })),
+	deleteProvider: (id: string) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("delete_provider", { id })),
 	testProvider: (id: string) => typedError<ConnectionReport, AppError>(__TAURI_INVOKE("test_provider", { id })),
 	refreshProviderModels: (id: string) => typedError<ListedModel[], AppError>(__TAURI_INVOKE("refresh_provider_models", { id })),
 	/**  The one response that carries a plaintext key: the admin asked to see it. */
@@ -550,6 +552,13 @@ export type ModelsPage = {
 	models: LibraryModel[],
 	downloads: DownloadStatus[],
 	engine: EngineSettings,
+};
+
+/**  A new provider instance the admin asked for. */
+export type NewProviderRequest = {
+	kind: ProviderKind,
+	/**  Shown on its card; its id (which names its models) is made from it. */
+	name: string,
 };
 
 /**  What the gateway writes when a request ends. */

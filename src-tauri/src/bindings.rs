@@ -38,6 +38,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::list_audit,
             commands::list_providers,
             commands::save_providers,
+            commands::create_provider,
+            commands::delete_provider,
             commands::test_provider,
             commands::refresh_provider_models,
             commands::reveal_provider_key,

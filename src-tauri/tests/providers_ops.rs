@@ -266,3 +266,94 @@ async fn a_cloud_providers_key_is_asked_for_again_when_its_host_changes() {
     providers::save_all(&s, vec![update(moved, Some(SECOND), &[])]).await.unwrap();
     assert_eq!(openai(&s).await.base_url, "https://llm-proxy.example.net/v1");
 }
+
+#[tokio::test]
+async fn two_instances_of_one_kind_serve_their_own_models_and_one_in_use_cannot_be_removed() {
+    let (s, dir) = state().await;
+    let first = fake_openai(SECRET).await;
+    let second = fake_openai(SECOND).await;
+    // A second OpenAI-compatible server and a second OpenAI account, next to the built-ins.
+    let page = providers::create(
+        &s,
+        providers::NewProviderRequest { kind: switchboard_core::ProviderKind::OpenAi, name: "OpenAI (team B)".into() },
+    )
+    .await
+    .unwrap();
+    let team_b = page.providers.iter().find(|p| p.settings.display_name == "OpenAI (team B)").unwrap();
+    assert_eq!(team_b.settings.id, "openai-team-b");
+    assert!(!team_b.settings.enabled, "a new instance starts disabled");
+    assert_eq!(page.providers.len(), 8);
+    // The same name again gets a numbered id; bad names are refused by field.
+    let page = providers::create(
+        &s,
+        providers::NewProviderRequest { kind: switchboard_core::ProviderKind::OpenAi, name: "OpenAI (team B)".into() },
+    )
+    .await
+    .unwrap();
+    assert!(page.providers.iter().any(|p| p.settings.id == "openai-team-b-2"));
+    for bad in ["", "  ", "!!", &"x".repeat(81)] {
+        let err = providers::create(
+            &s,
+            providers::NewProviderRequest { kind: switchboard_core::ProviderKind::OpenAi, name: bad.into() },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("name"), "{bad:?}: {}", err.message);
+    }
+
+    for (id, server, key) in [("openai", &first, SECRET), ("openai-team-b", &second, SECOND)] {
+        let mut settings = s.store().provider(id).await.unwrap().settings;
+        settings.enabled = true;
+        settings.base_url = format!("{}/v1", server.uri());
+        settings.allow_http = true;
+        providers::save_all(&s, vec![update(settings, Some(key), &[])]).await.unwrap();
+        assert!(providers::test_connection(&s, id).await.unwrap().ok);
+    }
+    // Each instance's models are its own, and requests go to its own server with its own key.
+    let mut cfg = s.store().use_case("answer_generation").await.unwrap().config();
+    cfg.model = "openai-team-b/gpt-4o".into();
+    cfg.fallbacks = vec![switchboard_core::RouteCandidate { model: "openai/gpt-4o-mini".into(), params: None }];
+    use_cases::save(&s, "answer_generation", cfg).await.unwrap();
+    let req = LlmRequest {
+        request_id: "r1".into(),
+        use_case: "answer_generation".into(),
+        prompt: "hi".into(),
+        model: None,
+        params: None,
+        priority: Default::default(),
+        history: Vec::new(),
+    };
+    let summary = s.gateway.generate(req, |_: GenerationEvent| {}).await.unwrap();
+    assert_eq!(summary.model, "openai-team-b/gpt-4o");
+    // One token each from the connection tests, then the request on team B's server.
+    assert_eq!((chats(&first).await, chats(&second).await), (1, 2));
+    let row = &history::recent_requests(&s, 1).await.unwrap()[0];
+    assert_eq!((row.record.provider.as_str(), row.record.model.as_str()), ("openai-team-b", "gpt-4o"));
+    assert!(row.record.cost_usd > 0.0, "priced with OpenAI's prices: the kind, not the id, picks the table");
+
+    // In a route: cannot be removed. Taken out of the route: removed with its keys, and audited.
+    let err = providers::delete(&s, "openai-team-b").await.unwrap_err();
+    assert!(err.message.contains("in the route of Answer generation"), "{}", err.message);
+    let mut cfg = s.store().use_case("answer_generation").await.unwrap().config();
+    cfg.model = "openai/gpt-4o-mini".into();
+    cfg.fallbacks.clear();
+    use_cases::save(&s, "answer_generation", cfg).await.unwrap();
+    let page = providers::delete(&s, "openai-team-b").await.unwrap();
+    assert!(!page.providers.iter().any(|p| p.settings.id == "openai-team-b"));
+    assert!(s.store().provider_keys("openai-team-b").await.unwrap().is_empty(), "its keys went with it");
+    let log = audit::list(&s, AuditFilter::default()).await.unwrap();
+    assert!(log.iter().any(|e| e.entity_id == "openai-team-b" && e.action == "delete"));
+    assert_eq!(providers::delete(&s, "openai-team-b").await.unwrap_err().code, ErrorCode::NotFound);
+
+    // A removed built-in stays removed after a restart (seeded once, into a fresh database).
+    providers::delete(&s, "gemini").await.unwrap();
+    s.store().close().await;
+    let s = AppState::open(Paths::under(dir.path().join("data"), dir.path().join("cache"))).await.unwrap();
+    let ids: Vec<String> = s.store().providers().await.unwrap().into_iter().map(|p| p.settings.id).collect();
+    assert!(!ids.contains(&"gemini".to_string()), "{ids:?}");
+    assert!(ids.contains(&"openai-team-b-2".to_string()));
+}
+
+async fn chats(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("/chat/completions")).count()
+}

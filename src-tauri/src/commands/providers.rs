@@ -26,6 +26,21 @@ pub async fn save_providers(
 
 #[tauri::command]
 #[specta::specta]
+pub async fn create_provider(
+    state: State<'_, AppState>,
+    provider: ops::providers::NewProviderRequest,
+) -> Result<ProvidersPage, AppError> {
+    ops::providers::create(&state, provider).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_provider(state: State<'_, AppState>, id: String) -> Result<ProvidersPage, AppError> {
+    ops::providers::delete(&state, &id).await
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn test_provider(state: State<'_, AppState>, id: String) -> Result<ConnectionReport, AppError> {
     ops::providers::test_connection(&state, &id).await
 }

@@ -227,6 +227,43 @@ pub async fn save_all(state: &AppState, updates: Vec<ProviderUpdate>) -> Result<
     page(state).await
 }
 
+/// A new provider instance the admin asked for.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct NewProviderRequest {
+    pub kind: switchboard_core::ProviderKind,
+    /// Shown on its card; its id (which names its models) is made from it.
+    pub name: String,
+}
+
+/// Adds a provider instance of any kind (a second OpenAI-compatible server,
+/// another Azure resource), disabled, at the kind's default endpoint. Its id
+/// comes from the name, made unique with a number when taken.
+pub async fn create(state: &AppState, new: NewProviderRequest) -> Result<ProvidersPage, AppError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(AppError::for_field("name", "the name must be 1 to 80 characters"));
+    }
+    let base = switchboard_core::provider_id_from_name(name);
+    if base.len() < 2 {
+        return Err(AppError::for_field("name", "the name needs at least two letters or digits"));
+    }
+    let taken: Vec<String> = state.store().providers().await?.into_iter().map(|r| r.settings.id).collect();
+    let id = std::iter::once(base.clone())
+        .chain((2..).map(|n| format!("{}-{n}", base.chars().take(36).collect::<String>())))
+        .find(|id| !taken.contains(id) && id != switchboard_core::ModelRef::LOCAL)
+        .expect("a free id");
+    switchboard_core::validate_provider_id(&id).map_err(|e| AppError::for_field("name", e.message))?;
+    state.store().create_provider(&state.actor, &switchboard_core::new_provider(new.kind, &id, name)).await?;
+    page(state).await
+}
+
+/// Removes a provider instance, its keys and its model list; refused while a route uses it.
+pub async fn delete(state: &AppState, id: &str) -> Result<ProvidersPage, AppError> {
+    state.store().delete_provider(&state.actor, id).await?;
+    state.gateway.reset_provider_health(id);
+    page(state).await
+}
+
 /// The plaintext of one key, for the UI's "Show" (which hides it again after a moment).
 pub async fn reveal_key(state: &AppState, provider_id: &str, key_id: &str) -> Result<String, AppError> {
     let keys = state.gateway.open_keys(provider_id).await?;

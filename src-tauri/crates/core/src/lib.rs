@@ -28,7 +28,10 @@ pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
 pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};
-pub use provider::{builtin_providers, is_loopback_host, ProviderKind, ProviderLimits, ProviderSettings};
+pub use provider::{
+    builtin_providers, is_loopback_host, new_provider, provider_id_from_name, validate_provider_id, ProviderKind,
+    ProviderLimits, ProviderSettings,
+};
 pub use route::{
     Attempt, AttemptOutcome, FailureClass, Placement, RouteCandidate, RoutingEvent, RoutingEventKind, RoutingSettings,
     MAX_FALLBACKS,

@@ -216,23 +216,63 @@ fn secs(v: Option<u32>, default: u32) -> std::time::Duration {
     std::time::Duration::from_secs(u64::from(v.unwrap_or(default)))
 }
 
-/// One provider of each kind, disabled, at its default endpoint.
+/// One provider of each kind, disabled, at its default endpoint: the
+/// instances a fresh database starts with.
 pub fn builtin_providers() -> Vec<ProviderSettings> {
-    ProviderKind::ALL
-        .into_iter()
-        .map(|kind| ProviderSettings {
-            id: kind.as_str().to_string(),
-            kind,
-            display_name: kind.display_name().to_string(),
-            enabled: false,
-            base_url: kind.default_base_url().to_string(),
-            allow_http: false,
-            azure_deployments: None,
-            azure_api_version: (kind == ProviderKind::Azure).then(|| "2024-10-21".to_string()),
-            monthly_budget_usd: None,
-            limits: ProviderLimits::default(),
-        })
-        .collect()
+    ProviderKind::ALL.into_iter().map(|kind| new_provider(kind, kind.as_str(), kind.display_name())).collect()
+}
+
+/// A new, disabled provider instance of `kind` at its default endpoint.
+pub fn new_provider(kind: ProviderKind, id: &str, display_name: &str) -> ProviderSettings {
+    ProviderSettings {
+        id: id.to_string(),
+        kind,
+        display_name: display_name.to_string(),
+        enabled: false,
+        base_url: kind.default_base_url().to_string(),
+        allow_http: false,
+        azure_deployments: None,
+        azure_api_version: (kind == ProviderKind::Azure).then(|| "2024-10-21".to_string()),
+        monthly_budget_usd: None,
+        limits: ProviderLimits::default(),
+    }
+}
+
+/// A provider's id names its models (`{id}/{model}`): 2 to 40 lower-case
+/// letters, digits, `-` and `_`, starting with a letter; `local` is the engine's.
+pub fn validate_provider_id(id: &str) -> Result<(), crate::FieldError> {
+    let ok = (2..=40).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(crate::FieldError {
+            field: "id".into(),
+            message: format!("'{id}' must be 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter"),
+        });
+    }
+    if id == crate::ModelRef::LOCAL {
+        return Err(crate::FieldError { field: "id".into(), message: "'local' names the local engine".into() });
+    }
+    Ok(())
+}
+
+/// An id made from a display name: "GPU box #2" becomes `gpu-box-2`.
+pub fn provider_id_from_name(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.trim().to_lowercase().chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            id.push(c);
+        } else if !id.ends_with('-') && !id.is_empty() {
+            id.push('-');
+        }
+    }
+    let id = id.trim_end_matches('-').chars().take(40).collect::<String>();
+    let id = id.trim_end_matches('-').to_string();
+    if id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        id
+    } else {
+        format!("p-{id}").chars().take(40).collect::<String>().trim_end_matches('-').to_string()
+    }
 }
 
 /// Whether a URL's host, as `Url::host_str` writes it (`localhost`,
@@ -255,6 +295,22 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn ids_from_names_are_valid_ids() {
+        assert_eq!(provider_id_from_name("GPU box #2"), "gpu-box-2");
+        assert_eq!(provider_id_from_name("  vLLM (A100) "), "vllm-a100");
+        assert_eq!(provider_id_from_name("2nd server"), "p-2nd-server");
+        for name in ["GPU box #2", "Ünïcode ☃ name", "x", "42", &"long".repeat(30)] {
+            let id = provider_id_from_name(name);
+            if id.len() >= 2 {
+                validate_provider_id(&id).unwrap_or_else(|e| panic!("{name} -> {id}: {e}"));
+            }
+        }
+        for bad in ["local", "A", "Upper", "has space", "-dash", &"x".repeat(41), "1abc"] {
+            assert!(validate_provider_id(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_round_trip() {

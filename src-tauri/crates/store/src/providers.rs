@@ -20,6 +20,9 @@ pub enum KeyChange {
     },
 }
 
+/// Set once the built-in providers were added to this database.
+const SEEDED_KEY: &str = "providers_seeded";
+
 fn entry(entity: &'static str, id: &str, action: &'static str, field: &str, old: String, new: String) -> NewAuditEntry {
     NewAuditEntry {
         entity,
@@ -52,13 +55,73 @@ fn settings_changes(old: &ProviderSettings, new: &ProviderSettings) -> Vec<NewAu
 }
 
 impl Store {
-    /// Adds the built-in providers (disabled) that are not there yet.
+    /// Adds the built-in providers (disabled) once, to a fresh database: an
+    /// admin who removes one does not find it back at the next start.
     pub async fn seed_builtin_providers(&self, actor: &str) -> Result<(), StoreError> {
         let at = now();
         let mut tx = self.write_tx().await?;
-        for p in builtin_providers() {
-            q::insert_if_missing(&mut *tx, &p, &at, actor).await?;
+        if crate::queries::local_models::setting(&mut *tx, SEEDED_KEY).await?.is_none() {
+            for p in builtin_providers() {
+                q::insert_if_missing(&mut *tx, &p, &at, actor).await?;
+            }
+            crate::queries::local_models::set_setting(&mut *tx, SEEDED_KEY, "true", &at).await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a provider instance (validated, disabled until the admin enables it).
+    pub async fn create_provider(&self, actor: &str, settings: &ProviderSettings) -> Result<ProviderRow, StoreError> {
+        switchboard_core::validate_provider_id(&settings.id)?;
+        let at = now();
+        let mut tx = self.write_tx().await?;
+        if q::get(&mut *tx, &settings.id).await?.is_some() {
+            return Err(StoreError::Conflict(format!("a provider '{}' already exists", settings.id)));
+        }
+        q::insert_if_missing(&mut *tx, settings, &at, actor).await?;
+        let entry = NewAuditEntry {
+            entity: "provider",
+            entity_id: settings.id.clone(),
+            action: "create",
+            field: None,
+            old_value: None,
+            new_value: Some(crate::json::to_text(settings)),
+        };
+        audit::insert(&mut *tx, &at, actor, &entry).await?;
+        let row = q::get(&mut *tx, &settings.id).await?.expect("row just written");
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Removes a provider instance with its keys and model list; refused while
+    /// a use case's route names one of its models.
+    pub async fn delete_provider(&self, actor: &str, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = q::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))?;
+        let prefix = format!("{id}/");
+        let users: Vec<String> = crate::queries::use_cases::list(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|uc| uc.candidates().iter().any(|c| c.model.starts_with(&prefix)))
+            .map(|uc| uc.name)
+            .collect();
+        if !users.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "{} is in the route of {}: take it out there first",
+                old.settings.display_name,
+                users.join(", ")
+            )));
+        }
+        q::delete(&mut *tx, id).await?;
+        let entry = NewAuditEntry {
+            entity: "provider",
+            entity_id: id.to_string(),
+            action: "delete",
+            field: None,
+            old_value: Some(crate::json::to_text(&old.settings)),
+            new_value: None,
+        };
+        audit::insert(&mut *tx, &now(), actor, &entry).await?;
         tx.commit().await?;
         Ok(())
     }

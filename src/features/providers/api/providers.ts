@@ -1,6 +1,6 @@
 // Providers, their keys, connection tests and prices: queries and mutations.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ProviderSettings, ProviderUpdate, ProvidersPage as ProvidersData } from "../../../bindings";
+import type { NewProviderRequest, ProviderSettings, ProviderUpdate, ProvidersPage as ProvidersData } from "../../../bindings";
 import { commands } from "../../../bindings";
 import { unwrap } from "../../../lib/ipc";
 import { modelsQueryKey } from "../../usecases/api/useCases";
@@ -111,5 +111,26 @@ export function useImportPrices() {
   return useMutation({
     mutationFn: async (file: { name: string; text: string }) => unwrap(await commands.importPrices(file.name, file.text)),
     onSettled: () => client.invalidateQueries({ queryKey: providersQueryKey }),
+  });
+}
+
+/** Adds a provider instance (disabled until the admin enables it). */
+export function useCreateProvider() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (provider: NewProviderRequest) => unwrap(await commands.createProvider(provider)),
+    onSuccess: (page) => client.setQueryData(providersQueryKey, page),
+  });
+}
+
+/** Removes a provider instance; refused while a route uses it. */
+export function useDeleteProvider() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string) => unwrap(await commands.deleteProvider(id)),
+    onSuccess: (page) => {
+      client.setQueryData(providersQueryKey, page);
+      void client.invalidateQueries({ queryKey: modelsQueryKey });
+    },
   });
 }

@@ -31,7 +31,14 @@ const NO_LIMITS: ProviderLimits = {
   tokens_per_minute: null,
 };
 import { errorMessage } from "../../../lib/ipc";
-import { baseUrlProblem, revealKey, useRefreshModels, useTestProvider, type ProviderDraft } from "../api/providers";
+import {
+  baseUrlProblem,
+  revealKey,
+  useDeleteProvider,
+  useRefreshModels,
+  useTestProvider,
+  type ProviderDraft,
+} from "../api/providers";
 
 /** Dollars as an admin reads a budget. */
 export function money(usd: number): string {
@@ -56,6 +63,8 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
   const id = view.settings.id;
   const s = draft.settings;
   const test = useTestProvider();
+  const remove = useDeleteProvider();
+  const [confirmRemove, setConfirmRemove] = useState(false);
   const refresh = useRefreshModels();
   const [revealed, setRevealed] = useState<string | null>(null);
   const [revealError, setRevealError] = useState<string | null>(null);
@@ -360,7 +369,40 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
           >
             {t("providers.refreshModels")}
           </Button>
+          {confirmRemove ? (
+            <Group gap={4}>
+              <Button
+                size="xs"
+                color="red"
+                data-testid={`provider-remove-confirm-${id}`}
+                loading={remove.isPending}
+                onClick={() => remove.mutate(id, { onSettled: () => setConfirmRemove(false) })}
+              >
+                {t("providers.remove.confirm")}
+              </Button>
+              <Button size="xs" variant="default" onClick={() => setConfirmRemove(false)}>
+                {t("providers.remove.cancel")}
+              </Button>
+            </Group>
+          ) : (
+            <Button
+              size="xs"
+              variant="subtle"
+              color="red"
+              data-testid={`provider-remove-${id}`}
+              leftSection={<IconTrash size={14} />}
+              disabled={dirty}
+              onClick={() => setConfirmRemove(true)}
+            >
+              {t("providers.remove.button")}
+            </Button>
+          )}
         </Group>
+        {remove.error && (
+          <Text size="xs" c="red" data-testid={`provider-remove-error-${id}`}>
+            {errorMessage(remove.error)}
+          </Text>
+        )}
         {test.data && (
           <Text size="xs" c={test.data.ok ? "teal" : "red"} data-testid={`provider-test-result-${id}`}>
             {test.data.message}

@@ -75,6 +75,19 @@ function backend(initial: ProvidersData, options: { saveError?: { code: string; 
         };
         return current;
       }
+      case "create_provider": {
+        const { provider } = args as { provider: { kind: string; name: string } };
+        const added = view("ollama");
+        added.settings = { ...added.settings, id: "gpu-box", kind: provider.kind as ProviderView["settings"]["kind"], display_name: provider.name };
+        current = { ...current, providers: [...current.providers, added] };
+        return current;
+      }
+      case "delete_provider": {
+        const { id } = args as { id: string };
+        if (id === "openai") throw { code: "invalid_input", message: "OpenAI is in the route of Answer generation: take it out there first", field: null };
+        current = { ...current, providers: current.providers.filter((p) => p.settings.id !== id) };
+        return current;
+      }
       case "routing_events":
         return [
           {
@@ -204,5 +217,23 @@ describe("Providers page", () => {
     await waitFor(() => expect(calls.some((c) => c.cmd === "save_providers")).toBe(true));
     const { updates } = calls.find((c) => c.cmd === "save_providers")!.args as { updates: ProviderUpdate[] };
     expect(updates.find((u) => u.settings.id === "openai")!.settings.limits?.requests_per_minute).toBe(60);
+  });
+  it("adds a provider instance by kind and name, and removes one unless a route uses it", async () => {
+    const calls = backend(page([view("openai"), view("ollama")]));
+    renderWithProviders(<ProvidersPage />);
+    await screen.findByTestId("provider-card-openai");
+    await userEvent.type(screen.getByTestId("add-provider-name"), "GPU box");
+    await userEvent.click(screen.getByTestId("add-provider-button"));
+    expect(await screen.findByTestId("provider-card-gpu-box")).toHaveTextContent("GPU box");
+    expect(calls.find((c) => c.cmd === "create_provider")!.args.provider).toEqual({ kind: "openai_compatible", name: "GPU box" });
+
+    await userEvent.click(screen.getByTestId("provider-remove-gpu-box"));
+    await userEvent.click(await screen.findByTestId("provider-remove-confirm-gpu-box"));
+    await waitFor(() => expect(screen.queryByTestId("provider-card-gpu-box")).toBeNull());
+
+    await userEvent.click(screen.getByTestId("provider-remove-openai"));
+    await userEvent.click(await screen.findByTestId("provider-remove-confirm-openai"));
+    expect(await screen.findByTestId("provider-remove-error-openai")).toHaveTextContent("in the route of Answer generation");
+    expect(screen.getByTestId("provider-card-openai")).toBeInTheDocument();
   });
 });

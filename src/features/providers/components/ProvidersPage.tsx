@@ -15,6 +15,7 @@ import {
   type ProviderDraft,
 } from "../api/providers";
 import { RoutingEvents } from "../../routing/components/RoutingEvents";
+import { AddProvider } from "./AddProvider";
 import { ProviderCard } from "./ProviderCard";
 
 /** Providers, keys and budgets; where the master key lives; the price table. */
@@ -103,6 +104,7 @@ export function ProvidersPage() {
           {generalError ?? serverError?.message}
         </Alert>
       )}
+      <AddProvider />
       <SimpleGrid cols={{ base: 1, md: 2, xl: 3 }}>
         {views.map((v) => {
           const id = v.settings.id;

@@ -115,6 +115,12 @@ pub async fn update_settings<'e>(
     Ok(())
 }
 
+/// Deletes a provider; its keys and model list go with it (foreign keys cascade).
+pub async fn delete<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM providers WHERE id = ?").bind(id).execute(db).await?;
+    Ok(())
+}
+
 pub async fn set_check<'e>(db: impl SqliteExecutor<'e>, id: &str, check: &ProviderCheck) -> Result<(), StoreError> {
     sqlx::query("UPDATE providers SET last_checked_at = ?, last_ok = ?, last_message = ? WHERE id = ?")
         .bind(&check.checked_at)
