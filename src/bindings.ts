@@ -369,6 +369,8 @@ export type GenerationSummary = {
 	params: SamplingParams,
 	/**  The candidates tried, in order; the last one answered. */
 	route: Attempt[],
+	/**  Answered from the response cache. */
+	cache_hit: boolean,
 };
 
 /**  What the image turned out to be. */
@@ -590,6 +592,10 @@ export type NewRequestRecord = {
 	 *  when the status is `ok`. Empty for rows written before routes.
 	 */
 	route?: Attempt[],
+	/**  Answered from the response cache: nothing ran, nothing was charged. */
+	cache_hit?: boolean,
+	/**  Input plus output tokens a cache hit did not spend. */
+	tokens_saved?: number,
 };
 
 /**  A new, admin-defined use case. */
@@ -873,6 +879,10 @@ export type UseCase = {
 	fallbacks: RouteCandidate[],
 	/**  Cloud candidates go first, in their order, then the others. */
 	prefer_cloud: boolean,
+	/**  The response cache: how long an answer is reused; none = off. */
+	cache_ttl_s: number | null,
+	/**  Reuse answers sampled with temperature > 0 too (they would differ if asked again). */
+	cache_random: boolean,
 	/**  RFC 3339 UTC. */
 	updated_at: string,
 	/**  The OS user who last changed it. */
@@ -890,6 +900,8 @@ export type UseCaseConfig = {
 	json_schema: string | null,
 	fallbacks: RouteCandidate[],
 	prefer_cloud: boolean,
+	cache_ttl_s: number | null,
+	cache_random: boolean,
 };
 
 /**  Where keys are protected, and anything that stops them being used; shown on the Providers page. */

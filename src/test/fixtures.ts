@@ -26,6 +26,8 @@ function useCase(id: string, name: string, vision: boolean, defaults: SamplingPa
     json_schema: null,
     fallbacks: [],
     prefer_cloud: false,
+    cache_ttl_s: null,
+    cache_random: false,
     updated_at: "2026-11-30T06:00:00.000Z",
     updated_by: "admin",
   };
@@ -61,6 +63,7 @@ export function summary(requestId: string, status: GenerationSummary["status"], 
       finish_reason: status === "cancelled" ? "cancelled" : "end_of_text",
     },
     route: [{ candidate: "local/gemma-3-270m-q4_k_m", outcome: status === "cancelled" ? "cancelled" : "answered", class: null, message: null, tries: 1, duration_ms: 812 }],
+    cache_hit: false,
   };
 }
 

@@ -41,6 +41,10 @@ pub struct ExportedUseCase {
     pub fallbacks: Vec<crate::RouteCandidate>,
     #[serde(default)]
     pub prefer_cloud: bool,
+    #[serde(default)]
+    pub cache_ttl_s: Option<u32>,
+    #[serde(default)]
+    pub cache_random: bool,
 }
 
 impl ExportedUseCase {
@@ -59,6 +63,8 @@ impl ExportedUseCase {
             json_schema: uc.json_schema.clone(),
             fallbacks: uc.fallbacks.clone(),
             prefer_cloud: uc.prefer_cloud,
+            cache_ttl_s: uc.cache_ttl_s,
+            cache_random: uc.cache_random,
         }
     }
 
@@ -79,6 +85,8 @@ impl ExportedUseCase {
             json_schema: self.json_schema.clone(),
             fallbacks: self.fallbacks.clone(),
             prefer_cloud: self.prefer_cloud,
+            cache_ttl_s: self.cache_ttl_s,
+            cache_random: self.cache_random,
             updated_at: String::new(),
             updated_by: String::new(),
         }

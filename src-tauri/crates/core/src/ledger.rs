@@ -63,6 +63,12 @@ pub struct NewRequestRecord {
     /// when the status is `ok`. Empty for rows written before routes.
     #[serde(default)]
     pub route: Vec<crate::Attempt>,
+    /// Answered from the response cache: nothing ran, nothing was charged.
+    #[serde(default)]
+    pub cache_hit: bool,
+    /// Input plus output tokens a cache hit did not spend.
+    #[serde(default)]
+    pub tokens_saved: u32,
 }
 
 impl NewRequestRecord {
@@ -87,6 +93,8 @@ impl NewRequestRecord {
             image_count: 0,
             image_tokens: 0,
             route: Vec::new(),
+            cache_hit: false,
+            tokens_saved: 0,
         }
     }
 }

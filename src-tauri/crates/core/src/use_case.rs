@@ -39,6 +39,10 @@ pub struct UseCase {
     pub fallbacks: Vec<RouteCandidate>,
     /// Cloud candidates go first, in their order, then the others.
     pub prefer_cloud: bool,
+    /// The response cache: how long an answer is reused; none = off.
+    pub cache_ttl_s: Option<u32>,
+    /// Reuse answers sampled with temperature > 0 too (they would differ if asked again).
+    pub cache_random: bool,
     /// RFC 3339 UTC.
     pub updated_at: String,
     /// The OS user who last changed it.
@@ -57,7 +61,12 @@ pub struct UseCaseConfig {
     pub json_schema: Option<String>,
     pub fallbacks: Vec<RouteCandidate>,
     pub prefer_cloud: bool,
+    pub cache_ttl_s: Option<u32>,
+    pub cache_random: bool,
 }
+
+/// The longest a cached answer is reused: a week.
+pub const MAX_CACHE_TTL_S: u32 = 7 * 24 * 3600;
 
 /// A new, admin-defined use case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
@@ -106,6 +115,8 @@ impl UseCase {
             json_schema: self.json_schema.clone(),
             fallbacks: self.fallbacks.clone(),
             prefer_cloud: self.prefer_cloud,
+            cache_ttl_s: self.cache_ttl_s,
+            cache_random: self.cache_random,
         }
     }
 
@@ -145,6 +156,9 @@ impl UseCaseConfig {
             p.validate().map_err(|e| field(&format!("custom_params.{}", e.field), e.message))?;
         }
         validate_fallbacks(&self.model, &self.fallbacks)?;
+        if self.cache_ttl_s.is_some_and(|t| !(1..=MAX_CACHE_TTL_S).contains(&t)) {
+            return Err(field("cache_ttl_s", format!("between 1 and {MAX_CACHE_TTL_S} seconds (a week)")));
+        }
         if let Some(prompt) = &self.system_prompt {
             if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
                 return Err(field("system_prompt", format!("at most {MAX_SYSTEM_PROMPT_CHARS} characters")));
@@ -193,6 +207,8 @@ impl NewUseCase {
             json_schema: None,
             fallbacks: Vec::new(),
             prefer_cloud: false,
+            cache_ttl_s: None,
+            cache_random: false,
         }
         .validate()
     }
@@ -214,6 +230,8 @@ fn builtin(id: &str, name: &str, description: &str, defaults: SamplingParams) ->
         json_schema: None,
         fallbacks: Vec::new(),
         prefer_cloud: false,
+        cache_ttl_s: None,
+        cache_random: false,
         updated_at: String::new(),
         updated_by: String::new(),
     }

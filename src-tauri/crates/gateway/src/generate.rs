@@ -13,6 +13,7 @@ use switchboard_store::queries::requests;
 
 use switchboard_providers::{ChatMessage, ChatRequest};
 
+use crate::cache::{reusable, Cached, ResponseCache};
 use crate::remote::Failure;
 use crate::route::{local_class, route_error, Answer, Emit, Routed};
 use crate::{Gateway, Target};
@@ -59,6 +60,8 @@ pub struct GenerationSummary {
     pub params: SamplingParams,
     /// The candidates tried, in order; the last one answered.
     pub route: Vec<Attempt>,
+    /// Answered from the response cache.
+    pub cache_hit: bool,
 }
 
 impl Gateway {
@@ -75,6 +78,27 @@ impl Gateway {
         let use_case = self.use_case(&req.use_case).await?;
         let (request_id, cancel) = self.admit(&req.request_id)?;
         let started = Instant::now();
+        let cache_key =
+            if self.check_request(&use_case, &req).is_ok() { ResponseCache::key(&use_case, &req) } else { None };
+        if let (Some(key), Some(ttl)) = (&cache_key, use_case.cache_ttl_s) {
+            if let Some(hit) = self.cache.get(key, std::time::Duration::from_secs(u64::from(ttl))) {
+                let result = self.answer_from_cache(&use_case, &request_id, &hit, started, &on_event).await;
+                self.running.lock().expect("running lock").remove(&request_id);
+                return result;
+            }
+        }
+        // The answer's text, kept when the cache may reuse it.
+        let text = Arc::new(std::sync::Mutex::new(String::new()));
+        let on_event = {
+            let text = text.clone();
+            let keep = cache_key.is_some();
+            move |e: GenerationEvent| {
+                if let (true, GenerationEvent::Token { text: t }) = (keep, &e) {
+                    text.lock().expect("text lock").push_str(t);
+                }
+                on_event(e)
+            }
+        };
         let result = self.follow_route(&use_case, &req, &cancel, on_event).await;
         self.running.lock().expect("running lock").remove(&request_id);
         let Routed { model, params, attempts, outcome, failures } = result;
@@ -119,14 +143,20 @@ impl Gateway {
                 if let Some(error) = cut {
                     return Err(error);
                 }
+                let params = params.expect("an answer ran with parameters");
+                if let Some(key) = cache_key.filter(|_| status == RequestStatus::Ok && reusable(&use_case, &params)) {
+                    let text = std::mem::take(&mut *text.lock().expect("text lock"));
+                    self.cache.put(key, Cached::new(text, model.clone(), stats.clone(), params.clone()));
+                }
                 Ok(GenerationSummary {
                     request_id,
                     ledger_id: row.id,
                     model: model.to_string(),
                     status,
                     stats,
-                    params: params.expect("an answer ran with parameters"),
+                    params,
                     route: attempts,
+                    cache_hit: false,
                 })
             }
             None => {
@@ -140,6 +170,57 @@ impl Gateway {
                 Err(error)
             }
         }
+    }
+
+    /// Answers with a cached answer: streamed at once, recorded as a cache
+    /// hit at no cost with the tokens it saved.
+    async fn answer_from_cache(
+        &self,
+        use_case: &switchboard_core::UseCase,
+        request_id: &str,
+        hit: &Cached,
+        started: Instant,
+        on_event: &(impl Fn(GenerationEvent) + Send + 'static),
+    ) -> Result<GenerationSummary, AppError> {
+        on_event(GenerationEvent::Started { model: hit.model.to_string() });
+        on_event(GenerationEvent::Token { text: hit.text.clone() });
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let route = vec![Attempt {
+            candidate: hit.model.to_string(),
+            outcome: switchboard_core::AttemptOutcome::Answered,
+            class: None,
+            message: Some("answered from the response cache".into()),
+            tries: 0,
+            duration_ms: latency_ms,
+        }];
+        let record = NewRequestRecord {
+            status: RequestStatus::Ok,
+            params: Some(hit.params.clone()),
+            route: route.clone(),
+            cache_hit: true,
+            tokens_saved: hit.stats.input_tokens.saturating_add(hit.stats.output_tokens),
+            ttft_ms: Some(latency_ms),
+            ..NewRequestRecord::empty(&use_case.id, &hit.model, latency_ms)
+        };
+        let row = requests::insert(self.store.pool(), &record).await?;
+        let stats = GenerationStats {
+            latency_ms,
+            ttft_ms: Some(latency_ms),
+            load_ms: 0.0,
+            prompt_tokens_per_second: None,
+            tokens_per_second: None,
+            ..hit.stats.clone()
+        };
+        Ok(GenerationSummary {
+            request_id: request_id.to_string(),
+            ledger_id: row.id,
+            model: hit.model.to_string(),
+            status: RequestStatus::Ok,
+            stats,
+            params: hit.params.clone(),
+            route,
+            cache_hit: true,
+        })
     }
 
     /// Tries the route's candidates in order until one answers.

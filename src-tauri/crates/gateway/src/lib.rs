@@ -15,6 +15,7 @@
 //! it reaches the engine through `switchboard_core::TextEngine`, the seam
 //! where the engine's worker process plugs in.
 
+mod cache;
 mod embed;
 mod events;
 mod generate;
@@ -64,6 +65,8 @@ pub struct Gateway {
     events: tokio::sync::broadcast::Sender<switchboard_core::RoutingEvent>,
     /// Budget warnings already given this month.
     budget_marks: events::BudgetMarks,
+    /// Answers reused for exact repeats, where a use case asks for it.
+    cache: cache::ResponseCache,
 }
 
 impl Gateway {
@@ -81,6 +84,7 @@ impl Gateway {
             clients: Mutex::new(HashMap::new()),
             events: events::channel(),
             budget_marks: events::BudgetMarks::default(),
+            cache: cache::ResponseCache::default(),
         }
     }
 

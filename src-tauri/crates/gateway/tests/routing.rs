@@ -631,3 +631,64 @@ async fn a_vision_request_falls_over_from_a_local_model_without_projector_to_a_c
     let history = switchboard_store::queries::vision::recent(g.store().pool(), 5).await.unwrap();
     assert_eq!(history[0].model, "openai/gpt-4o-mini", "the history names the model that described it");
 }
+
+#[tokio::test]
+async fn the_response_cache_answers_exact_repeats_at_no_cost_when_the_use_case_asks_for_it() {
+    let a = upstream(Behaviour::Answer(HELLO)).await;
+    let f = fixture(&[("openai", &a, None)], &["openai/gpt-4o-mini"]).await;
+    let g = &f.gateway;
+    let ask = |id: &str, prompt: &str, temperature: Option<f32>| LlmRequest {
+        prompt: prompt.into(),
+        params: temperature.map(|t| SamplingParams::new(t, 10, 0.9, 16, 1.0)),
+        ..request(id)
+    };
+    let run = |req: LlmRequest| async move {
+        let (sink, rx) = collect();
+        let summary = g.generate(req, sink).await.unwrap();
+        (summary, text(&rx))
+    };
+    let set_cache = |ttl: Option<u32>, random: bool| async move {
+        let mut cfg = g.store().use_case("routed").await.unwrap().config();
+        cfg.cache_ttl_s = ttl;
+        cfg.cache_random = random;
+        g.store().save_use_case("tester", "routed", &cfg).await.unwrap();
+    };
+    // Off by default: every request goes out.
+    run(ask("a1", "hi", Some(0.0))).await;
+    run(ask("a2", "hi", Some(0.0))).await;
+    assert_eq!(a.hits.load(Ordering::SeqCst), 2);
+
+    set_cache(Some(60), false).await;
+    let (first, _) = run(ask("b1", "hi", Some(0.0))).await;
+    assert!(!first.cache_hit);
+    let (again, streamed) = run(ask("b2", "hi", Some(0.0))).await;
+    assert_eq!(a.hits.load(Ordering::SeqCst), 3, "the repeat did not go out");
+    assert!(again.cache_hit);
+    assert_eq!(streamed, "Hello from B", "the cached answer is streamed like a fresh one");
+    let row = last_row(g).await;
+    assert!(row.record.cache_hit);
+    assert_eq!((row.record.cost_usd, row.record.input_tokens, row.record.output_tokens), (0.0, 0, 0));
+    assert_eq!(row.record.tokens_saved, 13, "10 prompt + 3 output tokens saved");
+    assert_eq!(row.record.route[0].message.as_deref(), Some("answered from the response cache"));
+
+    // Another prompt, or sampling with temperature: not a repeat.
+    run(ask("c1", "hello there", Some(0.0))).await;
+    run(ask("c2", "hi", Some(0.7))).await;
+    run(ask("c3", "hi", Some(0.7))).await;
+    assert_eq!(a.hits.load(Ordering::SeqCst), 6);
+    // Unless the admin allows random answers to be reused.
+    set_cache(Some(60), true).await;
+    run(ask("d1", "hi", Some(0.7))).await;
+    let (d2, _) = run(ask("d2", "hi", Some(0.7))).await;
+    assert!(d2.cache_hit);
+    assert_eq!(a.hits.load(Ordering::SeqCst), 7);
+
+    // A changed configuration is a fresh start; an expired answer is not reused.
+    set_cache(Some(1), true).await;
+    run(ask("e1", "hi", Some(0.7))).await;
+    assert_eq!(a.hits.load(Ordering::SeqCst), 8, "the configuration changed: asked again");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (e2, _) = run(ask("e2", "hi", Some(0.7))).await;
+    assert!(!e2.cache_hit, "older than its time-to-live");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 9);
+}

@@ -55,6 +55,8 @@ pub fn config_changes(id: &str, action: &'static str, old: &UseCaseConfig, new: 
     diff("json_schema".into(), json(&old.json_schema), json(&new.json_schema));
     diff("fallbacks".into(), json(&old.fallbacks), json(&new.fallbacks));
     diff("prefer_cloud".into(), json(&old.prefer_cloud), json(&new.prefer_cloud));
+    diff("cache_ttl_s".into(), json(&old.cache_ttl_s), json(&new.cache_ttl_s));
+    diff("cache_random".into(), json(&old.cache_random), json(&new.cache_random));
     out
 }
 
@@ -172,6 +174,8 @@ impl Store {
             json_schema: None,
             fallbacks: Vec::new(),
             prefer_cloud: false,
+            cache_ttl_s: None,
+            cache_random: false,
             updated_at: at.clone(),
             updated_by: actor.to_string(),
         };

@@ -39,6 +39,8 @@ fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord 
                 duration_ms: 117.0,
             },
         ],
+        cache_hit: false,
+        tokens_saved: 0,
     }
 }
 

@@ -75,7 +75,13 @@ export function HistoryPage() {
                   {row.provider}/{row.model}
                 </Table.Td>
                 <Table.Td data-testid="history-route">
-                  <RouteSteps route={row.route ?? []} />
+                  {row.cache_hit ? (
+                    <Badge size="xs" variant="light" color="grape" data-testid="history-cache-hit" style={{ overflow: "visible" }}>
+                      {t("history.cacheHit", { tokens: row.tokens_saved ?? 0 })}
+                    </Badge>
+                  ) : (
+                    <RouteSteps route={row.route ?? []} />
+                  )}
                 </Table.Td>
                 <Table.Td>
                   {row.input_tokens} / {row.output_tokens}

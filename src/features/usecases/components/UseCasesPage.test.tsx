@@ -186,6 +186,23 @@ describe("Use cases page", () => {
     expect(config.prefer_cloud).toBe(true);
   });
 
+  it("switches the response cache on with a time-to-live and saves it", async () => {
+    const calls = backend();
+    await openEditor("answer_generation");
+    expect(screen.queryByTestId("cache-ttl-answer_generation")).toBeNull();
+    await userEvent.click(screen.getByTestId("cache-toggle-answer_generation"));
+    const ttl = screen.getByTestId("cache-ttl-answer_generation");
+    expect(ttl).toHaveValue("3600 s");
+    await userEvent.clear(ttl);
+    await userEvent.type(ttl, "600");
+    await userEvent.click(screen.getByTestId("cache-random-answer_generation"));
+    await userEvent.click(screen.getByTestId("save-config-button"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "save_use_case")).toBe(true));
+    const config = calls.find((c) => c.cmd === "save_use_case")!.args.config as UseCaseConfig;
+    expect(config.cache_ttl_s).toBe(600);
+    expect(config.cache_random).toBe(true);
+  });
+
   it("shows the back end's refusal next to the field it names", async () => {
     backend({ saveError: { code: "invalid_input", message: "model: local/x is not in the local model library", field: "model" } });
     await openEditor("answer_generation");

@@ -8,6 +8,7 @@ import { errorMessage, IpcError } from "../../../lib/ipc";
 import { normalise, validateParams, type ParamErrors } from "../api/params";
 import { displayName, useModels, useSaveUseCases, useUseCases } from "../api/useCases";
 import { AddUseCase, DeleteUseCase } from "./AddUseCase";
+import { CacheSettings } from "./CacheSettings";
 import { ConfigFileButtons } from "./ConfigFileButtons";
 import { ModelDropdown } from "./ModelDropdown";
 import { ParametersPanel } from "./ParametersPanel";
@@ -31,6 +32,8 @@ function configOf(uc: UseCase): UseCaseConfig {
     json_schema: uc.json_schema,
     fallbacks: uc.fallbacks.map((f) => ({ model: f.model, params: f.params ? normalise(f.params) : null })),
     prefer_cloud: uc.prefer_cloud,
+    cache_ttl_s: uc.cache_ttl_s,
+    cache_random: uc.cache_random,
   };
 }
 
@@ -219,6 +222,14 @@ export function UseCasesPage() {
                 }
                 onReset={() => update({ custom_params: normalise(current.defaults) })}
               />
+              {!current.vision && (
+                <CacheSettings
+                  useCaseId={current.id}
+                  value={{ cache_ttl_s: draft.cache_ttl_s, cache_random: draft.cache_random }}
+                  onChange={(cache) => update(cache)}
+                  error={fieldError("cache_ttl_s")}
+                />
+              )}
               <Textarea
                 data-testid={`usecase-system-prompt-${current.id}`}
                 label={t("useCasesPage.systemPrompt")}

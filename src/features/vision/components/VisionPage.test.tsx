@@ -23,6 +23,8 @@ const page: PageData = {
     json_schema: null,
     fallbacks: [],
     prefer_cloud: false,
+    cache_ttl_s: null,
+    cache_random: false,
     updated_at: "",
     updated_by: "",
   },

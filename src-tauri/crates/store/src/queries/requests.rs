@@ -13,8 +13,9 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     sqlx::query(
         "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
                                cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json,
-                               cached_input_tokens, reasoning_tokens, image_count, image_tokens, route_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               cached_input_tokens, reasoning_tokens, image_count, image_tokens, route_json,
+                               cache_hit, tokens_saved)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(&created_at)
@@ -35,6 +36,8 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     .bind(i64::from(rec.image_count))
     .bind(i64::from(rec.image_tokens))
     .bind((!rec.route.is_empty()).then(|| crate::json::to_text(&rec.route)))
+    .bind(rec.cache_hit)
+    .bind(i64::from(rec.tokens_saved))
     .execute(db)
     .await?;
     Ok(RequestRecord { id, created_at, record: rec.clone() })
@@ -45,7 +48,7 @@ pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<R
     let rows = sqlx::query(
         "SELECT id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
                 latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens,
-                image_count, image_tokens, route_json
+                image_count, image_tokens, route_json, cache_hit, tokens_saved
          FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?",
     )
     .bind(i64::from(limit))
@@ -120,6 +123,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> 
             image_count: count("image_count")?,
             image_tokens: count("image_tokens")?,
             route: crate::json::from_opt_text(row.try_get("route_json")?, "route_json")?.unwrap_or_default(),
+            cache_hit: row.try_get("cache_hit")?,
+            tokens_saved: count("tokens_saved")?,
         },
     })
 }
