@@ -28,6 +28,8 @@ export const commands = {
 	saveProviders: (updates: ProviderUpdate[]) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("save_providers", { updates })),
 	createProvider: (provider: NewProviderRequest) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("create_provider", { provider })),
 	deleteProvider: (id: string) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("delete_provider", { id })),
+	createGroup: (group: NewGroupRequest) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("create_group", { group })),
+	deleteGroup: (id: string) => typedError<ProvidersPage, AppError>(__TAURI_INVOKE("delete_group", { id })),
 	testProvider: (id: string) => typedError<ConnectionReport, AppError>(__TAURI_INVOKE("test_provider", { id })),
 	refreshProviderModels: (id: string) => typedError<ListedModel[], AppError>(__TAURI_INVOKE("refresh_provider_models", { id })),
 	/**  The one response that carries a plaintext key: the admin asked to see it. */
@@ -143,6 +145,24 @@ export type AuditFilter = {
 	text: string | null,
 	limit: number,
 };
+
+/**
+ *  How a group picks the member that serves a request; unhealthy members
+ *  (circuit open, paused by a rate limit) are passed over whatever the strategy.
+ */
+export type BalanceStrategy = 
+/**  Each member in turn. */
+"round_robin" | 
+/**  The member with the fewest requests in flight. */
+"least_busy" | 
+/**  The member that answered fastest lately (time to first token, averaged). */
+"lowest_latency" | 
+/**
+ *  A weighted score over reliability (recent failure rate), latency,
+ *  distance (this machine, the local network, the internet), cost (the
+ *  price table) and load (requests in flight).
+ */
+"weighted_score";
 
 export type CandidateState = {
 	model: string,
@@ -556,6 +576,13 @@ export type ModelsPage = {
 	engine: EngineSettings,
 };
 
+/**  A new endpoint group the admin asked for. */
+export type NewGroupRequest = {
+	name: string,
+	members: string[],
+	strategy: BalanceStrategy,
+};
+
 /**  A new provider instance the admin asked for. */
 export type NewProviderRequest = {
 	kind: ProviderKind,
@@ -640,6 +667,15 @@ export type ProviderCheck = {
 	checked_at: string | null,
 	ok: boolean | null,
 	message: string | null,
+};
+
+export type ProviderGroup = {
+	/**  Names its models: `{id}/{model}`; never the id of a provider. */
+	id: string,
+	name: string,
+	/**  Provider instance ids, in the admin's order. */
+	members: string[],
+	strategy: BalanceStrategy,
 };
 
 /**  How a provider is doing, for the Providers page and the route editor. */
@@ -735,6 +771,8 @@ export type ProviderView = {
 
 export type ProvidersPage = {
 	providers: ProviderView[],
+	/**  Endpoint groups: provider instances serving the same models as one candidate. */
+	groups: ProviderGroup[],
 	vault: VaultStatus,
 	prices: PriceSummary,
 };

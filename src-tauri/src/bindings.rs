@@ -40,6 +40,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::save_providers,
             commands::create_provider,
             commands::delete_provider,
+            commands::create_group,
+            commands::delete_group,
             commands::test_provider,
             commands::refresh_provider_models,
             commands::reveal_provider_key,

@@ -357,3 +357,68 @@ async fn two_instances_of_one_kind_serve_their_own_models_and_one_in_use_cannot_
 async fn chats(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("/chat/completions")).count()
 }
+
+#[tokio::test]
+async fn a_group_offers_the_models_its_members_share_and_is_protected_while_used() {
+    let (s, _dir) = state().await;
+    let one = fake_openai(SECRET).await;
+    let two = fake_openai(SECOND).await;
+    for (name, server, key) in [("Team A", &one, SECRET), ("Team B", &two, SECOND)] {
+        let page = providers::create(
+            &s,
+            providers::NewProviderRequest { kind: switchboard_core::ProviderKind::OpenAi, name: name.into() },
+        )
+        .await
+        .unwrap();
+        let id = page.providers.iter().find(|p| p.settings.display_name == name).unwrap().settings.id.clone();
+        let mut settings = s.store().provider(&id).await.unwrap().settings;
+        settings.enabled = true;
+        settings.base_url = format!("{}/v1", server.uri());
+        settings.allow_http = true;
+        providers::save_all(&s, vec![update(settings, Some(key), &[])]).await.unwrap();
+        assert!(providers::test_connection(&s, &id).await.unwrap().ok);
+    }
+    let new = |name: &str, members: &[&str]| providers::NewGroupRequest {
+        name: name.into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        strategy: switchboard_core::BalanceStrategy::RoundRobin,
+    };
+    let page = providers::create_group(&s, new("Both teams", &["team-a", "team-b"])).await.unwrap();
+    assert_eq!(page.groups[0].id, "both-teams");
+    // Bad groups: no members, an unknown member, a name taken by a provider.
+    assert_eq!(providers::create_group(&s, new("Empty", &[])).await.unwrap_err().field.as_deref(), Some("members"));
+    assert!(providers::create_group(&s, new("Ghost", &["nobody"])).await.unwrap_err().message.contains("no provider"));
+    assert!(providers::create_group(&s, new("Team A", &["team-b"]))
+        .await
+        .unwrap_err()
+        .message
+        .contains("already exists"));
+
+    let options = models::list(&s).await.unwrap();
+    assert!(
+        options.iter().any(|m| m.id == "both-teams/gpt-4o-mini" && m.provider == "Both teams"),
+        "shared models offered"
+    );
+    let mut cfg = s.store().use_case("answer_generation").await.unwrap().config();
+    cfg.model = "both-teams/gpt-4o-mini".into();
+    use_cases::save(&s, "answer_generation", cfg).await.unwrap();
+    let req = LlmRequest {
+        request_id: "g1".into(),
+        use_case: "answer_generation".into(),
+        prompt: "hi".into(),
+        model: None,
+        params: None,
+        priority: Default::default(),
+        history: Vec::new(),
+    };
+    s.gateway.generate(req, |_: GenerationEvent| {}).await.unwrap();
+    let row = &history::recent_requests(&s, 1).await.unwrap()[0];
+    assert!(["team-a", "team-b"].contains(&row.record.provider.as_str()), "{}", row.record.provider);
+
+    assert!(providers::delete(&s, "team-a").await.unwrap_err().message.contains("member of the group Both teams"));
+    assert!(providers::delete_group(&s, "both-teams").await.unwrap_err().message.contains("in the route of"));
+    let mut cfg = s.store().use_case("answer_generation").await.unwrap().config();
+    cfg.model = "team-a/gpt-4o-mini".into();
+    use_cases::save(&s, "answer_generation", cfg).await.unwrap();
+    assert!(providers::delete_group(&s, "both-teams").await.unwrap().groups.is_empty());
+}

@@ -35,6 +35,21 @@ pub async fn create_provider(
 
 #[tauri::command]
 #[specta::specta]
+pub async fn create_group(
+    state: State<'_, AppState>,
+    group: ops::providers::NewGroupRequest,
+) -> Result<ProvidersPage, AppError> {
+    ops::providers::create_group(&state, group).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_group(state: State<'_, AppState>, id: String) -> Result<ProvidersPage, AppError> {
+    ops::providers::delete_group(&state, &id).await
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn delete_provider(state: State<'_, AppState>, id: String) -> Result<ProvidersPage, AppError> {
     ops::providers::delete(&state, &id).await
 }

@@ -29,7 +29,34 @@ impl ModelOption {
 pub async fn list(state: &AppState) -> Result<Vec<ModelOption>, switchboard_core::AppError> {
     let mut options = local(state).await?;
     let providers = state.store().providers().await?;
-    for m in state.store().provider_models().await? {
+    let listed = state.store().provider_models().await?;
+    // A group offers the models every enabled member listed.
+    for g in state.store().groups().await? {
+        let members: Vec<&str> = g
+            .members
+            .iter()
+            .filter(|id| providers.iter().any(|p| &p.settings.id == *id && p.settings.enabled))
+            .map(String::as_str)
+            .collect();
+        let Some(first) = members.first() else { continue };
+        for m in listed.iter().filter(|m| m.provider_id == *first) {
+            if members.iter().all(|id| listed.iter().any(|o| o.provider_id == *id && o.model == m.model)) {
+                let mut capabilities = vec!["text".to_string()];
+                if m.vision == Some(true) {
+                    capabilities.push("vision".into());
+                }
+                options.push(ModelOption {
+                    id: ModelRef { provider: g.id.clone(), model: m.model.clone() }.to_string(),
+                    provider: g.name.clone(),
+                    name: m.display_name.clone().unwrap_or_else(|| m.model.clone()),
+                    size_bytes: 0.0,
+                    capabilities,
+                    available: true,
+                });
+            }
+        }
+    }
+    for m in listed {
         let Some(p) = providers.iter().find(|p| p.settings.id == m.provider_id && p.settings.enabled) else {
             continue;
         };

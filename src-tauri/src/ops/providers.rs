@@ -48,6 +48,8 @@ pub struct PriceSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct ProvidersPage {
     pub providers: Vec<ProviderView>,
+    /// Endpoint groups: provider instances serving the same models as one candidate.
+    pub groups: Vec<switchboard_core::ProviderGroup>,
     pub vault: VaultStatus,
     pub prices: PriceSummary,
 }
@@ -100,6 +102,7 @@ pub async fn page(state: &AppState) -> Result<ProvidersPage, AppError> {
     let (imported, source, at) = store.imported_prices().await?;
     Ok(ProvidersPage {
         providers,
+        groups: store.groups().await?,
         vault: state.gateway.vault_status(),
         prices: PriceSummary {
             builtin_source: BUILTIN_PRICES_SOURCE.into(),
@@ -254,6 +257,35 @@ pub async fn create(state: &AppState, new: NewProviderRequest) -> Result<Provide
         .expect("a free id");
     switchboard_core::validate_provider_id(&id).map_err(|e| AppError::for_field("name", e.message))?;
     state.store().create_provider(&state.actor, &switchboard_core::new_provider(new.kind, &id, name)).await?;
+    page(state).await
+}
+
+/// A new endpoint group the admin asked for.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct NewGroupRequest {
+    pub name: String,
+    pub members: Vec<String>,
+    pub strategy: switchboard_core::BalanceStrategy,
+}
+
+/// Adds an endpoint group; its id (which names its models) is made from its name.
+pub async fn create_group(state: &AppState, new: NewGroupRequest) -> Result<ProvidersPage, AppError> {
+    let id = switchboard_core::provider_id_from_name(&new.name);
+    let group = switchboard_core::ProviderGroup {
+        id,
+        name: new.name.trim().to_string(),
+        members: new.members,
+        strategy: new.strategy,
+    };
+    group
+        .validate()
+        .map_err(|e| AppError::for_field(if e.field == "id" { "name".into() } else { e.field }, e.message))?;
+    state.store().create_group(&state.actor, &group).await?;
+    page(state).await
+}
+
+pub async fn delete_group(state: &AppState, id: &str) -> Result<ProvidersPage, AppError> {
+    state.store().delete_group(&state.actor, id).await?;
     page(state).await
 }
 

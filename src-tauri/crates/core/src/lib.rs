@@ -8,6 +8,7 @@ pub mod config_file;
 pub mod engine;
 pub mod error;
 pub mod generation;
+pub mod group;
 pub mod ledger;
 pub mod model_ref;
 pub mod params;
@@ -24,6 +25,7 @@ pub use engine::{
 };
 pub use error::{AppError, ErrorCode};
 pub use generation::{FinishReason, GenerationStats};
+pub use group::{BalanceStrategy, ProviderGroup, MAX_GROUP_MEMBERS};
 pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};

@@ -110,7 +110,7 @@ impl Gateway {
         };
         match outcome {
             Some(answer) => {
-                let Answer { stats, usage, cost_usd, cut, reservation, provider, .. } = answer;
+                let Answer { stats, usage, cost_usd, cut, reservation, provider, served_by, .. } = answer;
                 let status = if cut.is_some() {
                     RequestStatus::Error
                 } else if stats.finish_reason == FinishReason::Cancelled {
@@ -134,6 +134,8 @@ impl Gateway {
                             (status == RequestStatus::Cancelled).then(|| "cancelled: stopped by the user".to_string())
                         }
                     },
+                    // A group's answer is charged to the member that gave it.
+                    provider: served_by.unwrap_or(record.provider),
                     ..record
                 };
                 let row = requests::insert(self.store.pool(), &record).await?;
@@ -276,6 +278,19 @@ impl Gateway {
                     self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit)
                         .await
                         .map(|o| Answer::remote(o, provider.clone()))
+                }
+                Target::Group { group, members } => {
+                    let chat = ChatRequest {
+                        model: model.model.clone(),
+                        messages: chat_messages(use_case, req),
+                        params,
+                        json_schema: use_case.json_schema.clone(),
+                        meter: Default::default(),
+                    };
+                    let mut emit = emit;
+                    self.run_group(&use_case.id, &group, &members, chat, cancel.clone(), &mut emit)
+                        .await
+                        .map(|(o, member)| Answer::member(o, member))
                 }
             }
         };

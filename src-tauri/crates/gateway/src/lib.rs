@@ -15,6 +15,7 @@
 //! it reaches the engine through `switchboard_core::TextEngine`, the seam
 //! where the engine's worker process plugs in.
 
+mod balance;
 mod cache;
 mod embed;
 mod events;
@@ -67,6 +68,8 @@ pub struct Gateway {
     budget_marks: events::BudgetMarks,
     /// Answers reused for exact repeats, where a use case asks for it.
     cache: cache::ResponseCache,
+    /// Endpoint groups: turns, requests in flight and latencies per member.
+    balancer: balance::Balancer,
 }
 
 impl Gateway {
@@ -85,6 +88,7 @@ impl Gateway {
             events: events::channel(),
             budget_marks: events::BudgetMarks::default(),
             cache: cache::ResponseCache::default(),
+            balancer: balance::Balancer::default(),
         }
     }
 

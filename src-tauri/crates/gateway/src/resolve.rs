@@ -14,6 +14,8 @@ pub enum Target {
     Local { path: PathBuf, load: ModelLoadSettings },
     /// A configured, enabled provider.
     Remote { provider: ProviderSettings },
+    /// An endpoint group: its enabled members, balanced by its strategy.
+    Group { group: switchboard_core::ProviderGroup, members: Vec<ProviderSettings> },
 }
 
 impl Gateway {
@@ -35,13 +37,30 @@ impl Gateway {
             let provider = match self.store.provider(&model.provider).await {
                 Ok(row) => row.settings,
                 Err(StoreError::NotFound(_)) => {
+                    if let Some(group) = self.store.group(&model.provider).await? {
+                        let mut members = Vec::new();
+                        for id in &group.members {
+                            if let Ok(row) = self.store.provider(id).await {
+                                if row.settings.enabled {
+                                    members.push(row.settings);
+                                }
+                            }
+                        }
+                        if members.is_empty() {
+                            return Err(AppError::new(
+                                ErrorCode::ModelMissing,
+                                format!("no member of the group {} is enabled (model {model})", group.name),
+                            ));
+                        }
+                        return Ok((Target::Group { group, members }, None));
+                    }
                     return Err(AppError::new(
                         ErrorCode::ModelMissing,
                         format!(
                             "no provider named '{}' is configured (model {model}); see the Providers page",
                             model.provider
                         ),
-                    ))
+                    ));
                 }
                 Err(e) => return Err(e.into()),
             };

@@ -51,6 +51,8 @@ pub(crate) struct Answer {
     pub provider: Option<ProviderSettings>,
     /// Context positions images took (vision).
     pub image_tokens: u32,
+    /// The member of an endpoint group that answered: the ledger charges it.
+    pub served_by: Option<String>,
 }
 
 impl Answer {
@@ -63,7 +65,13 @@ impl Answer {
             reservation: None,
             provider: None,
             image_tokens: 0,
+            served_by: None,
         }
+    }
+
+    /// A member of an endpoint group answered.
+    pub fn member(o: RemoteOutcome, member: ProviderSettings) -> Self {
+        Self { served_by: Some(member.id.clone()), ..Self::remote(o, member) }
     }
 
     pub fn remote(o: RemoteOutcome, provider: ProviderSettings) -> Self {
@@ -75,6 +83,7 @@ impl Answer {
             reservation: o.reservation,
             provider: Some(provider),
             image_tokens: 0,
+            served_by: None,
         }
     }
 }
@@ -188,6 +197,12 @@ fn placement_of(target: &Result<Target, Failure>) -> Placement {
                     .and_then(|u| u.host_str().map(switchboard_core::is_loopback_host))
                     .unwrap_or(false),
         },
+        // A group is cloud if any member is, and stays on this machine only if every member does.
+        Ok(Target::Group { members, .. }) => {
+            let each: Vec<Placement> =
+                members.iter().map(|p| placement_of(&Ok(Target::Remote { provider: p.clone() }))).collect();
+            Placement { cloud: each.iter().any(|p| p.cloud), on_this_machine: each.iter().all(|p| p.on_this_machine) }
+        }
         // Unknown: not known to stay on this machine.
         Err(_) => Placement { cloud: false, on_this_machine: false },
     }
@@ -287,6 +302,22 @@ impl Gateway {
                     state(CandidateStatus::LocalOnly, Some(local_only_failure(&planned.model).error.message), None)
                 }
                 Ok(Target::Local { .. }) => state(CandidateStatus::Available, None, None),
+                Ok(Target::Group { group, members }) => {
+                    let paused = members.iter().all(|p| {
+                        let h = self.health.report(&p.id);
+                        h.circuit == "open" || h.cooling_until.is_some()
+                    });
+                    if paused {
+                        state(
+                            CandidateStatus::CircuitOpen,
+                            Some(format!("every member of {} is paused", group.name)),
+                            None,
+                        )
+                    } else {
+                        let names: Vec<&str> = members.iter().map(|p| p.display_name.as_str()).collect();
+                        state(CandidateStatus::Available, Some(names.join(", ")), None)
+                    }
+                }
                 Ok(Target::Remote { provider }) => {
                     let health = self.health.report(&provider.id);
                     let spent = match provider.monthly_budget_usd {
@@ -413,7 +444,11 @@ impl Gateway {
                         AttemptOutcome::Answered
                     };
                     let cut = answer.cut.clone().map(|e| Failure::failed(FailureClass::StreamCut, e, 1));
-                    routed.attempts.push(attempt(&model, outcome, cut.as_ref(), 1, since));
+                    let mut step = attempt(&model, outcome, cut.as_ref(), 1, since);
+                    if let Some(member) = &answer.served_by {
+                        step.message.get_or_insert_with(|| format!("served by {member}"));
+                    }
+                    routed.attempts.push(step);
                     routed.outcome = Some(answer);
                     return routed;
                 }

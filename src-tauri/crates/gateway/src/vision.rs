@@ -157,6 +157,7 @@ impl Gateway {
                         }
                     },
                     image_tokens: done.image_tokens,
+                    provider: done.served_by.clone().unwrap_or(record.provider),
                     ..record
                 };
                 let text = text.lock().expect("text lock").clone();
@@ -307,8 +308,33 @@ impl Gateway {
                 let out = self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit).await?;
                 Ok(Answer::remote(out, provider))
             }
+            Target::Group { group, members } => {
+                let chat = vision_chat(use_case, &model, params, prompt, image);
+                let mut emit = emit;
+                let (out, member) =
+                    self.run_group(&use_case.id, &group, &members, chat, cancel.clone(), &mut emit).await?;
+                Ok(Answer::member(out, member))
+            }
         }
     }
+}
+
+/// The prompt and the image as one user message (the image as JPEG).
+fn vision_chat(
+    use_case: &switchboard_core::UseCase,
+    model: &ModelRef,
+    params: SamplingParams,
+    prompt: &str,
+    image: &PreparedImage,
+) -> ChatRequest {
+    let mut messages = Vec::new();
+    if let Some(system) = use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
+        messages.push(ChatMessage::system(system));
+    }
+    let mut user = ChatMessage::new(Role::User, prompt);
+    user.images.push(jpeg_input(image));
+    messages.push(user);
+    ChatRequest { model: model.model.clone(), messages, params, json_schema: None, meter: Default::default() }
 }
 
 fn facts_of(req: &DescribeRequest, image: &PreparedImage) -> ImageFacts {

@@ -39,6 +39,8 @@ enum Behaviour {
     CutAfter(&'static [&'static str]),
     /// A text chunk every 200 ms, forever.
     Endless,
+    /// A whole answer after this many milliseconds.
+    Slow(u64, &'static [&'static str]),
 }
 
 struct Upstream {
@@ -106,6 +108,12 @@ async fn serve(mut socket: TcpStream, behaviour: Behaviour, hits: Arc<AtomicUsiz
     }
     hits.fetch_add(1, Ordering::SeqCst);
     match behaviour {
+        Behaviour::Slow(ms, chunks) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let mut body: String = chunks.iter().map(|t| sse_chunk(t)).collect();
+            body += "data: [DONE]\n\n";
+            socket.write_all(format!("{SSE_HEAD}{body}").as_bytes()).await?;
+        }
         Behaviour::Answer(chunks) => {
             let mut body: String = chunks.iter().map(|t| sse_chunk(t)).collect();
             let usage = json!({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": chunks.len()}});
@@ -691,4 +699,82 @@ async fn the_response_cache_answers_exact_repeats_at_no_cost_when_the_use_case_a
     let (e2, _) = run(ask("e2", "hi", Some(0.7))).await;
     assert!(!e2.cache_hit, "older than its time-to-live");
     assert_eq!(a.hits.load(Ordering::SeqCst), 9);
+}
+
+/// Two OpenAI-compatible servers `gpu-a` and `gpu-b` in a group `pool` with `strategy`, the route `pool/llm`.
+async fn pool(a: &Upstream, b: &Upstream, strategy: switchboard_core::BalanceStrategy) -> Fixture {
+    let f = fixture(&[], &["local/unused"]).await;
+    let g = &f.gateway;
+    for (id, up) in [("gpu-a", a), ("gpu-b", b)] {
+        let p = switchboard_core::new_provider(ProviderKind::OpenAiCompatible, id, &id.to_uppercase());
+        g.store().create_provider("tester", &p).await.unwrap();
+        configure(g, id, &up.url, None, ProviderLimits::default()).await;
+    }
+    let group = switchboard_core::ProviderGroup {
+        id: "pool".into(),
+        name: "GPU pool".into(),
+        members: vec!["gpu-a".into(), "gpu-b".into()],
+        strategy,
+    };
+    g.store().create_group("tester", &group).await.unwrap();
+    set_route(g, &["pool/llm"], false).await;
+    f
+}
+
+#[tokio::test]
+async fn an_endpoint_group_spreads_requests_and_passes_over_a_failing_member() {
+    let a = upstream(Behaviour::Answer(&["from A"])).await;
+    let b = upstream(Behaviour::Answer(&["from B"])).await;
+    let f = pool(&a, &b, switchboard_core::BalanceStrategy::RoundRobin).await;
+    let mut served = Vec::new();
+    for i in 0..4 {
+        let (sink, rx) = collect();
+        let summary = f.gateway.generate(request(&format!("rr{i}")), sink).await.unwrap();
+        assert_eq!(summary.model, "pool/llm");
+        served.push(text(&rx));
+        let row = last_row(&f.gateway).await;
+        assert!(row.record.provider == "gpu-a" || row.record.provider == "gpu-b", "charged to the member");
+        assert_eq!(row.record.route[0].message.as_deref(), Some(format!("served by {}", row.record.provider).as_str()));
+    }
+    assert_eq!((a.hits.load(Ordering::SeqCst), b.hits.load(Ordering::SeqCst)), (2, 2), "{served:?}");
+    assert_ne!(served[0], served[1], "turns alternate");
+
+    // A member that fails is passed over within the group; once its circuit opens it is not asked again.
+    let bad = upstream(Behaviour::Status(500, None)).await;
+    let good = upstream(Behaviour::Answer(&["from B"])).await;
+    let f = pool(&bad, &good, switchboard_core::BalanceStrategy::RoundRobin).await;
+    for i in 0..4 {
+        let (sink, rx) = collect();
+        f.gateway.generate(request(&format!("h{i}")), sink).await.unwrap();
+        assert_eq!(text(&rx), "from B");
+    }
+    assert_eq!(bad.hits.load(Ordering::SeqCst), 3, "three tries, then its circuit opened");
+    assert_eq!(good.hits.load(Ordering::SeqCst), 4);
+    let states = f.gateway.candidate_states(&["pool/llm".to_string()]).await.unwrap();
+    assert_eq!(states[0].status, switchboard_gateway::CandidateStatus::Available, "one member still serves");
+}
+
+#[tokio::test]
+async fn lowest_latency_sends_requests_to_the_faster_member_once_both_are_measured() {
+    let slow = upstream(Behaviour::Slow(400, &["slow"])).await;
+    let fast = upstream(Behaviour::Answer(&["fast"])).await;
+    let f = pool(&slow, &fast, switchboard_core::BalanceStrategy::LowestLatency).await;
+    let mut answers = Vec::new();
+    for i in 0..5 {
+        let (sink, rx) = collect();
+        f.gateway.generate(request(&format!("l{i}")), sink).await.unwrap();
+        answers.push(text(&rx));
+    }
+    // Each member is measured once, then the fast one serves.
+    assert_eq!(answers, ["slow", "fast", "fast", "fast", "fast"]);
+    // A group whose members are all gone cannot be routed to, and says why.
+    let mut settings = f.gateway.store().provider("gpu-b").await.unwrap().settings;
+    settings.enabled = false;
+    f.gateway.store().save_provider("tester", &settings, &[]).await.unwrap();
+    let mut settings = f.gateway.store().provider("gpu-a").await.unwrap().settings;
+    settings.enabled = false;
+    f.gateway.store().save_provider("tester", &settings, &[]).await.unwrap();
+    let (sink, _rx) = collect();
+    let err = f.gateway.generate(request("none"), sink).await.unwrap_err();
+    assert!(err.message.contains("no member of the group GPU pool is enabled"), "{}", err.message);
 }

@@ -20,6 +20,83 @@ pub enum KeyChange {
     },
 }
 
+impl Store {
+    pub async fn groups(&self) -> Result<Vec<switchboard_core::ProviderGroup>, StoreError> {
+        crate::queries::groups::list(self.pool()).await
+    }
+
+    pub async fn group(&self, id: &str) -> Result<Option<switchboard_core::ProviderGroup>, StoreError> {
+        crate::queries::groups::get(self.pool(), id).await
+    }
+
+    /// Adds an endpoint group: its id is free (no provider or group has it)
+    /// and every member is a provider instance.
+    pub async fn create_group(&self, actor: &str, group: &switchboard_core::ProviderGroup) -> Result<(), StoreError> {
+        group.validate()?;
+        let at = now();
+        let mut tx = self.write_tx().await?;
+        if q::get(&mut *tx, &group.id).await?.is_some()
+            || crate::queries::groups::get(&mut *tx, &group.id).await?.is_some()
+        {
+            return Err(StoreError::Conflict(format!("a provider or group '{}' already exists", group.id)));
+        }
+        for m in &group.members {
+            if q::get(&mut *tx, m).await?.is_none() {
+                return Err(StoreError::Invalid(switchboard_core::FieldError {
+                    field: "members".into(),
+                    message: format!("no provider '{m}'"),
+                }));
+            }
+        }
+        crate::queries::groups::insert(&mut *tx, group, &at, actor).await?;
+        let entry = NewAuditEntry {
+            entity: "provider_group",
+            entity_id: group.id.clone(),
+            action: "create",
+            field: None,
+            old_value: None,
+            new_value: Some(crate::json::to_text(group)),
+        };
+        audit::insert(&mut *tx, &at, actor, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a group; refused while a route names one of its models.
+    pub async fn delete_group(&self, actor: &str, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = crate::queries::groups::get(&mut *tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no group '{id}'")))?;
+        let prefix = format!("{id}/");
+        let users: Vec<String> = crate::queries::use_cases::list(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|uc| uc.candidates().iter().any(|c| c.model.starts_with(&prefix)))
+            .map(|uc| uc.name)
+            .collect();
+        if !users.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "{} is in the route of {}: take it out there first",
+                old.name,
+                users.join(", ")
+            )));
+        }
+        crate::queries::groups::delete(&mut *tx, id).await?;
+        let entry = NewAuditEntry {
+            entity: "provider_group",
+            entity_id: id.to_string(),
+            action: "delete",
+            field: None,
+            old_value: Some(crate::json::to_text(&old)),
+            new_value: None,
+        };
+        audit::insert(&mut *tx, &now(), actor, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Set once the built-in providers were added to this database.
 const SEEDED_KEY: &str = "providers_seeded";
 
@@ -75,8 +152,10 @@ impl Store {
         switchboard_core::validate_provider_id(&settings.id)?;
         let at = now();
         let mut tx = self.write_tx().await?;
-        if q::get(&mut *tx, &settings.id).await?.is_some() {
-            return Err(StoreError::Conflict(format!("a provider '{}' already exists", settings.id)));
+        if q::get(&mut *tx, &settings.id).await?.is_some()
+            || crate::queries::groups::get(&mut *tx, &settings.id).await?.is_some()
+        {
+            return Err(StoreError::Conflict(format!("a provider or group '{}' already exists", settings.id)));
         }
         q::insert_if_missing(&mut *tx, settings, &at, actor).await?;
         let entry = NewAuditEntry {
@@ -110,6 +189,19 @@ impl Store {
                 "{} is in the route of {}: take it out there first",
                 old.settings.display_name,
                 users.join(", ")
+            )));
+        }
+        let groups: Vec<String> = crate::queries::groups::list(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|g| g.members.iter().any(|m| m == id))
+            .map(|g| g.name)
+            .collect();
+        if !groups.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "{} is a member of the group {}: take it out there first",
+                old.settings.display_name,
+                groups.join(", ")
             )));
         }
         q::delete(&mut *tx, id).await?;

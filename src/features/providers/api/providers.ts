@@ -1,6 +1,6 @@
 // Providers, their keys, connection tests and prices: queries and mutations.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { NewProviderRequest, ProviderSettings, ProviderUpdate, ProvidersPage as ProvidersData } from "../../../bindings";
+import type { NewGroupRequest, NewProviderRequest, ProviderSettings, ProviderUpdate, ProvidersPage as ProvidersData } from "../../../bindings";
 import { commands } from "../../../bindings";
 import { unwrap } from "../../../lib/ipc";
 import { modelsQueryKey } from "../../usecases/api/useCases";
@@ -128,6 +128,29 @@ export function useDeleteProvider() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: async (id: string) => unwrap(await commands.deleteProvider(id)),
+    onSuccess: (page) => {
+      client.setQueryData(providersQueryKey, page);
+      void client.invalidateQueries({ queryKey: modelsQueryKey });
+    },
+  });
+}
+
+/** Adds an endpoint group: provider instances serving the same models, balanced. */
+export function useCreateGroup() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (group: NewGroupRequest) => unwrap(await commands.createGroup(group)),
+    onSuccess: (page) => {
+      client.setQueryData(providersQueryKey, page);
+      void client.invalidateQueries({ queryKey: modelsQueryKey });
+    },
+  });
+}
+
+export function useDeleteGroup() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string) => unwrap(await commands.deleteGroup(id)),
     onSuccess: (page) => {
       client.setQueryData(providersQueryKey, page);
       void client.invalidateQueries({ queryKey: modelsQueryKey });

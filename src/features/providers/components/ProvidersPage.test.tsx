@@ -46,6 +46,7 @@ function view(id: "openai" | "ollama" | "azure", patch: Partial<ProviderView> = 
 function page(providers: ProviderView[]): ProvidersData {
   return {
     providers,
+    groups: [],
     vault: { storage: { kind: "file", path: "/home/u/.local/share/switchboard/secrets/master.key", reason: "no D-Bus session" }, problem: null },
     prices: { builtin_source: "LiteLLM 1.106.2", builtin_count: 388, imported_count: 0, imported_source: null, imported_at: null },
   };
@@ -86,6 +87,11 @@ function backend(initial: ProvidersData, options: { saveError?: { code: string; 
         const { id } = args as { id: string };
         if (id === "openai") throw { code: "invalid_input", message: "OpenAI is in the route of Answer generation: take it out there first", field: null };
         current = { ...current, providers: current.providers.filter((p) => p.settings.id !== id) };
+        return current;
+      }
+      case "create_group": {
+        const { group } = args as { group: { name: string; members: string[]; strategy: "round_robin" } };
+        current = { ...current, groups: [{ id: "pool", name: group.name, members: group.members, strategy: group.strategy }] };
         return current;
       }
       case "routing_events":
@@ -235,5 +241,19 @@ describe("Providers page", () => {
     await userEvent.click(await screen.findByTestId("provider-remove-confirm-openai"));
     expect(await screen.findByTestId("provider-remove-error-openai")).toHaveTextContent("in the route of Answer generation");
     expect(screen.getByTestId("provider-card-openai")).toBeInTheDocument();
+  });
+  it("creates an endpoint group from provider instances with a strategy", async () => {
+    const calls = backend(page([view("openai"), view("ollama")]));
+    renderWithProviders(<ProvidersPage />);
+    await screen.findByTestId("groups-panel");
+    expect(screen.getByTestId("group-add-button")).toBeDisabled();
+    await userEvent.type(screen.getByTestId("group-name"), "Pool");
+    await userEvent.click(screen.getByTestId("group-members"));
+    await userEvent.click(await screen.findByRole("option", { name: "Ollama" }));
+    await userEvent.click(screen.getByTestId("group-add-button"));
+    const row = await screen.findByTestId("group-pool");
+    expect(row).toHaveTextContent("Ollama");
+    expect(row).toHaveTextContent("Round robin");
+    expect(calls.find((c) => c.cmd === "create_group")!.args.group).toEqual({ name: "Pool", members: ["ollama"], strategy: "round_robin" });
   });
 });

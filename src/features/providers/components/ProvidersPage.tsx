@@ -16,6 +16,7 @@ import {
 } from "../api/providers";
 import { RoutingEvents } from "../../routing/components/RoutingEvents";
 import { AddProvider } from "./AddProvider";
+import { GroupsPanel } from "./GroupsPanel";
 import { ProviderCard } from "./ProviderCard";
 
 /** Providers, keys and budgets; where the master key lives; the price table. */
@@ -153,6 +154,7 @@ export function ProvidersPage() {
           </FileButton>
         </Group>
       )}
+      <GroupsPanel groups={data?.groups ?? []} providers={views} />
       <RoutingEvents />
     </Stack>
   );

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod groups;
 pub mod local_models;
 pub mod model_prices;
 pub mod providers;
