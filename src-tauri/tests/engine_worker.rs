@@ -134,3 +134,85 @@ async fn a_stuck_worker_fails_its_request_with_a_ledger_row_and_is_replaced() {
     assert_eq!(next.status, RequestStatus::Ok);
     assert_ne!(s.engine.worker_pid(), Some(pid));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_before_the_first_token_falls_over_to_the_cloud_candidate() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let dir = tempfile::tempdir().unwrap();
+    let s = app_with_model(dir.path()).await;
+    s.gateway.generate(request("warm", "Hi", 4), |_| {}).await.unwrap();
+    let pid = s.engine.worker_pid().expect("a worker serves local requests");
+
+    // A cloud fallback: OpenAI's wire format on a local server.
+    let cloud = MockServer::start().await;
+    let body = concat!(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"from the cloud\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":3}}\n\n",
+        "data: [DONE]\n\n"
+    );
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body),
+        )
+        .mount(&cloud)
+        .await;
+    let mut openai = s.store().provider("openai").await.unwrap().settings;
+    openai.enabled = true;
+    openai.base_url = format!("{}/v1", cloud.uri());
+    openai.allow_http = true;
+    let key = s.gateway.seal_key("openai", None, 0, "sk-test-fallback-key-000000").unwrap();
+    s.store().save_provider("tester", &openai, &[switchboard_store::providers::KeyChange::Add(key)]).await.unwrap();
+    let mut cfg = s.store().use_case("answer_generation").await.unwrap().config();
+    cfg.fallbacks = vec![switchboard_core::RouteCandidate { model: "openai/gpt-4o-mini".into(), params: None }];
+    s.store().save_use_case("tester", "answer_generation", &cfg).await.unwrap();
+
+    // The worker dies as soon as the local candidate starts on a long prompt: before any token.
+    let (tx, rx) = mpsc::channel::<()>();
+    let killer = std::thread::spawn(move || {
+        rx.recv().unwrap();
+        // SAFETY: a signal to the worker process this test's app started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    });
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let long_prompt =
+        "Summarise the following notes. ".to_string() + &"the lighthouse keeper wrote a note. ".repeat(150);
+    let summary = s
+        .gateway
+        .generate(request("doomed", &long_prompt, 8), move |e| {
+            if let GenerationEvent::Started { model } = &e {
+                if model.starts_with("local/") {
+                    if let Some(tx) = tx.lock().unwrap().take() {
+                        tx.send(()).unwrap();
+                    }
+                }
+            }
+            seen.lock().unwrap().push(e);
+        })
+        .await
+        .unwrap();
+    killer.join().unwrap();
+    assert_eq!(summary.model, "openai/gpt-4o-mini");
+    let tokens: String = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            GenerationEvent::Token { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tokens, "from the cloud", "nothing from the dying worker reached the caller");
+    assert_eq!(summary.route.len(), 2);
+    assert_eq!(summary.route[0].class, Some(switchboard_core::FailureClass::EngineFailed));
+    assert!(summary.route[0].message.as_deref().unwrap().contains("killed"), "{:?}", summary.route[0]);
+    let row = &requests::recent(s.store().pool(), 1).await.unwrap()[0];
+    assert_eq!((row.record.provider.as_str(), row.record.status), ("openai", RequestStatus::Ok));
+    // The next local request gets a fresh worker.
+    let next = s.gateway.generate(request("after", "List three fruits.", 8), |_| {}).await.unwrap();
+    assert_eq!(next.status, RequestStatus::Ok);
+    assert_ne!(s.engine.worker_pid(), Some(pid));
+}

@@ -138,3 +138,44 @@ impl Gateway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use switchboard_core::{builtin_providers, RoutingEventKind};
+    use switchboard_secrets::{KeyStorage, MasterKey};
+    use switchboard_store::Store;
+
+    use super::BudgetMark;
+    use crate::{Gateway, Vault};
+
+    #[tokio::test]
+    async fn a_new_month_gives_a_spent_budget_back_once_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let engine = Arc::new(switchboard_engine::Engine::new(Default::default()));
+        let vault = Vault::new(Ok((MasterKey::random().unwrap(), KeyStorage::Keyring)));
+        let g = Gateway::new(store, engine, dir.path().join("models"), vault);
+        let mut events = g.subscribe();
+        let mut openai = builtin_providers().into_iter().find(|p| p.id == "openai").unwrap();
+        openai.monthly_budget_usd = Some(5.0);
+
+        // Spent last month (as the gateway remembers it); now the month has turned.
+        g.budget_marks.0.lock().unwrap().insert("openai".into(), ("2000-01".into(), BudgetMark::Spent));
+        g.check_month_turn(&openai).await;
+        let event = events.try_recv().expect("an event");
+        assert_eq!(event.kind, RoutingEventKind::BudgetReset);
+        assert!(event.message.contains("available again"), "{}", event.message);
+        assert_eq!(g.store().events(Some("openai"), 5).await.unwrap()[0].kind, RoutingEventKind::BudgetReset);
+        // Said once: the same month again is no news.
+        g.check_month_turn(&openai).await;
+        assert!(events.try_recv().is_err());
+
+        // Warned at 80% and at 100% once each per month.
+        assert!(g.mark_budget("openai", BudgetMark::Warned80));
+        assert!(!g.mark_budget("openai", BudgetMark::Warned80));
+        assert!(g.mark_budget("openai", BudgetMark::Spent));
+        assert!(!g.mark_budget("openai", BudgetMark::Warned80), "no 80% warning after the budget is spent");
+    }
+}
