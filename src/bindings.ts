@@ -717,6 +717,11 @@ export type ProviderLimits = {
 	requests_per_minute?: number | null,
 	/**  Prompt plus output tokens per minute; none = no limit. */
 	tokens_per_minute?: number | null,
+	/**
+	 *  Seconds between background health probes (the model list, never a
+	 *  billed completion) while the provider is enabled; none = no probes.
+	 */
+	probe_interval_s?: number | null,
 };
 
 /**

@@ -30,6 +30,15 @@ pub fn run() {
             let mut routing_events = app_state.gateway.subscribe();
             app.manage(app_state);
             ops::default_model::start_in_background(app.handle().clone());
+            // Background health probes of the providers that ask for them.
+            let prober = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    let state = prober.state::<state::AppState>();
+                    state.gateway.probe_due().await;
+                }
+            });
             // Routing events to the window, as they happen.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {

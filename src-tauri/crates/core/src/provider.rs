@@ -162,6 +162,10 @@ pub struct ProviderLimits {
     /// Prompt plus output tokens per minute; none = no limit.
     #[serde(default)]
     pub tokens_per_minute: Option<u32>,
+    /// Seconds between background health probes (the model list, never a
+    /// billed completion) while the provider is enabled; none = no probes.
+    #[serde(default)]
+    pub probe_interval_s: Option<u32>,
 }
 
 impl ProviderLimits {

@@ -22,6 +22,7 @@ mod events;
 mod generate;
 pub mod health;
 mod library;
+mod probe;
 mod remote;
 mod resolve;
 mod route;
@@ -70,6 +71,8 @@ pub struct Gateway {
     cache: cache::ResponseCache,
     /// Endpoint groups: turns, requests in flight and latencies per member.
     balancer: balance::Balancer,
+    /// When each provider was last probed in the background.
+    probes: probe::ProbeTimes,
 }
 
 impl Gateway {
@@ -89,6 +92,7 @@ impl Gateway {
             budget_marks: events::BudgetMarks::default(),
             cache: cache::ResponseCache::default(),
             balancer: balance::Balancer::default(),
+            probes: probe::ProbeTimes::default(),
         }
     }
 

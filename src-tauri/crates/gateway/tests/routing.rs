@@ -778,3 +778,48 @@ async fn lowest_latency_sends_requests_to_the_faster_member_once_both_are_measur
     let err = f.gateway.generate(request("none"), sink).await.unwrap_err();
     assert!(err.message.contains("no member of the group GPU pool is enabled"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn background_probes_open_a_failing_providers_circuit_and_close_it_when_it_answers() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let down = Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("down"))
+        .mount_as_scoped(&server)
+        .await;
+    let a = upstream(Behaviour::Answer(HELLO)).await;
+    let f = fixture(&[("openai", &a, None)], &["openai/gpt-4o-mini"]).await;
+    // No interval: never probed.
+    configure(&f.gateway, "openai", &format!("{}/v1", server.uri()), None, ProviderLimits::default()).await;
+    assert!(f.gateway.probe_due().await.is_empty());
+    let limits = ProviderLimits { probe_interval_s: Some(10), ..Default::default() };
+    configure(&f.gateway, "openai", &format!("{}/v1", server.uri()), None, limits).await;
+    assert_eq!(f.gateway.probe_due().await, ["openai"]);
+    assert!(f.gateway.probe_due().await.is_empty(), "not again before its interval");
+    assert_eq!(f.gateway.provider_health("openai").consecutive_failures, 1);
+    // Two more failed probes (the interval passed, as far as the gateway knows) open the circuit.
+    for _ in 0..2 {
+        f.gateway.forget_probe_times();
+        f.gateway.probe_due().await;
+    }
+    assert_eq!(f.gateway.provider_health("openai").circuit, "open");
+    let events = f.gateway.store().events(Some("openai"), 5).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == RoutingEventKind::CircuitOpened && e.message.contains("health probes")));
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests.iter().all(|r| r.url.path() == "/v1/models"), "probes never ask for a (billed) completion");
+
+    // The provider comes back: the next probe closes the circuit.
+    drop(down);
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [{"id": "gpt-4o-mini"}]})))
+        .mount(&server)
+        .await;
+    f.gateway.forget_probe_times();
+    f.gateway.probe_due().await;
+    assert_eq!(f.gateway.provider_health("openai").circuit, "closed");
+    let events = f.gateway.store().events(Some("openai"), 5).await.unwrap();
+    assert_eq!(events[0].kind, RoutingEventKind::CircuitClosed);
+}

@@ -29,6 +29,7 @@ const NO_LIMITS: ProviderLimits = {
   total_timeout_s: null,
   requests_per_minute: null,
   tokens_per_minute: null,
+  probe_interval_s: null,
 };
 import { errorMessage } from "../../../lib/ipc";
 import {
@@ -335,6 +336,7 @@ export function ProviderCard({ view, draft, dirty, onChange, serverError }: Prop
                 {limit("total_timeout_s", t("providers.limits.total"), " s")}
                 {limit("requests_per_minute", t("providers.limits.rpm"), "")}
                 {limit("tokens_per_minute", t("providers.limits.tpm"), "")}
+                {limit("probe_interval_s", t("providers.limits.probe"), " s")}
               </Group>
             </Accordion.Panel>
           </Accordion.Item>

@@ -28,6 +28,7 @@ function view(id: "openai" | "ollama" | "azure", patch: Partial<ProviderView> = 
         total_timeout_s: null,
         requests_per_minute: null,
         tokens_per_minute: null,
+        probe_interval_s: null,
       },
     },
     keys: [],
