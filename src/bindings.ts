@@ -926,6 +926,8 @@ export type UseCase = {
 	cache_ttl_s: number | null,
 	/**  Reuse answers sampled with temperature > 0 too (they would differ if asked again). */
 	cache_random: boolean,
+	/**  What this use case's requests may cost a month, at all providers together; none = no limit. */
+	monthly_budget_usd: number | null,
 	/**  RFC 3339 UTC. */
 	updated_at: string,
 	/**  The OS user who last changed it. */
@@ -945,6 +947,7 @@ export type UseCaseConfig = {
 	prefer_cloud: boolean,
 	cache_ttl_s: number | null,
 	cache_random: boolean,
+	monthly_budget_usd: number | null,
 };
 
 /**  Where keys are protected, and anything that stops them being used; shown on the Providers page. */

@@ -45,6 +45,8 @@ pub struct ExportedUseCase {
     pub cache_ttl_s: Option<u32>,
     #[serde(default)]
     pub cache_random: bool,
+    #[serde(default)]
+    pub monthly_budget_usd: Option<f64>,
 }
 
 impl ExportedUseCase {
@@ -65,6 +67,7 @@ impl ExportedUseCase {
             prefer_cloud: uc.prefer_cloud,
             cache_ttl_s: uc.cache_ttl_s,
             cache_random: uc.cache_random,
+            monthly_budget_usd: uc.monthly_budget_usd,
         }
     }
 
@@ -87,6 +90,7 @@ impl ExportedUseCase {
             prefer_cloud: self.prefer_cloud,
             cache_ttl_s: self.cache_ttl_s,
             cache_random: self.cache_random,
+            monthly_budget_usd: self.monthly_budget_usd,
             updated_at: String::new(),
             updated_by: String::new(),
         }

@@ -43,6 +43,8 @@ pub struct UseCase {
     pub cache_ttl_s: Option<u32>,
     /// Reuse answers sampled with temperature > 0 too (they would differ if asked again).
     pub cache_random: bool,
+    /// What this use case's requests may cost a month, at all providers together; none = no limit.
+    pub monthly_budget_usd: Option<f64>,
     /// RFC 3339 UTC.
     pub updated_at: String,
     /// The OS user who last changed it.
@@ -63,6 +65,7 @@ pub struct UseCaseConfig {
     pub prefer_cloud: bool,
     pub cache_ttl_s: Option<u32>,
     pub cache_random: bool,
+    pub monthly_budget_usd: Option<f64>,
 }
 
 /// The longest a cached answer is reused: a week.
@@ -117,6 +120,7 @@ impl UseCase {
             prefer_cloud: self.prefer_cloud,
             cache_ttl_s: self.cache_ttl_s,
             cache_random: self.cache_random,
+            monthly_budget_usd: self.monthly_budget_usd,
         }
     }
 
@@ -158,6 +162,9 @@ impl UseCaseConfig {
         validate_fallbacks(&self.model, &self.fallbacks)?;
         if self.cache_ttl_s.is_some_and(|t| !(1..=MAX_CACHE_TTL_S).contains(&t)) {
             return Err(field("cache_ttl_s", format!("between 1 and {MAX_CACHE_TTL_S} seconds (a week)")));
+        }
+        if self.monthly_budget_usd.is_some_and(|b| !b.is_finite() || !(0.0..=1e9).contains(&b)) {
+            return Err(field("monthly_budget_usd", "the budget must be a number of dollars, 0 or more"));
         }
         if let Some(prompt) = &self.system_prompt {
             if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
@@ -209,6 +216,7 @@ impl NewUseCase {
             prefer_cloud: false,
             cache_ttl_s: None,
             cache_random: false,
+            monthly_budget_usd: None,
         }
         .validate()
     }
@@ -232,6 +240,7 @@ fn builtin(id: &str, name: &str, description: &str, defaults: SamplingParams) ->
         prefer_cloud: false,
         cache_ttl_s: None,
         cache_random: false,
+        monthly_budget_usd: None,
         updated_at: String::new(),
         updated_by: String::new(),
     }

@@ -135,7 +135,7 @@ impl Gateway {
     /// the answer and the member that gave it.
     pub(crate) async fn run_group(
         &self,
-        use_case: &str,
+        use_case: &switchboard_core::UseCase,
         group: &ProviderGroup,
         members: &[ProviderSettings],
         chat: ChatRequest,

@@ -118,6 +118,13 @@ impl Gateway {
         }
     }
 
+    /// A request found its use case's budget spent (raised once a month).
+    pub(crate) async fn use_case_budget_spent(&self, use_case: &switchboard_core::UseCase, message: &str) {
+        if self.mark_budget(&format!("use_case:{}", use_case.id), BudgetMark::Spent) {
+            self.raise(RoutingEventKind::BudgetSpent, None, Some(&use_case.id), None, message.to_string()).await;
+        }
+    }
+
     /// After a charge is in the ledger: warns at 80% and when the budget is spent.
     pub(crate) async fn after_charge(&self, provider: &ProviderSettings, use_case: &str, ledger_id: &str) {
         let Some(budget) = provider.monthly_budget_usd.filter(|b| *b > 0.0) else {

@@ -275,7 +275,7 @@ impl Gateway {
                         meter: Default::default(),
                     };
                     let mut emit = emit;
-                    self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit)
+                    self.run_remote(use_case, &provider, chat, cancel.clone(), &mut emit)
                         .await
                         .map(|o| Answer::remote(o, provider.clone()))
                 }
@@ -288,7 +288,7 @@ impl Gateway {
                         meter: Default::default(),
                     };
                     let mut emit = emit;
-                    self.run_group(&use_case.id, &group, &members, chat, cancel.clone(), &mut emit)
+                    self.run_group(use_case, &group, &members, chat, cancel.clone(), &mut emit)
                         .await
                         .map(|(o, member)| Answer::member(o, member))
                 }

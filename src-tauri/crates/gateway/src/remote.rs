@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use backon::BackoffBuilder;
 use switchboard_core::{
     AppError, ErrorCode, FailureClass, FinishReason, GenerationStats, ModelPrice, ProviderSettings, RoutingEventKind,
+    UseCase,
 };
 use switchboard_providers::{adapter, ChatRequest, Endpoint, ErrorAction, ErrorKind, ProviderError, Usage};
 
@@ -113,20 +114,34 @@ pub(crate) struct Reservations(Arc<Mutex<HashMap<String, f64>>>);
 /// One request's share of [`Reservations`]; released when dropped.
 pub(crate) struct Reservation {
     all: Reservations,
-    provider: String,
+    /// The budgets it holds against: the provider's, the use case's (`use_case:{id}`).
+    keys: Vec<String>,
     amount: f64,
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
         let mut all = self.all.0.lock().expect("reservations lock");
-        if let Some(held) = all.get_mut(&self.provider) {
-            *held -= self.amount;
-            if *held <= 1e-12 {
-                all.remove(&self.provider);
+        for key in &self.keys {
+            if let Some(held) = all.get_mut(key) {
+                *held -= self.amount;
+                if *held <= 1e-12 {
+                    all.remove(key);
+                }
             }
         }
     }
+}
+
+/// One budget a request counts against.
+struct BudgetScope {
+    key: String,
+    /// Who has the budget, for people ("OpenAI", "the use case Answers").
+    who: String,
+    budget: f64,
+    spent: f64,
+    /// Where to raise it.
+    fix: &'static str,
 }
 
 /// Tokens in `text`, counted the way a reader would without the provider's
@@ -154,68 +169,96 @@ fn billed(req: &ChatRequest, streamed: &str) -> Usage {
 }
 
 impl Gateway {
-    /// Reserves `req`'s worst-case cost against `provider`'s budget, or says
-    /// why it cannot go: the budget would be passed, or no price is known.
+    /// Reserves `req`'s worst-case cost against `provider`'s monthly budget
+    /// and `use_case`'s (where they have one), or says why it cannot go: a
+    /// budget would be passed, or no price is known.
     async fn reserve(
         &self,
         provider: &ProviderSettings,
+        use_case: &UseCase,
         req: &ChatRequest,
         price: Option<&ModelPrice>,
     ) -> Result<Option<Reservation>, Failure> {
-        let Some(budget) = provider.monthly_budget_usd else {
+        let other = |e: switchboard_store::StoreError| Failure::skipped(FailureClass::Other, e.into());
+        let mut scopes = Vec::new();
+        if let Some(budget) = provider.monthly_budget_usd {
+            self.check_month_turn(provider).await;
+            let spent = self.store.month_spend_now(&provider.id).await.map_err(other)?;
+            scopes.push(BudgetScope {
+                key: provider.id.clone(),
+                who: provider.display_name.clone(),
+                budget,
+                spent,
+                fix: "raise the budget on the Providers page",
+            });
+        }
+        if let Some(budget) = use_case.monthly_budget_usd {
+            let spent = self.store.use_case_month_spend_now(&use_case.id).await.map_err(other)?;
+            scopes.push(BudgetScope {
+                key: format!("use_case:{}", use_case.id),
+                who: format!("the use case {}", use_case.name),
+                budget,
+                spent,
+                fix: "raise the use case's budget on the Use cases page",
+            });
+        }
+        let Some(first) = scopes.first() else {
             return Ok(None);
         };
-        self.check_month_turn(provider).await;
         let price = price.ok_or_else(|| {
             Failure::skipped(FailureClass::PriceMissing, AppError::new(
                 ErrorCode::BudgetExceeded,
                 format!(
                     "{} has a monthly budget, but no price is known for {}: import a price file that lists it (Providers page) or remove the budget",
-                    provider.display_name, req.model
+                    first.who, req.model
                 ),
             ))
         })?;
         let worst = price.cost(prompt_tokens(req), 0, req.params.max_tokens);
-        let spent = self
-            .store
-            .month_spend_now(&provider.id)
-            .await
-            .map_err(|e| Failure::skipped(FailureClass::Other, e.into()))?;
-        let spent_already = spent >= budget;
         // Checked and reserved under one lock: two requests cannot both pass on the same headroom.
         let refused = {
             let mut all = self.reserved.0.lock().expect("reservations lock");
-            let held = all.get(&provider.id).copied().unwrap_or(0.0);
-            if spent >= budget || spent + held + worst > budget {
-                Some(if spent_already {
-                    format!("has spent ${spent:.2} of its ${budget:.2} monthly budget")
-                } else {
-                    format!(
+            let over = scopes.iter().find_map(|s| {
+                let held = all.get(&s.key).copied().unwrap_or(0.0);
+                let (spent, budget) = (s.spent, s.budget);
+                if spent >= budget {
+                    Some((s, format!("has spent ${spent:.2} of its ${budget:.2} monthly budget")))
+                } else if spent + held + worst > budget {
+                    Some((s, format!(
                         "has ${:.4} of its ${budget:.2} monthly budget left (${held:.4} held by requests in flight), and this request may cost up to ${worst:.4}",
-                        (budget - spent).max(0.0)
-                    )
-                })
-            } else {
-                *all.entry(provider.id.clone()).or_insert(0.0) += worst;
-                None
+                        budget - spent
+                    )))
+                } else {
+                    None
+                }
+            });
+            match over {
+                Some((s, detail)) => Some((
+                    s.key.clone(),
+                    s.spent >= s.budget,
+                    format!("{} {detail}; {}, lower max tokens or choose another model", s.who, s.fix),
+                )),
+                None => {
+                    for s in &scopes {
+                        *all.entry(s.key.clone()).or_insert(0.0) += worst;
+                    }
+                    None
+                }
             }
         };
-        let Some(detail) = refused else {
-            return Ok(Some(Reservation { all: self.reserved.clone(), provider: provider.id.clone(), amount: worst }));
+        let Some((key, spent_already, message)) = refused else {
+            let keys = scopes.into_iter().map(|s| s.key).collect();
+            return Ok(Some(Reservation { all: self.reserved.clone(), keys, amount: worst }));
         };
         if spent_already {
-            self.budget_spent(provider, spent, budget).await;
+            if key == provider.id {
+                let s = scopes.iter().find(|s| s.key == key).expect("the scope refused");
+                self.budget_spent(provider, s.spent, s.budget).await;
+            } else {
+                self.use_case_budget_spent(use_case, &message).await;
+            }
         }
-        Err(Failure::skipped(
-            FailureClass::BudgetSpent,
-            AppError::new(
-                ErrorCode::BudgetExceeded,
-                format!(
-                    "{} {detail}; raise the budget on the Providers page, lower max tokens or choose another model",
-                    provider.display_name
-                ),
-            ),
-        ))
+        Err(Failure::skipped(FailureClass::BudgetSpent, AppError::new(ErrorCode::BudgetExceeded, message)))
     }
 
     /// Runs `req` at `provider` for `use_case`. Every way it can fail is a
@@ -223,7 +266,7 @@ impl Gateway {
     /// provider may succeed where this one could not.
     pub(crate) async fn run_remote(
         &self,
-        use_case: &str,
+        use_case: &UseCase,
         provider: &ProviderSettings,
         req: ChatRequest,
         cancel: Arc<AtomicBool>,
@@ -285,13 +328,14 @@ impl Gateway {
                 provider.display_name,
                 wait.as_secs().max(1)
             );
-            self.raise(RoutingEventKind::RateLimited, Some(&provider.id), Some(use_case), None, message.clone()).await;
+            self.raise(RoutingEventKind::RateLimited, Some(&provider.id), Some(&use_case.id), None, message.clone())
+                .await;
             return Err(Failure::skipped(
                 FailureClass::RateLimited,
                 AppError::new(ErrorCode::ProviderUnavailable, message),
             ));
         }
-        let reservation = self.reserve(provider, &req, price.as_ref()).await?;
+        let reservation = self.reserve(provider, use_case, &req, price.as_ref()).await?;
         let key_slots: Vec<Option<&str>> =
             if keys.is_empty() { vec![None] } else { keys.iter().map(|(_, k)| Some(k.as_str())).collect() };
         let http = self.client_for(provider);
@@ -333,7 +377,7 @@ impl Gateway {
                             self.raise(
                                 RoutingEventKind::CircuitClosed,
                                 Some(&provider.id),
-                                Some(use_case),
+                                Some(&use_case.id),
                                 None,
                                 message,
                             )
@@ -361,7 +405,7 @@ impl Gateway {
                         err.message,
                         for_.as_secs()
                     );
-                    self.raise(RoutingEventKind::CircuitOpened, Some(&provider.id), Some(use_case), None, message)
+                    self.raise(RoutingEventKind::CircuitOpened, Some(&provider.id), Some(&use_case.id), None, message)
                         .await;
                 }
                 // Text already reached the caller: a retry would repeat it. What was streamed was billed.

@@ -305,14 +305,13 @@ impl Gateway {
                     meter: Default::default(),
                 };
                 let mut emit = emit;
-                let out = self.run_remote(&use_case.id, &provider, chat, cancel.clone(), &mut emit).await?;
+                let out = self.run_remote(use_case, &provider, chat, cancel.clone(), &mut emit).await?;
                 Ok(Answer::remote(out, provider))
             }
             Target::Group { group, members } => {
                 let chat = vision_chat(use_case, &model, params, prompt, image);
                 let mut emit = emit;
-                let (out, member) =
-                    self.run_group(&use_case.id, &group, &members, chat, cancel.clone(), &mut emit).await?;
+                let (out, member) = self.run_group(use_case, &group, &members, chat, cancel.clone(), &mut emit).await?;
                 Ok(Answer::member(out, member))
             }
         }

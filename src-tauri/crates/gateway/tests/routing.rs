@@ -823,3 +823,37 @@ async fn background_probes_open_a_failing_providers_circuit_and_close_it_when_it
     let events = f.gateway.store().events(Some("openai"), 5).await.unwrap();
     assert_eq!(events[0].kind, RoutingEventKind::CircuitClosed);
 }
+
+#[tokio::test]
+async fn a_use_case_budget_holds_across_providers() {
+    let a = upstream(Behaviour::Answer(HELLO)).await;
+    let b = upstream(Behaviour::Answer(HELLO)).await;
+    let f =
+        fixture(&[("openai", &a, None), ("dashscope", &b, None)], &["openai/gpt-4o-mini", "dashscope/qwen-plus"]).await;
+    let mut cfg = f.gateway.store().use_case("routed").await.unwrap().config();
+    cfg.monthly_budget_usd = Some(0.000_01);
+    f.gateway.store().save_use_case("tester", "routed", &cfg).await.unwrap();
+    // The month so far: this use case already spent its budget (at a third provider).
+    let mut spent = switchboard_core::NewRequestRecord::empty(
+        "routed",
+        &switchboard_core::ModelRef::parse("anthropic/claude").unwrap(),
+        1.0,
+    );
+    spent.cost_usd = 0.000_02;
+    spent.status = RequestStatus::Ok;
+    requests::insert(f.gateway.store().pool(), &spent).await.unwrap();
+
+    let (sink, _rx) = collect();
+    let err = f.gateway.generate(request("r"), sink).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::BudgetExceeded);
+    assert!(err.message.contains("the use case Routed has spent"), "{}", err.message);
+    assert_eq!(a.hits.load(Ordering::SeqCst) + b.hits.load(Ordering::SeqCst), 0, "nothing was sent anywhere");
+    let events = f.gateway.store().events(None, 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == RoutingEventKind::BudgetSpent && e.use_case.as_deref() == Some("routed")));
+    // Another use case is not held by it.
+    let other =
+        LlmRequest { use_case: "answer_generation".into(), model: Some("openai/gpt-4o-mini".into()), ..request("o") };
+    let (sink, _rx) = collect();
+    f.gateway.generate(other, sink).await.unwrap();
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1);
+}

@@ -57,6 +57,7 @@ pub fn config_changes(id: &str, action: &'static str, old: &UseCaseConfig, new: 
     diff("prefer_cloud".into(), json(&old.prefer_cloud), json(&new.prefer_cloud));
     diff("cache_ttl_s".into(), json(&old.cache_ttl_s), json(&new.cache_ttl_s));
     diff("cache_random".into(), json(&old.cache_random), json(&new.cache_random));
+    diff("monthly_budget_usd".into(), json(&old.monthly_budget_usd), json(&new.monthly_budget_usd));
     out
 }
 
@@ -176,6 +177,7 @@ impl Store {
             prefer_cloud: false,
             cache_ttl_s: None,
             cache_random: false,
+            monthly_budget_usd: None,
             updated_at: at.clone(),
             updated_by: actor.to_string(),
         };

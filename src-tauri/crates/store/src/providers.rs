@@ -320,6 +320,12 @@ impl Store {
         self.month_spend_at(provider, chrono::Utc::now(), &chrono::Local).await
     }
 
+    /// This month's spend of `use_case`, at every provider.
+    pub async fn use_case_month_spend_now(&self, use_case: &str) -> Result<f64, StoreError> {
+        let (start, end, _) = crate::queries::requests::month_window(chrono::Utc::now(), &chrono::Local);
+        crate::queries::requests::use_case_spend_between(self.pool(), use_case, &start, &end).await
+    }
+
     /// The spend at `provider` in the month that holds `now` in `tz`.
     pub async fn month_spend_at<Tz: chrono::TimeZone>(
         &self,

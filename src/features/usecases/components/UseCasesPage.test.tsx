@@ -201,6 +201,7 @@ describe("Use cases page", () => {
     const config = calls.find((c) => c.cmd === "save_use_case")!.args.config as UseCaseConfig;
     expect(config.cache_ttl_s).toBe(600);
     expect(config.cache_random).toBe(true);
+    expect(config.monthly_budget_usd).toBeNull();
   });
 
   it("shows the back end's refusal next to the field it names", async () => {

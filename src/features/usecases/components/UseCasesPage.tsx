@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Grid, Group, NavLink, Stack, Switch, Text, TextInput, Textarea, Title } from "@mantine/core";
+import { Alert, Badge, Button, Grid, Group, NavLink, NumberInput, Stack, Switch, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { IconDeviceFloppy } from "@tabler/icons-react";
 import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -34,6 +34,7 @@ function configOf(uc: UseCase): UseCaseConfig {
     prefer_cloud: uc.prefer_cloud,
     cache_ttl_s: uc.cache_ttl_s,
     cache_random: uc.cache_random,
+    monthly_budget_usd: uc.monthly_budget_usd,
   };
 }
 
@@ -173,6 +174,18 @@ export function UseCasesPage() {
                   onChange={(e) => update({ name: e.currentTarget.value })}
                   error={errors.name ? t("useCasesPage.nameRequired") : fieldError("name")}
                   w={280}
+                />
+                <NumberInput
+                  data-testid={`usecase-budget-${current.id}`}
+                  label={t("useCasesPage.budget")}
+                  placeholder={t("useCasesPage.noBudget")}
+                  prefix="$"
+                  min={0}
+                  decimalScale={2}
+                  w={180}
+                  value={draft.monthly_budget_usd ?? ""}
+                  onChange={(v) => update({ monthly_budget_usd: v === "" || v == null ? null : Number(v) })}
+                  error={fieldError("monthly_budget_usd")}
                 />
                 <Switch
                   data-testid={`usecase-enabled-${current.id}`}

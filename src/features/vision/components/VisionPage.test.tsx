@@ -25,6 +25,7 @@ const page: PageData = {
     prefer_cloud: false,
     cache_ttl_s: null,
     cache_random: false,
+    monthly_budget_usd: null,
     updated_at: "",
     updated_by: "",
   },

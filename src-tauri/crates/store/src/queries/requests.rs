@@ -76,6 +76,25 @@ pub async fn spend_between<'e>(
     Ok(total)
 }
 
+/// What requests of `use_case` cost in `[start, end)`, at every provider.
+pub async fn use_case_spend_between<'e>(
+    db: impl SqliteExecutor<'e>,
+    use_case: &str,
+    start: &str,
+    end: &str,
+) -> Result<f64, StoreError> {
+    let total: f64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(cost_usd), 0.0) FROM requests
+         WHERE use_case = ? AND created_at >= ? AND created_at < ?",
+    )
+    .bind(use_case)
+    .bind(start)
+    .bind(end)
+    .fetch_one(db)
+    .await?;
+    Ok(total)
+}
+
 /// The calendar month that holds `now` in the time zone `tz`, as UTC
 /// instants `[start, end)` in the ledger's format, and its name (`YYYY-MM`).
 /// Budgets are monthly in the user's own time: in Tokyo December starts at
