@@ -6,7 +6,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { linkSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { App } from "./harness.mjs";
 
@@ -14,6 +15,8 @@ const app = new App(4474);
 const SECRET = "sk-e2e-RoutingKey-4321";
 const UC = "answer_generation";
 const CLOUD = "openai/gpt-4o-mini";
+const CACHE = process.env.SWITCHBOARD_CACHE ?? path.join(os.homedir(), ".cache/switchboard");
+const IMAGES = process.env.SWITCHBOARD_TEST_IMAGES ?? path.join(CACHE, "test-images");
 
 /** OpenAI's wire format; each answer reports 120k input and 40k output tokens ($0.042 at gpt-4o-mini). */
 function fakeOpenAI() {
@@ -40,7 +43,9 @@ function fakeOpenAI() {
         for (const piece of ["Answered ", "by ", "the ", "fallback."]) {
           res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
         }
-        res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 120000, completion_tokens: 40000 } })}\n\n`);
+        // A picture is cheap here, so that it does not spend the budget the text requests below are about.
+        const usage = body.includes("image_url") ? { prompt_tokens: 100, completion_tokens: 4 } : { prompt_tokens: 120000, completion_tokens: 40000 };
+        res.write(`data: ${JSON.stringify({ choices: [], usage })}\n\n`);
         res.end("data: [DONE]\n\n");
       } else {
         res.writeHead(404);
@@ -174,6 +179,40 @@ describe("Routing: fall back to the cloud, then back to local when the budget is
     assert.deepEqual(route[1].slice(0, 2), ["answered", ""]);
     assert.match(route[1][2], /openai\/gpt-4o-mini/);
     await app.screenshot("history-route");
+  });
+
+  it("describes a photo on the Vision page through the vision use case's cloud fallback", async () => {
+    await app.openPage("usecases", "llm-config-page");
+    await (await app.byTestId("usecase-selector-vision_vlm")).click();
+    await (await app.byTestId("route-editor-vision_vlm")).waitForDisplayed();
+    await app.chooseOption("route-add-select-vision_vlm", CLOUD);
+    await (await app.byTestId("route-add-button-vision_vlm")).click();
+    await (await app.byTestId("save-config-button")).click();
+    await (await app.byTestId("config-saved")).waitForDisplayed({ timeout: 10_000 });
+
+    await app.openPage("vision");
+    // The local model cannot see (no projector, and its file is away); the page says where requests go.
+    assert.match(await (await app.byTestId("vision-problem")).getProperty("textContent"), /fall back to openai\/gpt-4o-mini/);
+    await type("vision-path", path.join(IMAGES, "chelsea.png"));
+    await (await app.byTestId("vision-path-add")).click();
+    const item = await app.browser.$('[data-testid="vision-item"]');
+    await app.browser.waitUntil(async () => (await item.getAttribute("data-state")) === "ready", { timeout: 15_000 });
+    const before = completions(fake);
+    await (await app.byTestId("vision-describe")).click();
+    await app.browser.waitUntil(async () => !["ready", "queued", "running"].includes(await item.getAttribute("data-state")), {
+      timeout: 60_000,
+      timeoutMsg: "the description never finished",
+    });
+    const error = await item.$('[data-testid="vision-item-error"]');
+    assert.equal(await item.getAttribute("data-state"), "done", (await error.isExisting()) ? await error.getProperty("textContent") : "");
+    assert.match(await (await item.$('[data-testid="vision-item-text"]')).getProperty("textContent"), /Answered by the fallback\./);
+    assert.equal(completions(fake), before + 1);
+    const sent = JSON.parse(fake.seen.filter((r) => r.url === "/v1/chat/completions").at(-1).body);
+    const parts = sent.messages.at(-1).content;
+    assert.ok(Array.isArray(parts) && parts.some((p) => p.type === "image_url" && p.image_url.url.startsWith("data:image/jpeg;base64,")), JSON.stringify(parts).slice(0, 300));
+    await waitForToast("fell_back");
+    const route = await newestRoute(CLOUD);
+    assert.deepEqual(route[0].slice(0, 2), ["skipped", "model_missing"]);
   });
 
   it("with the cloud first, spends the budget, then goes local", async () => {

@@ -44,7 +44,16 @@ pub struct ImagePreview {
 pub async fn page(state: &AppState) -> Result<VisionPage, AppError> {
     let use_case = state.store().use_case(VISION_USE_CASE).await?;
     let model = use_case.model.clone();
-    let problem = model_problem(state, &model).await;
+    // A problem with the model is worth a warning; if a fallback can see, requests go there.
+    let mut problem = model_problem(state, &model).await;
+    if let Some(p) = &problem {
+        for c in &use_case.fallbacks {
+            if model_problem(state, &c.model).await.is_none() {
+                problem = Some(format!("{p}. Requests fall back to {}.", c.model));
+                break;
+            }
+        }
+    }
     let history = vision::recent(state.store().pool(), 50).await?;
     Ok(VisionPage { use_case, model, problem, default_prompt: DEFAULT_VISION_PROMPT.into(), history })
 }

@@ -13,9 +13,11 @@
 //!   passed over; a failed one is left for the next: transient failures are
 //!   retried at the same provider first (bounded, with back-off), anything
 //!   that says "this provider cannot serve this" moves on at once.
-//! - A refused key or an invalid request ("fail fast") is not retried at the
-//!   same provider, but the route goes on to candidates at other providers:
-//!   another provider has its own key and may accept what this one refused.
+//! - A refused key or an invalid request ("fail fast") is not retried, but the
+//!   route goes on: another provider has its own key and may accept what this
+//!   one refused. A refused key also passes over the provider's other
+//!   candidates (the same key would be refused again); an invalid request
+//!   (an unknown model, a parameter it rejects) passes over this model only.
 //!   Only an error in the request itself (invalid parameters, a bad history)
 //!   stops the route, because it would fail everywhere.
 //! - Once text reached the caller the request stays where it is: a failure
@@ -458,7 +460,9 @@ impl Gateway {
                     // Text reached the caller, or the request itself is wrong: the route ends here.
                     let ends = emitted.load(Ordering::Relaxed)
                         || (f.class == FailureClass::InvalidRequest && model.is_local());
-                    if f.fail_fast {
+                    // A refused key refuses every model at that provider; an invalid
+                    // request (an unknown model, a parameter it rejects) may be this model's alone.
+                    if f.fail_fast && f.class == FailureClass::Auth {
                         refused_by.push(model.provider.clone());
                     }
                     routed.failures.push((model, f));

@@ -41,6 +41,8 @@ enum Behaviour {
     Endless,
     /// A whole answer after this many milliseconds.
     Slow(u64, &'static [&'static str]),
+    /// 404 "model not found" for this model, an answer for any other.
+    UnknownModel(&'static str),
 }
 
 struct Upstream {
@@ -66,14 +68,14 @@ async fn upstream(behaviour: Behaviour) -> Upstream {
     Upstream { url, hits }
 }
 
-/// Reads one HTTP request (headers and a Content-Length body).
-async fn read_request(socket: &mut TcpStream) -> std::io::Result<bool> {
+/// Reads one HTTP request (headers and a Content-Length body); its body, or none when the peer left.
+async fn read_request(socket: &mut TcpStream) -> std::io::Result<Option<String>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         let n = socket.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -86,11 +88,11 @@ async fn read_request(socket: &mut TcpStream) -> std::io::Result<bool> {
             while buf.len() < end + 4 + len {
                 let n = socket.read(&mut chunk).await?;
                 if n == 0 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Ok(true);
+            return Ok(Some(String::from_utf8_lossy(&buf[end + 4..]).into_owned()));
         }
     }
 }
@@ -103,11 +105,17 @@ fn sse_chunk(text: &str) -> String {
 const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
 
 async fn serve(mut socket: TcpStream, behaviour: Behaviour, hits: Arc<AtomicUsize>) -> std::io::Result<()> {
-    if !read_request(&mut socket).await? {
+    let Some(body) = read_request(&mut socket).await? else {
         return Ok(());
-    }
+    };
     hits.fetch_add(1, Ordering::SeqCst);
+    let behaviour = match behaviour {
+        Behaviour::UnknownModel(m) if body.contains(&format!("\"model\":\"{m}\"")) => Behaviour::Status(404, None),
+        Behaviour::UnknownModel(_) => Behaviour::Answer(&["known model"]),
+        other => other,
+    };
     match behaviour {
+        Behaviour::UnknownModel(_) => unreachable!("resolved above"),
         Behaviour::Slow(ms, chunks) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             let mut body: String = chunks.iter().map(|t| sse_chunk(t)).collect();
@@ -856,4 +864,16 @@ async fn a_use_case_budget_holds_across_providers() {
     let (sink, _rx) = collect();
     f.gateway.generate(other, sink).await.unwrap();
     assert_eq!(a.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_model_passes_over_that_model_only_not_its_provider() {
+    let a = upstream(Behaviour::UnknownModel("gpt-5-preview")).await;
+    let f = fixture(&[("openai", &a, None)], &["openai/gpt-5-preview", "openai/gpt-4o-mini"]).await;
+    let (sink, rx) = collect();
+    let summary = f.gateway.generate(request("r"), sink).await.unwrap();
+    assert_eq!(text(&rx), "known model");
+    assert_eq!(summary.model, "openai/gpt-4o-mini");
+    assert_eq!(summary.route[0].class, Some(FailureClass::InvalidRequest));
+    assert_eq!(a.hits.load(Ordering::SeqCst), 2, "one refusal, not retried; then the other model");
 }
