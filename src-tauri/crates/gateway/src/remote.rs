@@ -273,20 +273,31 @@ impl Gateway {
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<RemoteOutcome, Failure> {
         let started = Instant::now();
-        match self.health.admit(&provider.id) {
+        // A model the provider reported failing has a circuit of its own.
+        let model_key = model_health_key(&provider.id, &req.model);
+        let admission = match self.health.admit(&provider.id) {
+            Admission::Go => self.health.admit(&model_key),
+            other => other,
+        };
+        let paused_model = !matches!(self.health.report(&model_key).circuit.as_str(), "closed");
+        match admission {
             Admission::Go => {}
             Admission::Open { retry_at } => {
+                let who = if paused_model {
+                    format!("{} at {}", req.model, provider.display_name)
+                } else {
+                    provider.display_name.clone()
+                };
                 return Err(Failure::skipped(
                     FailureClass::CircuitOpen,
                     AppError::new(
                         ErrorCode::ProviderUnavailable,
                         format!(
-                            "{} failed repeatedly and is paused until {} (circuit open)",
-                            provider.display_name,
+                            "{who} failed repeatedly and is paused until {} (circuit open)",
                             crate::health::wall_time(retry_at)
                         ),
                     ),
-                ))
+                ));
             }
             Admission::CoolingDown { until } => {
                 return Err(Failure::skipped(
@@ -372,7 +383,8 @@ impl Gateway {
                 };
                 let err = match result {
                     Ok(resp) => {
-                        if let Some(CircuitChange::Closed) = self.health.success(&provider.id) {
+                        let model_closed = self.health.success(&model_key);
+                        if let Some(CircuitChange::Closed) = self.health.success(&provider.id).or(model_closed) {
                             let message = format!("{} answers again: its circuit is closed", provider.display_name);
                             self.raise(
                                 RoutingEventKind::CircuitClosed,
@@ -397,10 +409,17 @@ impl Gateway {
                     Err(e) => e,
                 };
                 tracing::warn!(provider = %provider.id, key = slot, attempt = tries, kind = ?err.kind, "provider call failed");
-                if let Some(CircuitChange::Opened { for_ }) = self.health.failure(&provider.id, err.kind) {
+                // A failure that names the model is the model's (Ollama: "model failed to load");
+                // the provider's other models keep serving.
+                let names_model = err.message.to_lowercase().contains(&req.model.to_lowercase());
+                let (health_key, who) = if names_model {
+                    (model_key.as_str(), format!("{} at {}", req.model, provider.display_name))
+                } else {
+                    (provider.id.as_str(), provider.display_name.clone())
+                };
+                if let Some(CircuitChange::Opened { for_ }) = self.health.failure(health_key, err.kind) {
                     let message = format!(
-                        "{} failed {} times in a row or too often ({}): not tried for {} s",
-                        provider.display_name,
+                        "{who} failed {} times in a row or too often ({}): not tried for {} s",
                         crate::health::OPEN_AFTER_CONSECUTIVE,
                         err.message,
                         for_.as_secs()
@@ -440,7 +459,8 @@ impl Gateway {
                 };
                 // The provider's Retry-After, when it gave one, else our back-off.
                 let wait = err.retry_after.unwrap_or(pause);
-                if !matches!(self.health.admit(&provider.id), Admission::Go) {
+                let open = |key: &str| self.health.report(key).circuit == "open";
+                if open(&provider.id) || open(&model_key) {
                     // The circuit opened on this failure: do not hammer it.
                     return Err(Failure::from_provider(provider, &err, tries));
                 }
@@ -507,6 +527,11 @@ async fn stalled(
         }
         tokio::time::sleep_until(end).await;
     }
+}
+
+/// The circuit key of one model at one provider.
+pub(crate) fn model_health_key(provider: &str, model: &str) -> String {
+    format!("{provider}/{model}")
 }
 
 /// The outcome of a remote request, priced from the usage.

@@ -321,7 +321,15 @@ impl Gateway {
                     }
                 }
                 Ok(Target::Remote { provider }) => {
-                    let health = self.health.report(&provider.id);
+                    let provider_health = self.health.report(&provider.id);
+                    // The model's own circuit when it is the one paused.
+                    let model_health =
+                        self.health.report(&crate::remote::model_health_key(&provider.id, &planned.model.model));
+                    let health = if provider_health.circuit == "closed" && model_health.circuit != "closed" {
+                        model_health
+                    } else {
+                        provider_health
+                    };
                     let spent = match provider.monthly_budget_usd {
                         Some(budget) => {
                             let spent = self.store.month_spend_now(&provider.id).await?;

@@ -43,6 +43,10 @@ enum Behaviour {
     Slow(u64, &'static [&'static str]),
     /// 404 "model not found" for this model, an answer for any other.
     UnknownModel(&'static str),
+    /// A 500 that names this model ("failed to load"), an answer for any other.
+    ModelDown(&'static str),
+    /// An error with this status whose message names this model.
+    Named(u16, &'static str),
 }
 
 struct Upstream {
@@ -112,10 +116,20 @@ async fn serve(mut socket: TcpStream, behaviour: Behaviour, hits: Arc<AtomicUsiz
     let behaviour = match behaviour {
         Behaviour::UnknownModel(m) if body.contains(&format!("\"model\":\"{m}\"")) => Behaviour::Status(404, None),
         Behaviour::UnknownModel(_) => Behaviour::Answer(&["known model"]),
+        Behaviour::ModelDown(m) if body.contains(&format!("\"model\":\"{m}\"")) => Behaviour::Named(500, m),
+        Behaviour::ModelDown(_) => Behaviour::Answer(&["another model"]),
         other => other,
     };
     match behaviour {
-        Behaviour::UnknownModel(_) => unreachable!("resolved above"),
+        Behaviour::UnknownModel(_) | Behaviour::ModelDown(_) => unreachable!("resolved above"),
+        Behaviour::Named(code, model) => {
+            let body = json!({"error": {"message": format!("model '{model}' failed to load")}}).to_string();
+            let head = format!(
+                "HTTP/1.1 {code} Whatever\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(format!("{head}{body}").as_bytes()).await?;
+        }
         Behaviour::Slow(ms, chunks) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             let mut body: String = chunks.iter().map(|t| sse_chunk(t)).collect();
@@ -876,4 +890,30 @@ async fn an_unknown_model_passes_over_that_model_only_not_its_provider() {
     assert_eq!(summary.model, "openai/gpt-4o-mini");
     assert_eq!(summary.route[0].class, Some(FailureClass::InvalidRequest));
     assert_eq!(a.hits.load(Ordering::SeqCst), 2, "one refusal, not retried; then the other model");
+}
+
+#[tokio::test]
+async fn a_failure_that_names_the_model_pauses_that_model_not_the_provider() {
+    let a = upstream(Behaviour::ModelDown("llama-70b")).await;
+    let f = fixture(&[("openai", &a, None)], &["openai/llama-70b", "openai/gpt-4o-mini"]).await;
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r1"), sink).await.unwrap();
+    assert_eq!(text(&rx), "another model");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 4, "three tries of the failing model, then the other");
+    assert_eq!(f.gateway.provider_health("openai").circuit, "closed", "the provider is fine");
+    let states = f.gateway.candidate_states(&["openai/llama-70b".into(), "openai/gpt-4o-mini".into()]).await.unwrap();
+    assert_eq!(states[0].status, switchboard_gateway::CandidateStatus::CircuitOpen);
+    assert_eq!(states[1].status, switchboard_gateway::CandidateStatus::Available);
+    // The paused model is skipped; the provider's other model serves at once.
+    let (sink, rx) = collect();
+    f.gateway.generate(request("r2"), sink).await.unwrap();
+    assert_eq!(text(&rx), "another model");
+    assert_eq!(a.hits.load(Ordering::SeqCst), 5);
+    let row = last_row(&f.gateway).await;
+    assert_eq!(row.record.route[0].class, Some(FailureClass::CircuitOpen));
+    assert!(
+        row.record.route[0].message.as_deref().unwrap().contains("llama-70b at OpenAI"),
+        "{:?}",
+        row.record.route[0]
+    );
 }
