@@ -366,6 +366,10 @@ async fn concurrent_requests_cannot_overspend_a_budget() {
     // Charged once per answer the provider served: no double billing.
     assert_eq!(f.server.received_requests().await.unwrap().len(), answered);
     assert_eq!(rows.iter().filter(|r| r.record.status == RequestStatus::Ok).count(), answered);
+    // And the ledger's cost is exactly what the upstream says it served: 5 in, 32 out per answer
+    // at gpt-4o-mini's $0.15 / $0.60 per million tokens.
+    let served = answered as f64 * (5.0 * 0.15 + 32.0 * 0.6) / 1e6;
+    assert!((spent - served).abs() < 1e-12, "ledger ${spent} vs served ${served}");
 }
 
 #[tokio::test]
