@@ -267,26 +267,14 @@ impl Gateway {
                     .map_err(|e| Failure::failed(local_class(e.code), e, 1))
                 }
                 Target::Remote { provider } => {
-                    let chat = ChatRequest {
-                        model: model.model.clone(),
-                        messages: chat_messages(use_case, req),
-                        params,
-                        json_schema: use_case.json_schema.clone(),
-                        meter: Default::default(),
-                    };
+                    let chat = chat_request(use_case, req, &model, params);
                     let mut emit = emit;
                     self.run_remote(use_case, &provider, chat, cancel.clone(), &mut emit)
                         .await
                         .map(|o| Answer::remote(o, provider.clone()))
                 }
                 Target::Group { group, members } => {
-                    let chat = ChatRequest {
-                        model: model.model.clone(),
-                        messages: chat_messages(use_case, req),
-                        params,
-                        json_schema: use_case.json_schema.clone(),
-                        meter: Default::default(),
-                    };
+                    let chat = chat_request(use_case, req, &model, params);
                     let mut emit = emit;
                     self.run_group(use_case, &group, &members, chat, cancel.clone(), &mut emit)
                         .await
@@ -316,6 +304,22 @@ impl Gateway {
             ));
         }
         Ok(())
+    }
+}
+
+/// The request as a provider's chat request for `model`.
+fn chat_request(
+    use_case: &switchboard_core::UseCase,
+    req: &LlmRequest,
+    model: &ModelRef,
+    params: SamplingParams,
+) -> ChatRequest {
+    ChatRequest {
+        model: model.model.clone(),
+        messages: chat_messages(use_case, req),
+        params,
+        json_schema: use_case.json_schema.clone(),
+        meter: Default::default(),
     }
 }
 

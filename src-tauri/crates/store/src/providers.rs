@@ -68,13 +68,7 @@ impl Store {
         let old = crate::queries::groups::get(&mut *tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no group '{id}'")))?;
-        let prefix = format!("{id}/");
-        let users: Vec<String> = crate::queries::use_cases::list(&mut *tx)
-            .await?
-            .into_iter()
-            .filter(|uc| uc.candidates().iter().any(|c| c.model.starts_with(&prefix)))
-            .map(|uc| uc.name)
-            .collect();
+        let users = route_users(&mut tx, id).await?;
         if !users.is_empty() {
             return Err(StoreError::Conflict(format!(
                 "{} is in the route of {}: take it out there first",
@@ -95,6 +89,17 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The use cases whose route names a model of the provider or group `id`.
+async fn route_users(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, id: &str) -> Result<Vec<String>, StoreError> {
+    let prefix = format!("{id}/");
+    Ok(crate::queries::use_cases::list(&mut **tx)
+        .await?
+        .into_iter()
+        .filter(|uc| uc.candidates().iter().any(|c| c.model.starts_with(&prefix)))
+        .map(|uc| uc.name)
+        .collect())
 }
 
 /// Set once the built-in providers were added to this database.
@@ -177,13 +182,7 @@ impl Store {
     pub async fn delete_provider(&self, actor: &str, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         let old = q::get(&mut *tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))?;
-        let prefix = format!("{id}/");
-        let users: Vec<String> = crate::queries::use_cases::list(&mut *tx)
-            .await?
-            .into_iter()
-            .filter(|uc| uc.candidates().iter().any(|c| c.model.starts_with(&prefix)))
-            .map(|uc| uc.name)
-            .collect();
+        let users = route_users(&mut tx, id).await?;
         if !users.is_empty() {
             return Err(StoreError::Conflict(format!(
                 "{} is in the route of {}: take it out there first",
@@ -323,7 +322,8 @@ impl Store {
     /// This month's spend of `use_case`, at every provider.
     pub async fn use_case_month_spend_now(&self, use_case: &str) -> Result<f64, StoreError> {
         let (start, end, _) = crate::queries::requests::month_window(chrono::Utc::now(), &chrono::Local);
-        crate::queries::requests::use_case_spend_between(self.pool(), use_case, &start, &end).await
+        let of = crate::queries::requests::SpendOf::UseCase(use_case);
+        crate::queries::requests::spend_between(self.pool(), of, &start, &end).await
     }
 
     /// The spend at `provider` in the month that holds `now` in `tz`.
@@ -334,7 +334,8 @@ impl Store {
         tz: &Tz,
     ) -> Result<f64, StoreError> {
         let (start, end, _) = crate::queries::requests::month_window(now, tz);
-        crate::queries::requests::spend_between(self.pool(), provider, &start, &end).await
+        let of = crate::queries::requests::SpendOf::Provider(provider);
+        crate::queries::requests::spend_between(self.pool(), of, &start, &end).await
     }
 }
 

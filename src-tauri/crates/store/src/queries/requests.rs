@@ -57,37 +57,30 @@ pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<R
     rows.iter().map(from_row).collect()
 }
 
-/// What `provider` was charged in `[start, end)` (RFC 3339 UTC, as stored).
-pub async fn spend_between<'e>(
-    db: impl SqliteExecutor<'e>,
-    provider: &str,
-    start: &str,
-    end: &str,
-) -> Result<f64, StoreError> {
-    let total: f64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(cost_usd), 0.0) FROM requests
-         WHERE provider = ? AND created_at >= ? AND created_at < ?",
-    )
-    .bind(provider)
-    .bind(start)
-    .bind(end)
-    .fetch_one(db)
-    .await?;
-    Ok(total)
+/// Whose spend a sum covers.
+#[derive(Debug, Clone, Copy)]
+pub enum SpendOf<'a> {
+    Provider(&'a str),
+    UseCase(&'a str),
 }
 
-/// What requests of `use_case` cost in `[start, end)`, at every provider.
-pub async fn use_case_spend_between<'e>(
+/// What a provider was charged, or a use case cost at every provider, in
+/// `[start, end)` (RFC 3339 UTC, as stored).
+pub async fn spend_between<'e>(
     db: impl SqliteExecutor<'e>,
-    use_case: &str,
+    of: SpendOf<'_>,
     start: &str,
     end: &str,
 ) -> Result<f64, StoreError> {
-    let total: f64 = sqlx::query_scalar(
+    let (column, value) = match of {
+        SpendOf::Provider(p) => ("provider", p),
+        SpendOf::UseCase(u) => ("use_case", u),
+    };
+    let total: f64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(cost_usd), 0.0) FROM requests
-         WHERE use_case = ? AND created_at >= ? AND created_at < ?",
-    )
-    .bind(use_case)
+         WHERE {column} = ? AND created_at >= ? AND created_at < ?"
+    ))
+    .bind(value)
     .bind(start)
     .bind(end)
     .fetch_one(db)
