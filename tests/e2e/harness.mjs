@@ -66,17 +66,30 @@ export class App {
 
   /** Starts a window (a new app process) on the same data folder. */
   async open() {
-    this.browser = await remote({
-      hostname: "127.0.0.1",
-      port: this.port,
-      logLevel: "warn",
-      connectionRetryTimeout: 60_000,
-      connectionRetryCount: 1,
-      capabilities: {
-        "tauri:options": { application: APP_BIN },
-        "wdio:enforceWebDriverClassic": true,
-      },
-    });
+    // tauri-driver answers on its port before the WebKitWebDriver behind it
+    // does: a session asked for too early is refused. Ask again, briefly.
+    let lastError;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        this.browser = await remote({
+          hostname: "127.0.0.1",
+          port: this.port,
+          logLevel: "warn",
+          connectionRetryTimeout: 60_000,
+          connectionRetryCount: 1,
+          capabilities: {
+            "tauri:options": { application: APP_BIN },
+            "wdio:enforceWebDriverClassic": true,
+          },
+        });
+        return;
+      } catch (e) {
+        lastError = e;
+        if (!/UND_ERR_SOCKET|ECONNREFUSED|Connection refused/.test(String(e?.message ?? e))) throw e;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+    throw lastError;
   }
 
   /** Quits the app and starts it again: what was saved must still be there. */

@@ -192,7 +192,9 @@ describe("Routing: fall back to the cloud, then back to local when the budget is
 
     await app.openPage("vision");
     // The local model cannot see (no projector, and its file is away); the page says where requests go.
-    assert.match(await (await app.byTestId("vision-problem")).getProperty("textContent"), /fall back to openai\/gpt-4o-mini/);
+    const problem = await app.byTestId("vision-problem");
+    await problem.waitForExist({ timeout: 10_000 });
+    assert.match(await problem.getProperty("textContent"), /fall back to openai\/gpt-4o-mini/);
     await type("vision-path", path.join(IMAGES, "chelsea.png"));
     await (await app.byTestId("vision-path-add")).click();
     const item = await app.browser.$('[data-testid="vision-item"]');

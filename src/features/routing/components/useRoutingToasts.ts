@@ -22,7 +22,7 @@ export function useRoutingToasts() {
           title: t(`routing.events.${payload.kind}`),
           message: payload.message,
           color: warning ? "orange" : "blue",
-          autoClose: warning ? 12_000 : 6_000,
+          autoClose: warning ? 12_000 : 10_000,
           className: `routing-toast routing-toast-${payload.kind}`,
         });
         void client.invalidateQueries({ queryKey: routingEventsKey });
