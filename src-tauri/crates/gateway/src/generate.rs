@@ -78,8 +78,9 @@ impl Gateway {
         let use_case = self.use_case(&req.use_case).await?;
         let (request_id, cancel) = self.admit(&req.request_id)?;
         let started = Instant::now();
-        let cache_key =
-            if self.check_request(&use_case, &req).is_ok() { ResponseCache::key(&use_case, &req) } else { None };
+        // What is wrong with the request wherever it goes: checked once, before the cache and the route.
+        let checked = self.check_request(&use_case, &req);
+        let cache_key = if checked.is_ok() { ResponseCache::key(&use_case, &req) } else { None };
         if let (Some(key), Some(ttl)) = (&cache_key, use_case.cache_ttl_s) {
             if let Some(hit) = self.cache.get(key, std::time::Duration::from_secs(u64::from(ttl))) {
                 let result = self.answer_from_cache(&use_case, &request_id, &hit, started, &on_event).await;
@@ -99,7 +100,7 @@ impl Gateway {
                 on_event(e)
             }
         };
-        let result = self.follow_route(&use_case, &req, &cancel, on_event).await;
+        let result = self.follow_route(&use_case, &req, checked, &cancel, on_event).await;
         self.running.lock().expect("running lock").remove(&request_id);
         let Routed { model, params, attempts, outcome, failures } = result;
 
@@ -230,12 +231,13 @@ impl Gateway {
         &self,
         use_case: &switchboard_core::UseCase,
         req: &LlmRequest,
+        checked: Result<(), AppError>,
         cancel: &Arc<AtomicBool>,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
     ) -> Routed {
         let fallback_model = ModelRef::parse(req.model.as_deref().unwrap_or(&use_case.model))
             .unwrap_or_else(|_| ModelRef::local(req.model.clone().unwrap_or_default()));
-        if let Err(e) = self.check_request(use_case, req) {
+        if let Err(e) = checked {
             return Routed::refused(fallback_model, None, e);
         }
         let run = |model: ModelRef, target: Target, params: SamplingParams, emit: Emit| async move {

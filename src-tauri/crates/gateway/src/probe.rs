@@ -83,7 +83,7 @@ impl Gateway {
             .into_iter()
             .next()
             .map(|(_, k)| k.to_string());
-        let provider = adapter(Endpoint::for_provider(p, key), self.http.clone())?;
+        let provider = adapter(Endpoint::for_provider(p, key), self.client_for(p))?;
         match tokio::time::timeout(PROBE_TIMEOUT, provider.list_models()).await {
             Ok(r) => r.map(|_| ()),
             Err(_) => Err(ProviderError::new(ErrorKind::Timeout, "the health probe got no answer in 20 s")),

@@ -484,7 +484,7 @@ impl Gateway {
     }
 
     /// The HTTP client with `provider`'s connect time-out (one per distinct setting).
-    fn client_for(&self, provider: &ProviderSettings) -> reqwest::Client {
+    pub(crate) fn client_for(&self, provider: &ProviderSettings) -> reqwest::Client {
         let connect = provider.limits.connect();
         if connect == Duration::from_secs(u64::from(switchboard_core::ProviderLimits::DEFAULT_CONNECT_S)) {
             return self.http.clone();

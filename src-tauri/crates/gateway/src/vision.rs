@@ -231,7 +231,7 @@ impl Gateway {
             ModelRef::parse(m)?;
         }
         let path = PathBuf::from(req.image_path.trim());
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = image_name(&req.image_path);
         let image = tokio::task::spawn_blocking(move || switchboard_images::load(&path, &ImageLimits::default()))
             .await
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
@@ -290,20 +290,7 @@ impl Gateway {
                 Ok(Answer { image_tokens: out.image_tokens, ..Answer::local(out.stats) })
             }
             Target::Remote { provider } => {
-                let mut messages = Vec::new();
-                if let Some(system) = use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
-                    messages.push(ChatMessage::system(system));
-                }
-                let mut user = ChatMessage::new(Role::User, prompt);
-                user.images.push(jpeg_input(image));
-                messages.push(user);
-                let chat = ChatRequest {
-                    model: model.model.clone(),
-                    messages,
-                    params,
-                    json_schema: None,
-                    meter: Default::default(),
-                };
+                let chat = vision_chat(use_case, &model, params, prompt, image);
                 let mut emit = emit;
                 let out = self.run_remote(use_case, &provider, chat, cancel.clone(), &mut emit).await?;
                 Ok(Answer::remote(out, provider))
@@ -336,13 +323,14 @@ fn vision_chat(
     ChatRequest { model: model.model.clone(), messages, params, json_schema: None, meter: Default::default() }
 }
 
+/// The file name of the image the request names, as its history and errors show it.
+fn image_name(path: &str) -> String {
+    std::path::Path::new(path.trim()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
 fn facts_of(req: &DescribeRequest, image: &PreparedImage) -> ImageFacts {
-    let name = std::path::Path::new(req.image_path.trim())
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     ImageFacts {
-        name,
+        name: image_name(&req.image_path),
         format: image.format.to_string(),
         width: image.original_width,
         height: image.original_height,

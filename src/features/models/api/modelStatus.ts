@@ -1,8 +1,9 @@
 // The default local model's status: read once, then kept current by the
 // back end's ModelStatusChanged events (download progress included).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { useCallback } from "react";
 import { commands, events, type ModelStatus } from "../../../bindings";
+import { useAppEvent } from "../../../lib/useAppEvent";
 
 export const modelStatusQueryKey = ["model-status"] as const;
 
@@ -13,23 +14,9 @@ export const modelStatusQueryOptions = {
 
 export function useModelStatus() {
   const client = useQueryClient();
-  useEffect(() => {
-    let unlisten: (() => void) | undefined;
-    let disposed = false;
-    events.modelStatusChanged
-      .listen((event) => client.setQueryData(modelStatusQueryKey, event.payload))
-      .then((stop) => {
-        if (disposed) stop();
-        else unlisten = stop;
-      })
-      .catch(() => {
-        // No event bus outside the app (unit tests); polling below still works.
-      });
-    return () => {
-      disposed = true;
-      unlisten?.();
-    };
-  }, [client]);
+  const update = useCallback((status: ModelStatus) => client.setQueryData(modelStatusQueryKey, status), [client]);
+  // Events keep it current; outside the app polling below still works.
+  useAppEvent(events.modelStatusChanged, update);
   return useQuery({
     ...modelStatusQueryOptions,
     // Events keep it current; poll slowly while a download runs in case one is missed.
