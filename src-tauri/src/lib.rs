@@ -5,11 +5,13 @@
 //! - [`ops`]: each operation written once, free of Tauri (`async fn op(state, req)`).
 //! - [`commands`]: thin Tauri commands over `ops`, exported to TypeScript.
 //! - [`bindings`]: the tauri-specta builder that registers commands and events.
+//! - [`routing`]: routing's background work (health probes, events to the window).
 
 pub mod bindings;
 pub mod commands;
 pub mod logging;
 pub mod ops;
+pub mod routing;
 pub mod state;
 
 use tauri::Manager;
@@ -27,34 +29,9 @@ pub fn run() {
             let paths = state::Paths::resolve(app.handle())?;
             logging::write_to_file(&paths.log_file());
             let app_state = tauri::async_runtime::block_on(state::AppState::open(paths))?;
-            let mut routing_events = app_state.gateway.subscribe();
             app.manage(app_state);
             ops::default_model::start_in_background(app.handle().clone());
-            // Background health probes of the providers that ask for them.
-            let prober = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                    let state = prober.state::<state::AppState>();
-                    state.gateway.probe_due().await;
-                }
-            });
-            // Routing events to the window, as they happen.
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                use tauri_specta::Event as _;
-                loop {
-                    match routing_events.recv().await {
-                        Ok(event) => {
-                            let _ = bindings::RoutingEventRaised(event).emit(&handle);
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!(missed = n, "routing events came faster than the window took them");
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    }
-                }
-            });
+            routing::start(app.handle());
             Ok(())
         })
         .run(tauri::generate_context!())

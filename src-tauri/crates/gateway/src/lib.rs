@@ -16,6 +16,7 @@
 //! where the engine's worker process plugs in.
 
 mod balance;
+mod budget;
 mod cache;
 mod embed;
 mod events;
@@ -26,6 +27,7 @@ mod probe;
 mod remote;
 mod resolve;
 mod route;
+mod states;
 mod vault;
 mod vision;
 
@@ -35,7 +37,7 @@ pub use health::ProviderHealth;
 pub use library::LocalEntry;
 pub use remote::provider_error;
 pub use resolve::Target;
-pub use route::{CandidateState, CandidateStatus};
+pub use states::{CandidateState, CandidateStatus};
 pub use vault::{Vault, VaultStatus};
 pub use vision::{DescribeRequest, DescribeSummary, ImageFacts, DEFAULT_VISION_PROMPT};
 
@@ -58,7 +60,7 @@ pub struct Gateway {
     running: Mutex<HashMap<String, Arc<AtomicBool>>>,
     /// Worst-case cost of the cloud requests in flight, by provider: counted
     /// against the budget until each one's ledger row is written.
-    reserved: remote::Reservations,
+    reserved: budget::Reservations,
     /// Circuit breakers, rate limits and cool-downs, by provider.
     health: health::Health,
     /// Clients with a provider's own connect time-out, by that time-out.
@@ -85,7 +87,7 @@ impl Gateway {
             vault,
             http,
             running: Mutex::new(HashMap::new()),
-            reserved: remote::Reservations::default(),
+            reserved: budget::Reservations::default(),
             health: health::Health::default(),
             clients: Mutex::new(HashMap::new()),
             events: events::channel(),

@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::Serialize;
 use switchboard_core::{
     AppError, Attempt, AttemptOutcome, ErrorCode, FailureClass, FinishReason, GenerationStats, ModelRef, Placement,
     ProviderSettings, RouteCandidate, SamplingParams, UseCase,
@@ -48,7 +47,7 @@ pub(crate) struct Answer {
     pub cost_usd: f64,
     /// The stream broke after text reached the caller: charged, then reported.
     pub cut: Option<AppError>,
-    pub reservation: Option<crate::remote::Reservation>,
+    pub reservation: Option<crate::budget::Reservation>,
     /// The provider charged, for budget warnings.
     pub provider: Option<ProviderSettings>,
     /// Context positions images took (vision).
@@ -159,34 +158,7 @@ pub(crate) struct Planned {
     pub target: Result<Target, Failure>,
 }
 
-/// How a candidate stands now, for the route editor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-pub enum CandidateStatus {
-    Available,
-    /// Not in the library, its file gone, or no such provider.
-    ModelMissing,
-    ProviderDisabled,
-    BudgetSpent,
-    CircuitOpen,
-    RateLimited,
-    /// "Local only" is on and this candidate leaves the machine.
-    LocalOnly,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
-pub struct CandidateState {
-    pub model: String,
-    pub status: CandidateStatus,
-    /// Why, in words.
-    pub detail: Option<String>,
-    /// When a paused candidate is tried again (RFC 3339 UTC).
-    pub retry_at: Option<String>,
-    /// A cloud provider's API (billed by the provider).
-    pub cloud: bool,
-}
-
-fn placement_of(target: &Result<Target, Failure>) -> Placement {
+pub(crate) fn placement_of(target: &Result<Target, Failure>) -> Placement {
     match target {
         Ok(Target::Local { .. }) => Placement { cloud: false, on_this_machine: true },
         // A cloud API stays a cloud API behind a proxy on loopback: only the
@@ -210,7 +182,7 @@ fn placement_of(target: &Result<Target, Failure>) -> Placement {
     }
 }
 
-fn local_only_failure(model: &ModelRef) -> Failure {
+pub(crate) fn local_only_failure(model: &ModelRef) -> Failure {
     Failure::skipped(
         FailureClass::LocalOnly,
         AppError::new(
@@ -221,7 +193,7 @@ fn local_only_failure(model: &ModelRef) -> Failure {
 }
 
 impl Gateway {
-    async fn planned(&self, candidate: &RouteCandidate) -> Planned {
+    pub(crate) async fn planned(&self, candidate: &RouteCandidate) -> Planned {
         match ModelRef::parse(&candidate.model) {
             Ok(model) => {
                 let target = self.target_entry(&model).await.map(|(t, _)| t).map_err(|e| {
@@ -275,85 +247,6 @@ impl Gateway {
             .collect();
         let kept = kept.into_iter().map(|i| slots[i].take().expect("each index once")).collect();
         Ok((kept, skipped))
-    }
-
-    /// How each of `models` stands now: what a request would find there.
-    pub async fn candidate_states(&self, models: &[String]) -> Result<Vec<CandidateState>, AppError> {
-        let local_only = self.store.routing_settings().await?.local_only;
-        let mut out = Vec::with_capacity(models.len());
-        for m in models {
-            let planned = self.planned(&RouteCandidate { model: m.clone(), params: None }).await;
-            let placement = placement_of(&planned.target);
-            let state = |status, detail: Option<String>, retry_at| CandidateState {
-                model: m.clone(),
-                status,
-                detail,
-                retry_at,
-                cloud: placement.cloud,
-            };
-            out.push(match &planned.target {
-                Err(f) => {
-                    let disabled = f.error.message.contains("is disabled");
-                    state(
-                        if disabled { CandidateStatus::ProviderDisabled } else { CandidateStatus::ModelMissing },
-                        Some(f.error.message.clone()),
-                        None,
-                    )
-                }
-                Ok(_) if local_only && !placement.on_this_machine => {
-                    state(CandidateStatus::LocalOnly, Some(local_only_failure(&planned.model).error.message), None)
-                }
-                Ok(Target::Local { .. }) => state(CandidateStatus::Available, None, None),
-                Ok(Target::Group { group, members }) => {
-                    let paused = members.iter().all(|p| {
-                        let h = self.health.report(&p.id);
-                        h.circuit == "open" || h.cooling_until.is_some()
-                    });
-                    if paused {
-                        state(
-                            CandidateStatus::CircuitOpen,
-                            Some(format!("every member of {} is paused", group.name)),
-                            None,
-                        )
-                    } else {
-                        let names: Vec<&str> = members.iter().map(|p| p.display_name.as_str()).collect();
-                        state(CandidateStatus::Available, Some(names.join(", ")), None)
-                    }
-                }
-                Ok(Target::Remote { provider }) => {
-                    let provider_health = self.health.report(&provider.id);
-                    // The model's own circuit when it is the one paused.
-                    let model_health =
-                        self.health.report(&crate::remote::model_health_key(&provider.id, &planned.model.model));
-                    let health = if provider_health.circuit == "closed" && model_health.circuit != "closed" {
-                        model_health
-                    } else {
-                        provider_health
-                    };
-                    let spent = match provider.monthly_budget_usd {
-                        Some(budget) => {
-                            let spent = self.store.month_spend_now(&provider.id).await?;
-                            (spent >= budget).then(|| format!("${spent:.2} of ${budget:.2} spent this month"))
-                        }
-                        None => None,
-                    };
-                    if let Some(detail) = spent {
-                        state(CandidateStatus::BudgetSpent, Some(detail), None)
-                    } else if health.circuit == "open" {
-                        state(
-                            CandidateStatus::CircuitOpen,
-                            Some(format!("{} consecutive failures", health.consecutive_failures)),
-                            health.retry_at,
-                        )
-                    } else if let Some(until) = health.cooling_until {
-                        state(CandidateStatus::RateLimited, Some("the provider asked for a pause".into()), Some(until))
-                    } else {
-                        state(CandidateStatus::Available, None, None)
-                    }
-                }
-            });
-        }
-        Ok(out)
     }
 
     /// Follows `use_case`'s route (or the one model the request names): each
