@@ -14,7 +14,16 @@ export const commands = {
 	modelStatus: () => __TAURI_INVOKE<ModelStatus>("model_status"),
 	generate: (request: LlmRequest, onEvent: Channel<GenerationEvent>) => typedError<GenerationSummary, AppError>(__TAURI_INVOKE("generate", { request, onEvent })),
 	cancelGeneration: (requestId: string) => __TAURI_INVOKE<boolean>("cancel_generation", { requestId }),
-	listRequests: (limit: number) => typedError<RequestRecord[], AppError>(__TAURI_INVOKE("list_requests", { limit })),
+	ledgerPage: (filter: LedgerFilter, cursor: string | null, limit: number) => typedError<LedgerPage, AppError>(__TAURI_INVOKE("ledger_page", { filter, cursor, limit })),
+	requestDetail: (id: string) => typedError<RequestDetail, AppError>(__TAURI_INVOKE("request_detail", { id })),
+	ledgerFacets: () => typedError<LedgerFacets, AppError>(__TAURI_INVOKE("ledger_facets")),
+	/**
+	 *  Asks where to save (native dialog), then streams the filtered ledger
+	 *  there; none when the user cancelled.
+	 */
+	exportLedger: (filter: LedgerFilter, format: ExportFormat) => typedError<ExportDone | null, AppError>(__TAURI_INVOKE("export_ledger", { filter, format })),
+	costReport: (from: string, to: string) => typedError<CostReport, AppError>(__TAURI_INVOKE("cost_report", { from, to })),
+	estimateCost: (request: EstimateRequest) => typedError<CostEstimate[], AppError>(__TAURI_INVOKE("estimate_cost", { request })),
 	listUseCases: () => typedError<UseCase[], AppError>(__TAURI_INVOKE("list_use_cases")),
 	saveUseCase: (id: string, config: UseCaseConfig) => typedError<UseCase, AppError>(__TAURI_INVOKE("save_use_case", { id, config })),
 	createUseCase: (useCase: NewUseCase) => typedError<UseCase, AppError>(__TAURI_INVOKE("create_use_case", { useCase })),
@@ -164,6 +173,20 @@ export type BalanceStrategy =
  */
 "weighted_score";
 
+/**  A monthly budget as it stands this month. */
+export type BudgetStanding = {
+	/**  `provider` or `use_case`. */
+	scope: string,
+	id: string,
+	name: string,
+	budget_usd: number | null,
+	spent_usd: number | null,
+	/**  Worst cases of the requests running now. */
+	reserved_usd: number | null,
+	/**  Spend at the month's end if it goes on at this month's rate so far. */
+	forecast_usd: number | null,
+};
+
 export type CandidateState = {
 	model: string,
 	status: CandidateStatus,
@@ -205,6 +228,85 @@ export type ConnectionReport = {
 	message: string,
 	report: ProbeReport | null,
 	checked_at: string,
+};
+
+/**  The breakdown table's row: one provider, model and use case. */
+export type CostBreakdown = {
+	provider: string,
+	model: string,
+	use_case: string,
+	local: boolean,
+	totals: CostTotals,
+	avg_latency_ms: number | null,
+	/**  Nearest-rank 95th percentile of the rows' latency. */
+	p95_latency_ms: number | null,
+	avg_ttft_ms: number | null,
+	avg_tokens_per_second: number | null,
+	/**  Failed requests over all requests, 0..1. */
+	error_rate: number | null,
+};
+
+/**  What one candidate of the route would charge for the request. */
+export type CostEstimate = {
+	/**  `provider/model`. */
+	candidate: string,
+	/**  Runs on the organisation's own hardware: no charge. */
+	local: boolean,
+	/**  The prompt's tokens (system prompt, earlier turns and the new prompt). */
+	input_tokens: number,
+	/**  Counted with the model's tokenizer; otherwise estimated from the text. */
+	counted: boolean,
+	/**  The candidate's max tokens: the most output it may produce. */
+	max_output_tokens: number,
+	/**  The input alone. */
+	min_usd: number | null,
+	/**  The input and every output token it may produce. */
+	max_usd: number | null,
+	/**  A price is known (local models are free; an unpriced cloud model is unknown). */
+	priced: boolean,
+	/**  Why the request would not go here now (model missing, ...), when it would not. */
+	unavailable: string | null,
+};
+
+/**  The Costs page: a range's totals, its days, its breakdown, the budgets. */
+export type CostReport = {
+	/**  The range as asked, `YYYY-MM-DD`, inclusive. */
+	from: string,
+	to: string,
+	totals: CostTotals,
+	days: DayCost[],
+	breakdown: CostBreakdown[],
+	local_share: LocalShare,
+	budgets: BudgetStanding[],
+	/**  The month the budgets are for, `YYYY-MM`. */
+	budget_month: string,
+};
+
+/**  Sums over a set of ledger rows. */
+export type CostTotals = {
+	requests: number,
+	errors: number,
+	cancelled: number,
+	input_tokens: number | null,
+	output_tokens: number | null,
+	cached_input_tokens: number | null,
+	reasoning_tokens: number | null,
+	cost_usd: number | null,
+	/**  What the local requests would have cost at their routes' cloud prices. */
+	cost_avoided_usd: number | null,
+	cache_hits: number,
+	tokens_saved: number | null,
+};
+
+/**  One day's spend for one provider, model and use case (the chart's bars). */
+export type DayCost = {
+	/**  `YYYY-MM-DD` in the user's time zone. */
+	day: string,
+	provider: string,
+	model: string,
+	use_case: string,
+	requests: number,
+	cost_usd: number | null,
 };
 
 export type DescribeRequest = {
@@ -335,6 +437,24 @@ export type ErrorCode =
 /**  Anything else; details are in the log. */
 "internal";
 
+/**  A request as it would be sent, for an estimate. */
+export type EstimateRequest = {
+	use_case: string,
+	prompt: string,
+	history?: ChatTurn[],
+	/**  `provider/model`: this model only. The use case's route when absent. */
+	model?: string | null,
+	params?: SamplingParams | null,
+};
+
+/**  Where an export went and how many rows it holds. */
+export type ExportDone = {
+	path: string,
+	rows: number | null,
+};
+
+export type ExportFormat = "csv" | "jsonl";
+
 /**  An export written to the data folder's `exports/`. */
 export type ExportedConfig = {
 	path: string,
@@ -452,6 +572,41 @@ export type KeyView = {
 
 export type Language = "en" | "de" | "zh";
 
+/**  The values History's filters offer: what the ledger holds. */
+export type LedgerFacets = {
+	use_cases: string[],
+	providers: string[],
+	models: string[],
+	callers: string[],
+};
+
+/**  Which ledger rows: every field narrows; none = all rows. */
+export type LedgerFilter = {
+	/**  First day, `YYYY-MM-DD` in the user's time zone, inclusive. */
+	from?: string | null,
+	/**  Last day, inclusive. */
+	to?: string | null,
+	use_case?: string | null,
+	/**  A provider instance id (`openai`, `gpu-box`, `local`). */
+	provider?: string | null,
+	/**  The model's name at its provider. */
+	model?: string | null,
+	status?: RequestStatus | null,
+	/**  `window`, `cli` or `token:<name>`. */
+	caller?: string | null,
+	/**  A request id, or text its error contains. */
+	search?: string | null,
+};
+
+/**  One page of History, newest first. */
+export type LedgerPage = {
+	rows: RequestRecord[],
+	/**  Hand back to get the next (older) page; none on the last page. */
+	next_cursor: string | null,
+	/**  Rows the filter matches in all, where it can be known quickly (not with a search). */
+	total: number | null,
+};
+
 /**  One model in the library. */
 export type LibraryModel = {
 	/**  The id in `local/<id>`. */
@@ -506,6 +661,15 @@ export type LocalModel = {
 	name: string,
 	path: string,
 	size_bytes: number | null,
+};
+
+/**  Requests answered on the organisation's own machines against cloud APIs. */
+export type LocalShare = {
+	local_requests: number,
+	cloud_requests: number,
+	cloud_cost_usd: number | null,
+	/**  What the local requests would have cost at their routes' first cloud candidate. */
+	cost_avoided_usd: number | null,
 };
 
 /**  What a GGUF file's header says about the model in it. */
@@ -623,6 +787,12 @@ export type NewRequestRecord = {
 	cache_hit?: boolean,
 	/**  Input plus output tokens a cache hit did not spend. */
 	tokens_saved?: number,
+	/**  Who asked: `window` (the app), `cli`, or `token:<name>` (the local API). */
+	caller?: string,
+	/**  Answered on the organisation's own hardware (not a cloud API). */
+	local?: boolean,
+	/**  For a local answer: its tokens at the prices of the route's first cloud candidate. */
+	cost_avoided_usd?: number | null,
 };
 
 /**  A new, admin-defined use case. */
@@ -782,6 +952,13 @@ export type ProvidersPage = {
 	prices: PriceSummary,
 };
 
+/**  One request with everything kept about it. */
+export type RequestDetail = {
+	record: RequestRecord,
+	/**  The prompt and answer, where the use case keeps text and the period has not ended. */
+	text: RequestText | null,
+};
+
 /**  A stored ledger row. */
 export type RequestRecord = {
 	id: string,
@@ -790,6 +967,15 @@ export type RequestRecord = {
 } & NewRequestRecord;
 
 export type RequestStatus = "ok" | "error" | "cancelled";
+
+/**  A request's prompt and answer, kept where its use case asks for it. */
+export type RequestText = {
+	/**  The conversation as sent: the system prompt, earlier turns, the new prompt. */
+	prompt: ChatTurn[],
+	response: string,
+	/**  When the text is deleted (RFC 3339 UTC); the ledger row stays. */
+	delete_after: string,
+};
 
 /**  A model held in the engine's memory. */
 export type ResidentModel = {
@@ -928,6 +1114,11 @@ export type UseCase = {
 	cache_random: boolean,
 	/**  What this use case's requests may cost a month, at all providers together; none = no limit. */
 	monthly_budget_usd: number | null,
+	/**
+	 *  Keep each request's prompt and answer for this many days (History's
+	 *  detail shows them); none = not kept, the default.
+	 */
+	keep_text_days: number | null,
 	/**  RFC 3339 UTC. */
 	updated_at: string,
 	/**  The OS user who last changed it. */
@@ -948,6 +1139,7 @@ export type UseCaseConfig = {
 	cache_ttl_s: number | null,
 	cache_random: boolean,
 	monthly_budget_usd: number | null,
+	keep_text_days: number | null,
 };
 
 /**  Where keys are protected, and anything that stops them being used; shown on the Providers page. */

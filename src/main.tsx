@@ -1,5 +1,6 @@
 import "@mantine/core/styles.css";
 import "@mantine/notifications/styles.css";
+import "@mantine/charts/styles.css";
 import React from "react";
 import ReactDOM from "react-dom/client";
 import { App } from "./app/App";

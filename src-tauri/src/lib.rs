@@ -9,6 +9,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod housekeeping;
 pub mod logging;
 pub mod ops;
 pub mod routing;
@@ -32,6 +33,7 @@ pub fn run() {
             app.manage(app_state);
             ops::default_model::start_in_background(app.handle().clone());
             routing::start(app.handle());
+            housekeeping::start(app.handle());
             Ok(())
         })
         .run(tauri::generate_context!())

@@ -1,8 +1,9 @@
 import { AppShell, Burger, Button, Group, Modal, NavLink, Text, Title } from "@mantine/core";
-import { IconAdjustments, IconBox, IconCloud, IconHistory, IconListCheck, IconMessageChatbot, IconPhoto, IconSettings } from "@tabler/icons-react";
+import { IconAdjustments, IconBox, IconCloud, IconCoin, IconHistory, IconListCheck, IconMessageChatbot, IconPhoto, IconSettings } from "@tabler/icons-react";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { AuditPage } from "../features/audit/components/AuditPage";
+import { CostsPage } from "../features/costs/components/CostsPage";
 import { HistoryPage } from "../features/history/components/HistoryPage";
 import { ModelStatusBanner } from "../features/models/components/ModelStatusBanner";
 import { ModelsPage } from "../features/models/components/ModelsPage";
@@ -15,7 +16,7 @@ import { VisionPage } from "../features/vision/components/VisionPage";
 import { writePref } from "../lib/prefs";
 import { useUnsavedChanges } from "./unsaved";
 
-export type PageId = "playground" | "vision" | "usecases" | "models" | "providers" | "history" | "audit" | "settings";
+export type PageId = "playground" | "vision" | "usecases" | "models" | "providers" | "costs" | "history" | "audit" | "settings";
 
 const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "playground", icon: <IconMessageChatbot size={18} />, render: () => <PlaygroundPage /> },
@@ -23,6 +24,7 @@ const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "usecases", icon: <IconAdjustments size={18} />, render: () => <UseCasesPage /> },
   { id: "models", icon: <IconBox size={18} />, render: () => <ModelsPage /> },
   { id: "providers", icon: <IconCloud size={18} />, render: () => <ProvidersPage /> },
+  { id: "costs", icon: <IconCoin size={18} />, render: () => <CostsPage /> },
   { id: "history", icon: <IconHistory size={18} />, render: () => <HistoryPage /> },
   { id: "audit", icon: <IconListCheck size={18} />, render: () => <AuditPage /> },
   { id: "settings", icon: <IconSettings size={18} />, render: () => <SettingsPage /> },

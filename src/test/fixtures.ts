@@ -29,6 +29,7 @@ function useCase(id: string, name: string, vision: boolean, defaults: SamplingPa
     cache_ttl_s: null,
     cache_random: false,
     monthly_budget_usd: null,
+    keep_text_days: null,
     updated_at: "2026-11-30T06:00:00.000Z",
     updated_by: "admin",
   };

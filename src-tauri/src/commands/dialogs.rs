@@ -39,3 +39,24 @@ pub async fn pick_files(app: tauri::AppHandle, purpose: PickPurpose) -> Result<V
         .map(|p| p.display().to_string())
         .collect())
 }
+
+/// Asks where to save a file named `name` (native dialog); none when the user
+/// cancelled. `SWITCHBOARD_SAVE_DIALOG_ANSWER`, where set, is taken as the
+/// user's answer instead: the end-to-end tests cannot click in a GTK dialog.
+pub(crate) async fn ask_save_path(
+    app: tauri::AppHandle,
+    name: &str,
+    extension: &'static str,
+) -> Result<Option<std::path::PathBuf>, AppError> {
+    use tauri_plugin_dialog::DialogExt;
+    if let Some(answer) = std::env::var_os("SWITCHBOARD_SAVE_DIALOG_ANSWER").filter(|a| !a.is_empty()) {
+        return Ok(Some(std::path::PathBuf::from(answer)));
+    }
+    let name = name.to_string();
+    let picked = tokio::task::spawn_blocking(move || {
+        app.dialog().file().set_file_name(name).add_filter(extension, &[extension]).blocking_save_file()
+    })
+    .await
+    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+    Ok(picked.and_then(|p| p.into_path().ok()))
+}

@@ -3,6 +3,7 @@
 mod config;
 mod dialogs;
 mod generation;
+mod history;
 mod library;
 mod providers;
 mod routing;
@@ -11,6 +12,7 @@ mod vision;
 pub use config::*;
 pub use dialogs::*;
 pub use generation::*;
+pub use history::*;
 pub use library::*;
 pub use providers::*;
 pub use routing::*;
@@ -18,7 +20,7 @@ pub use vision::*;
 
 use tauri::State;
 
-use switchboard_core::{AppError, RequestRecord};
+use switchboard_core::AppError;
 
 use crate::ops;
 use crate::state::{AppState, ModelStatus};
@@ -60,12 +62,6 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 #[specta::specta]
 pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
     state.model_status()
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn list_requests(state: State<'_, AppState>, limit: u32) -> Result<Vec<RequestRecord>, AppError> {
-    ops::history::recent_requests(&state, limit).await
 }
 
 /// The UI preferences (theme, language, navigation), read before the first render.

@@ -47,6 +47,8 @@ pub struct ExportedUseCase {
     pub cache_random: bool,
     #[serde(default)]
     pub monthly_budget_usd: Option<f64>,
+    #[serde(default)]
+    pub keep_text_days: Option<u32>,
 }
 
 impl ExportedUseCase {
@@ -68,6 +70,7 @@ impl ExportedUseCase {
             cache_ttl_s: uc.cache_ttl_s,
             cache_random: uc.cache_random,
             monthly_budget_usd: uc.monthly_budget_usd,
+            keep_text_days: uc.keep_text_days,
         }
     }
 
@@ -91,6 +94,7 @@ impl ExportedUseCase {
             cache_ttl_s: self.cache_ttl_s,
             cache_random: self.cache_random,
             monthly_budget_usd: self.monthly_budget_usd,
+            keep_text_days: self.keep_text_days,
             updated_at: String::new(),
             updated_by: String::new(),
         }

@@ -69,6 +69,22 @@ pub struct NewRequestRecord {
     /// Input plus output tokens a cache hit did not spend.
     #[serde(default)]
     pub tokens_saved: u32,
+    /// Who asked: `window` (the app), `cli`, or `token:<name>` (the local API).
+    #[serde(default = "window")]
+    pub caller: String,
+    /// Answered on the organisation's own hardware (not a cloud API).
+    #[serde(default)]
+    pub local: bool,
+    /// For a local answer: its tokens at the prices of the route's first cloud candidate.
+    #[serde(default)]
+    pub cost_avoided_usd: f64,
+}
+
+/// The caller of requests made in the app's window.
+pub const WINDOW_CALLER: &str = "window";
+
+fn window() -> String {
+    WINDOW_CALLER.to_string()
 }
 
 impl NewRequestRecord {
@@ -95,6 +111,9 @@ impl NewRequestRecord {
             route: Vec::new(),
             cache_hit: false,
             tokens_saved: 0,
+            caller: window(),
+            local: model.provider == "local",
+            cost_avoided_usd: 0.0,
         }
     }
 }

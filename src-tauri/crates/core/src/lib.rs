@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod config_file;
+pub mod costs;
 pub mod engine;
 pub mod error;
 pub mod generation;
@@ -19,6 +20,10 @@ pub mod use_case;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use config_file::{ConfigFile, ExportedUseCase, CONFIG_SCHEMA_VERSION};
+pub use costs::{
+    decode_cursor, encode_cursor, BudgetStanding, CostBreakdown, CostReport, CostTotals, DayCost, ExportFormat,
+    LedgerFilter, LedgerPage, LocalShare, RequestText, MAX_PAGE_ROWS,
+};
 pub use engine::{
     validate_history, ChatRole, ChatTurn, Embeddings, EngineDevice, EngineImage, EngineRequest, ModelLoadSettings,
     Priority, ResidentModel, TextEngine, VisionRequest, VisionStats, MAX_HISTORY_TURNS,
@@ -26,7 +31,7 @@ pub use engine::{
 pub use error::{AppError, ErrorCode};
 pub use generation::{FinishReason, GenerationStats};
 pub use group::{BalanceStrategy, ProviderGroup, MAX_GROUP_MEMBERS};
-pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus};
+pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus, WINDOW_CALLER};
 pub use model_ref::ModelRef;
 pub use params::{ParamError, SamplingParams};
 pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};

@@ -45,6 +45,9 @@ pub struct UseCase {
     pub cache_random: bool,
     /// What this use case's requests may cost a month, at all providers together; none = no limit.
     pub monthly_budget_usd: Option<f64>,
+    /// Keep each request's prompt and answer for this many days (History's
+    /// detail shows them); none = not kept, the default.
+    pub keep_text_days: Option<u32>,
     /// RFC 3339 UTC.
     pub updated_at: String,
     /// The OS user who last changed it.
@@ -66,7 +69,11 @@ pub struct UseCaseConfig {
     pub cache_ttl_s: Option<u32>,
     pub cache_random: bool,
     pub monthly_budget_usd: Option<f64>,
+    pub keep_text_days: Option<u32>,
 }
+
+/// The longest request text is kept: ten years.
+pub const MAX_KEEP_TEXT_DAYS: u32 = 3650;
 
 /// The longest a cached answer is reused: a week.
 pub const MAX_CACHE_TTL_S: u32 = 7 * 24 * 3600;
@@ -121,6 +128,7 @@ impl UseCase {
             cache_ttl_s: self.cache_ttl_s,
             cache_random: self.cache_random,
             monthly_budget_usd: self.monthly_budget_usd,
+            keep_text_days: self.keep_text_days,
         }
     }
 
@@ -165,6 +173,9 @@ impl UseCaseConfig {
         }
         if self.monthly_budget_usd.is_some_and(|b| !b.is_finite() || !(0.0..=1e9).contains(&b)) {
             return Err(field("monthly_budget_usd", "the budget must be a number of dollars, 0 or more"));
+        }
+        if self.keep_text_days.is_some_and(|d| !(1..=MAX_KEEP_TEXT_DAYS).contains(&d)) {
+            return Err(field("keep_text_days", format!("between 1 and {MAX_KEEP_TEXT_DAYS} days")));
         }
         if let Some(prompt) = &self.system_prompt {
             if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
@@ -217,6 +228,7 @@ impl NewUseCase {
             cache_ttl_s: None,
             cache_random: false,
             monthly_budget_usd: None,
+            keep_text_days: None,
         }
         .validate()
     }
@@ -241,6 +253,7 @@ fn builtin(id: &str, name: &str, description: &str, defaults: SamplingParams) ->
         cache_ttl_s: None,
         cache_random: false,
         monthly_budget_usd: None,
+        keep_text_days: None,
         updated_at: String::new(),
         updated_by: String::new(),
     }

@@ -17,6 +17,13 @@ use crate::Gateway;
 #[derive(Default, Clone)]
 pub(crate) struct Reservations(Arc<Mutex<HashMap<String, f64>>>);
 
+impl Reservations {
+    /// What requests in flight hold against the budget `key` now.
+    pub(crate) fn held(&self, key: &str) -> f64 {
+        self.0.lock().expect("reservations lock").get(key).copied().unwrap_or(0.0)
+    }
+}
+
 /// One request's share of [`Reservations`]; released when dropped.
 pub(crate) struct Reservation {
     all: Reservations,

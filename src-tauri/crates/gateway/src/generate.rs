@@ -74,6 +74,16 @@ impl Gateway {
         req: LlmRequest,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
     ) -> Result<GenerationSummary, AppError> {
+        self.generate_as(switchboard_core::WINDOW_CALLER, req, on_event).await
+    }
+
+    /// [`Self::generate`] for `caller` (`window`, `cli`, `token:<name>`), whom the ledger names.
+    pub async fn generate_as(
+        &self,
+        caller: &str,
+        req: LlmRequest,
+        on_event: impl Fn(GenerationEvent) + Send + 'static,
+    ) -> Result<GenerationSummary, AppError> {
         // The use case first: a request for an unknown one is refused before it is admitted.
         let use_case = self.use_case(&req.use_case).await?;
         let (request_id, cancel) = self.admit(&req.request_id)?;
@@ -83,16 +93,16 @@ impl Gateway {
         let cache_key = if checked.is_ok() { ResponseCache::key(&use_case, &req) } else { None };
         if let (Some(key), Some(ttl)) = (&cache_key, use_case.cache_ttl_s) {
             if let Some(hit) = self.cache.get(key, std::time::Duration::from_secs(u64::from(ttl))) {
-                let result = self.answer_from_cache(&use_case, &request_id, &hit, started, &on_event).await;
+                let result = self.answer_from_cache(&use_case, caller, &request_id, &hit, started, &on_event).await;
                 self.running.lock().expect("running lock").remove(&request_id);
                 return result;
             }
         }
-        // The answer's text, kept when the cache may reuse it.
+        // The answer's text, kept when the cache may reuse it or the use case keeps text.
         let text = Arc::new(std::sync::Mutex::new(String::new()));
         let on_event = {
             let text = text.clone();
-            let keep = cache_key.is_some();
+            let keep = cache_key.is_some() || use_case.keep_text_days.is_some();
             move |e: GenerationEvent| {
                 if let (true, GenerationEvent::Token { text: t }) = (keep, &e) {
                     text.lock().expect("text lock").push_str(t);
@@ -107,6 +117,7 @@ impl Gateway {
         let mut record = NewRequestRecord {
             params: params.clone(),
             route: attempts.clone(),
+            caller: caller.to_string(),
             ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
         match outcome {
@@ -137,9 +148,17 @@ impl Gateway {
                     },
                     // A group's answer is charged to the member that gave it.
                     provider: served_by.unwrap_or(record.provider),
+                    local: provider.as_ref().is_none_or(|p| !p.kind.is_cloud()),
                     ..record
                 };
+                if record.local {
+                    record.cost_avoided_usd = self
+                        .cost_avoided(&use_case, record.input_tokens, record.cached_input_tokens, record.output_tokens)
+                        .await;
+                }
                 let row = requests::insert(self.store.pool(), &record).await?;
+                let answer_text = text.lock().expect("text lock").clone();
+                self.keep_text(&use_case, &req, &row.id, &answer_text).await;
                 // The cost is in the ledger now: the reservation can go.
                 drop(reservation);
                 self.announce(&use_case, &model, &attempts, &failures, &row.id, status, provider.as_ref()).await;
@@ -167,7 +186,10 @@ impl Gateway {
                 tracing::warn!(use_case = %use_case.id, %model, code = %code_name(error.code), error = %error.message, "request failed");
                 record.error = Some(format!("{}: {}", code_name(error.code), error.message));
                 match requests::insert(self.store.pool(), &record).await {
-                    Ok(row) => self.announce_failure(&use_case, &failures, &error, &row.id).await,
+                    Ok(row) => {
+                        self.keep_text(&use_case, &req, &row.id, "").await;
+                        self.announce_failure(&use_case, &failures, &error, &row.id).await
+                    }
                     Err(e) => tracing::error!(%e, "could not record a failed request"),
                 }
                 Err(error)
@@ -180,6 +202,7 @@ impl Gateway {
     async fn answer_from_cache(
         &self,
         use_case: &switchboard_core::UseCase,
+        caller: &str,
         request_id: &str,
         hit: &Cached,
         started: Instant,
@@ -203,6 +226,7 @@ impl Gateway {
             cache_hit: true,
             tokens_saved: hit.stats.input_tokens.saturating_add(hit.stats.output_tokens),
             ttft_ms: Some(latency_ms),
+            caller: caller.to_string(),
             ..NewRequestRecord::empty(&use_case.id, &hit.model, latency_ms)
         };
         let row = requests::insert(self.store.pool(), &record).await?;
@@ -285,6 +309,25 @@ impl Gateway {
             }
         };
         self.follow(use_case, req.model.as_deref(), req.params.as_ref(), fallback_model, cancel, on_event, run).await
+    }
+
+    /// Keeps the request's conversation and answer where its use case asks
+    /// for it, until the retention period ends. A failure here loses the
+    /// text, never the request.
+    async fn keep_text(&self, use_case: &switchboard_core::UseCase, req: &LlmRequest, ledger_id: &str, answer: &str) {
+        let Some(days) = use_case.keep_text_days else { return };
+        let mut prompt = Vec::with_capacity(req.history.len() + 2);
+        if let Some(system) = use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
+            prompt.push(ChatTurn { role: ChatRole::System, content: system });
+        }
+        prompt.extend(req.history.iter().cloned());
+        prompt.push(ChatTurn { role: ChatRole::User, content: req.prompt.clone() });
+        let delete_after = (chrono::Utc::now() + chrono::Duration::days(i64::from(days)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let text = switchboard_core::RequestText { prompt, response: answer.to_string(), delete_after };
+        if let Err(e) = switchboard_store::queries::request_texts::insert(self.store.pool(), ledger_id, &text).await {
+            tracing::error!(%e, "could not keep a request's text");
+        }
     }
 
     /// What is wrong with the request wherever it goes.

@@ -18,6 +18,7 @@
 mod balance;
 mod budget;
 mod cache;
+mod costs;
 mod embed;
 mod events;
 mod generate;
@@ -31,6 +32,7 @@ mod states;
 mod vault;
 mod vision;
 
+pub use costs::{CostEstimate, EstimateRequest};
 pub use embed::{EmbedRequest, EmbedResponse};
 pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};
 pub use health::ProviderHealth;

@@ -158,8 +158,14 @@ impl Gateway {
                     },
                     image_tokens: done.image_tokens,
                     provider: done.served_by.clone().unwrap_or(record.provider),
+                    local: done.provider.as_ref().is_none_or(|p| !p.kind.is_cloud()),
                     ..record
                 };
+                if record.local {
+                    record.cost_avoided_usd = self
+                        .cost_avoided(&use_case, record.input_tokens, record.cached_input_tokens, record.output_tokens)
+                        .await;
+                }
                 let text = text.lock().expect("text lock").clone();
                 // The ledger row and the description commit together: no description without its cost.
                 let (row, description) = self

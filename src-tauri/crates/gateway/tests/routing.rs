@@ -917,3 +917,96 @@ async fn a_failure_that_names_the_model_pauses_that_model_not_the_provider() {
         row.record.route[0]
     );
 }
+
+#[tokio::test]
+async fn estimates_price_each_candidate_before_anything_is_sent() {
+    let a = upstream(Behaviour::Answer(HELLO)).await;
+    let f = fixture(&[("openai", &a, None)], &["local/not-downloaded", "openai/gpt-4o-mini"]).await;
+    let req = switchboard_gateway::EstimateRequest {
+        use_case: "routed".into(),
+        prompt: "Say hello to the whole team, please.".into(),
+        history: Vec::new(),
+        model: None,
+        params: None,
+    };
+    let est = f.gateway.estimate(&req).await.unwrap();
+    assert_eq!(est.len(), 2);
+    assert_eq!(est[0].candidate, "local/not-downloaded");
+    assert!(est[0].local && est[0].unavailable.is_some(), "{:?}", est[0]);
+    assert_eq!((est[0].min_usd, est[0].max_usd), (0.0, 0.0));
+    let cloud = &est[1];
+    assert!(!cloud.local && cloud.priced && cloud.unavailable.is_none());
+    assert_eq!(cloud.max_output_tokens, 16, "the use case's max tokens");
+    let price = f.gateway.store().price("openai", "gpt-4o-mini").await.unwrap().unwrap();
+    assert_eq!(cloud.min_usd, price.cost(cloud.input_tokens, 0, 0));
+    assert_eq!(cloud.max_usd, price.cost(cloud.input_tokens, 0, 16));
+    assert!(cloud.min_usd > 0.0 && cloud.max_usd > cloud.min_usd);
+    // A longer prompt costs more; a request's own max tokens widens the range.
+    let longer = f
+        .gateway
+        .estimate(&switchboard_gateway::EstimateRequest {
+            prompt: req.prompt.repeat(20),
+            params: Some(SamplingParams::new(0.2, 10, 0.9, 512, 1.0)),
+            ..req.clone()
+        })
+        .await
+        .unwrap();
+    assert!(longer[1].min_usd > cloud.min_usd && longer[1].max_output_tokens == 512);
+    // Nothing was sent, nothing was recorded.
+    assert_eq!(a.hits.load(Ordering::SeqCst), 0);
+    assert!(requests::recent(f.gateway.store().pool(), 1).await.unwrap().is_empty());
+    // Bad input is refused by name.
+    let bad = switchboard_gateway::EstimateRequest { use_case: "nope".into(), ..req.clone() };
+    assert!(f.gateway.estimate(&bad).await.is_err());
+    let bad = switchboard_gateway::EstimateRequest { model: Some("no-slash".into()), ..req };
+    assert!(f.gateway.estimate(&bad).await.is_err());
+}
+
+#[tokio::test]
+async fn a_self_hosted_answer_records_what_the_cloud_would_have_cost_and_kept_text_stays_its_time() {
+    let own = upstream(Behaviour::Answer(HELLO)).await;
+    let cloud = upstream(Behaviour::Answer(&["cloud"])).await;
+    let f = fixture(
+        &[("openai_compatible", &own, None), ("openai", &cloud, None)],
+        &["openai_compatible/llama", "openai/gpt-4o-mini"],
+    )
+    .await;
+    let mut cfg = f.gateway.store().use_case("routed").await.unwrap().config();
+    cfg.keep_text_days = Some(7);
+    f.gateway.store().save_use_case("tester", "routed", &cfg).await.unwrap();
+
+    let (sink, _rx) = collect();
+    f.gateway.generate_as("token:ci", request("saved"), sink).await.unwrap();
+    let row = last_row(&f.gateway).await;
+    assert_eq!(row.record.caller, "token:ci");
+    assert!(row.record.local, "a server of the organisation's own is not the cloud");
+    assert_eq!(row.record.cost_usd, 0.0);
+    let price = f.gateway.store().price("openai", "gpt-4o-mini").await.unwrap().unwrap();
+    let expected = price.cost(row.record.input_tokens, row.record.cached_input_tokens, row.record.output_tokens);
+    assert!(expected > 0.0);
+    assert_eq!(row.record.cost_avoided_usd, expected);
+    // The conversation and the answer are kept for seven days.
+    let now = switchboard_store::now();
+    let kept = switchboard_store::queries::request_texts::get(f.gateway.store().pool(), &row.id, &now)
+        .await
+        .unwrap()
+        .expect("the use case keeps text");
+    assert_eq!(kept.prompt.last().unwrap().content, "Say hello");
+    assert_eq!(kept.response, "Hello from B");
+    let days = chrono::DateTime::parse_from_rfc3339(&kept.delete_after).unwrap().with_timezone(&chrono::Utc)
+        - chrono::Utc::now();
+    assert!((6..=7).contains(&days.num_days()), "{days}");
+    // Without the opt-in nothing is kept, and a cloud answer saves nothing.
+    cfg.keep_text_days = None;
+    cfg.model = "openai/gpt-4o-mini".into();
+    cfg.fallbacks = Vec::new();
+    f.gateway.store().save_use_case("tester", "routed", &cfg).await.unwrap();
+    let (sink, _rx) = collect();
+    f.gateway.generate(request("cloud"), sink).await.unwrap();
+    let row = last_row(&f.gateway).await;
+    assert_eq!((row.record.caller.as_str(), row.record.local, row.record.cost_avoided_usd), ("window", false, 0.0));
+    assert!(switchboard_store::queries::request_texts::get(f.gateway.store().pool(), &row.id, &now)
+        .await
+        .unwrap()
+        .is_none());
+}

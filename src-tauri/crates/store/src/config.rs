@@ -58,6 +58,7 @@ pub fn config_changes(id: &str, action: &'static str, old: &UseCaseConfig, new: 
     diff("cache_ttl_s".into(), json(&old.cache_ttl_s), json(&new.cache_ttl_s));
     diff("cache_random".into(), json(&old.cache_random), json(&new.cache_random));
     diff("monthly_budget_usd".into(), json(&old.monthly_budget_usd), json(&new.monthly_budget_usd));
+    diff("keep_text_days".into(), json(&old.keep_text_days), json(&new.keep_text_days));
     out
 }
 
@@ -178,6 +179,7 @@ impl Store {
             cache_ttl_s: None,
             cache_random: false,
             monthly_budget_usd: None,
+            keep_text_days: None,
             updated_at: at.clone(),
             updated_by: actor.to_string(),
         };

@@ -6,6 +6,7 @@
 pub mod config;
 mod error;
 mod json;
+pub mod ledger;
 pub mod providers;
 pub mod queries;
 

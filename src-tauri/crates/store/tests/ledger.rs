@@ -41,6 +41,9 @@ fn record(provider: &str, cost: f64, status: RequestStatus) -> NewRequestRecord 
         ],
         cache_hit: false,
         tokens_saved: 0,
+        caller: "window".into(),
+        local: provider == "local",
+        cost_avoided_usd: 0.0,
     }
 }
 
@@ -93,13 +96,7 @@ async fn month_spend_sums_one_provider_in_the_users_month() {
     for (id, at) in [("late", "2026-11-30T16:00:00.000Z"), ("early", "2026-12-01T01:00:00.000Z")] {
         let mut rec = record("gemini", 1.0, RequestStatus::Ok);
         rec.model = id.into();
-        let row = requests::insert(store.pool(), &rec).await.unwrap();
-        sqlx::query("UPDATE requests SET created_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(&row.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        requests::insert_with(store.pool(), &rec, id, at).await.unwrap();
     }
     let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
     let dec_2 = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();

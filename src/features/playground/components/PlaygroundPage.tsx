@@ -7,6 +7,7 @@ import { formatMs, formatRate } from "../../../lib/format";
 import { useModelStatus } from "../../models/api/modelStatus";
 import { useGeneration } from "../../../lib/useGeneration";
 import { displayName, useUseCases } from "../../usecases/api/useCases";
+import { CostEstimateTable } from "../../costs/components/CostEstimateTable";
 
 /** Pick a use case, type a prompt, watch the answer stream in. */
 export function PlaygroundPage() {
@@ -59,6 +60,7 @@ export function PlaygroundPage() {
         minRows={3}
         maxRows={10}
       />
+      {!running && <CostEstimateTable useCaseId={useCaseId} prompt={prompt} />}
       <Group>
         <Button
           data-testid="run-button"

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { formatMs, formatRate } from "../../../lib/format";
 import { useGeneration } from "../../../lib/useGeneration";
+import { CostEstimateTable } from "../../costs/components/CostEstimateTable";
 
 const SAMPLES: Record<string, string> = {
   intent_classification: "What did we decide about the budget in last week's meeting?",
@@ -42,10 +43,16 @@ export function TryIt({ useCaseId, disabled }: { useCaseId: string; disabled: bo
           {t("useCasesPage.tryIt")}
         </Button>
       </Group>
-      {disabled && (
+      {disabled ? (
         <Text size="xs" c="dimmed" mt={4}>
           {t("useCasesPage.saveBeforeTry")}
         </Text>
+      ) : (
+        !running && (
+          <div style={{ marginTop: 8 }}>
+            <CostEstimateTable useCaseId={useCaseId} prompt={prompt} />
+          </div>
+        )
       )}
       {(text || running) && (
         <Text data-testid={`try-it-output-${useCaseId}`} mt="sm" style={{ whiteSpace: "pre-wrap" }} lineClamp={8}>

@@ -9,6 +9,7 @@ import { normalise, validateParams, type ParamErrors } from "../api/params";
 import { displayName, useModels, useSaveUseCases, useUseCases } from "../api/useCases";
 import { AddUseCase, DeleteUseCase } from "./AddUseCase";
 import { CacheSettings } from "./CacheSettings";
+import { TextRetention } from "./TextRetention";
 import { ConfigFileButtons } from "./ConfigFileButtons";
 import { ModelDropdown } from "./ModelDropdown";
 import { ParametersPanel } from "./ParametersPanel";
@@ -35,6 +36,7 @@ function configOf(uc: UseCase): UseCaseConfig {
     cache_ttl_s: uc.cache_ttl_s,
     cache_random: uc.cache_random,
     monthly_budget_usd: uc.monthly_budget_usd,
+    keep_text_days: uc.keep_text_days,
   };
 }
 
@@ -241,6 +243,14 @@ export function UseCasesPage() {
                   value={{ cache_ttl_s: draft.cache_ttl_s, cache_random: draft.cache_random }}
                   onChange={(cache) => update(cache)}
                   error={fieldError("cache_ttl_s")}
+                />
+              )}
+              {!current.vision && (
+                <TextRetention
+                  useCaseId={current.id}
+                  days={draft.keep_text_days}
+                  onChange={(keep_text_days) => update({ keep_text_days })}
+                  error={fieldError("keep_text_days")}
                 />
               )}
               <Textarea

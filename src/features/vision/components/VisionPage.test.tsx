@@ -26,6 +26,7 @@ const page: PageData = {
     cache_ttl_s: null,
     cache_random: false,
     monthly_budget_usd: null,
+    keep_text_days: null,
     updated_at: "",
     updated_by: "",
   },

@@ -6,19 +6,35 @@ use switchboard_core::{NewRequestRecord, RequestRecord, RequestStatus};
 
 use crate::StoreError;
 
-/// Appends one ledger row and returns it as stored.
+/// The columns a ledger row is read from, in the order `from_row` expects.
+pub(crate) const COLUMNS: &str = "id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
+    latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens,
+    image_count, image_tokens, route_json, cache_hit, tokens_saved, caller, local, cost_avoided_usd";
+
+/// Appends one ledger row, stamped now with a fresh id, and returns it as stored.
 pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> Result<RequestRecord, StoreError> {
     let id = uuid::Uuid::new_v4().to_string();
     let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    insert_with(db, rec, &id, &created_at).await
+}
+
+/// Appends one ledger row with the given id and time (RFC 3339 UTC with
+/// milliseconds, as `insert` writes it): for fixtures and generated ledgers.
+pub async fn insert_with<'e>(
+    db: impl SqliteExecutor<'e>,
+    rec: &NewRequestRecord,
+    id: &str,
+    created_at: &str,
+) -> Result<RequestRecord, StoreError> {
     sqlx::query(
         "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
                                cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json,
                                cached_input_tokens, reasoning_tokens, image_count, image_tokens, route_json,
-                               cache_hit, tokens_saved)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               cache_hit, tokens_saved, caller, local, cost_avoided_usd)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(&id)
-    .bind(&created_at)
+    .bind(id)
+    .bind(created_at)
     .bind(&rec.use_case)
     .bind(&rec.provider)
     .bind(&rec.model)
@@ -38,23 +54,27 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> 
     .bind((!rec.route.is_empty()).then(|| crate::json::to_text(&rec.route)))
     .bind(rec.cache_hit)
     .bind(i64::from(rec.tokens_saved))
+    .bind(&rec.caller)
+    .bind(rec.local)
+    .bind(rec.cost_avoided_usd.max(0.0))
     .execute(db)
     .await?;
-    Ok(RequestRecord { id, created_at, record: rec.clone() })
+    Ok(RequestRecord { id: id.to_string(), created_at: created_at.to_string(), record: rec.clone() })
 }
 
 /// The most recent `limit` rows, newest first.
 pub async fn recent<'e>(db: impl SqliteExecutor<'e>, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
-                latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens,
-                image_count, image_tokens, route_json, cache_hit, tokens_saved
-         FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?",
-    )
-    .bind(i64::from(limit))
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM requests ORDER BY created_at DESC, rowid DESC LIMIT ?"))
+        .bind(i64::from(limit))
+        .fetch_all(db)
+        .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// One row by id.
+pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?")).bind(id).fetch_optional(db).await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Whose spend a sum covers.
@@ -96,19 +116,21 @@ pub fn month_window<Tz: TimeZone>(now: DateTime<Utc>, tz: &Tz) -> (String, Strin
     let local = now.with_timezone(tz);
     let (y, m) = (local.year(), local.month());
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    let first = |y: i32, m: u32| -> String {
-        let midnight =
-            NaiveDate::from_ymd_opt(y, m, 1).expect("a month's first day").and_hms_opt(0, 0, 0).expect("midnight");
-        // Where midnight does not exist (a daylight-saving jump), the month starts when the day does.
-        let at = (0..=3)
-            .find_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
-            .expect("a day has a start in every time zone");
-        at.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true)
-    };
+    let first = |y: i32, m: u32| day_start(NaiveDate::from_ymd_opt(y, m, 1).expect("a month's first day"), tz);
     (first(y, m), first(ny, nm), format!("{y:04}-{m:02}"))
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> {
+/// When `day` begins in the time zone `tz`, as a UTC instant in the ledger's format.
+pub fn day_start<Tz: TimeZone>(day: NaiveDate, tz: &Tz) -> String {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight");
+    // Where midnight does not exist (a daylight-saving jump), the day starts when it does.
+    let at = (0..=3)
+        .find_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
+        .expect("a day has a start in every time zone");
+    at.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(crate) fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let count = |name: &str| -> Result<u32, StoreError> {
         let v: i64 = row.try_get(name)?;
@@ -137,6 +159,9 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RequestRecord, StoreError> 
             route: crate::json::from_opt_text(row.try_get("route_json")?, "route_json")?.unwrap_or_default(),
             cache_hit: row.try_get("cache_hit")?,
             tokens_saved: count("tokens_saved")?,
+            caller: row.try_get("caller")?,
+            local: row.try_get("local")?,
+            cost_avoided_usd: row.try_get("cost_avoided_usd")?,
         },
     })
 }

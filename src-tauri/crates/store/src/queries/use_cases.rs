@@ -7,7 +7,7 @@ use crate::json::{from_opt_text, from_text, to_text};
 use crate::StoreError;
 
 const COLUMNS: &str = "id, name, description, builtin, vision, enabled, model, defaults_json, custom_params_json,
-                       use_custom_params, system_prompt, json_schema, fallbacks_json, prefer_cloud, cache_ttl_s, cache_random, monthly_budget_usd, updated_at, updated_by";
+                       use_custom_params, system_prompt, json_schema, fallbacks_json, prefer_cloud, cache_ttl_s, cache_random, monthly_budget_usd, keep_text_days, updated_at, updated_by";
 
 /// Adds a use case at the end of the list.
 pub async fn insert<'e>(db: impl SqliteExecutor<'e>, uc: &UseCase) -> Result<(), StoreError> {
@@ -23,8 +23,8 @@ async fn write<'e>(db: impl SqliteExecutor<'e>, verb: &str, uc: &UseCase) -> Res
     let done = sqlx::query(&format!(
         "{verb} INTO use_cases (id, name, description, builtin, vision, enabled, model, defaults_json, custom_params_json,
                                 use_custom_params, system_prompt, json_schema, fallbacks_json, prefer_cloud,
-                                cache_ttl_s, cache_random, monthly_budget_usd, updated_at, updated_by, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))"
+                                cache_ttl_s, cache_random, monthly_budget_usd, keep_text_days, updated_at, updated_by, position)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM use_cases))"
     ))
     .bind(&uc.id)
     .bind(&uc.name)
@@ -43,6 +43,7 @@ async fn write<'e>(db: impl SqliteExecutor<'e>, verb: &str, uc: &UseCase) -> Res
     .bind(uc.cache_ttl_s.map(i64::from))
     .bind(uc.cache_random)
     .bind(uc.monthly_budget_usd)
+    .bind(uc.keep_text_days.map(i64::from))
     .bind(&uc.updated_at)
     .bind(&uc.updated_by)
     .execute(db)
@@ -71,7 +72,8 @@ pub async fn update_config<'e>(
     let done = sqlx::query(
         "UPDATE use_cases SET name = ?, enabled = ?, model = ?, use_custom_params = ?, custom_params_json = ?,
                               system_prompt = ?, json_schema = ?, fallbacks_json = ?, prefer_cloud = ?,
-                              cache_ttl_s = ?, cache_random = ?, monthly_budget_usd = ?, updated_at = ?, updated_by = ?
+                              cache_ttl_s = ?, cache_random = ?, monthly_budget_usd = ?, keep_text_days = ?,
+                              updated_at = ?, updated_by = ?
          WHERE id = ?",
     )
     .bind(cfg.name.trim())
@@ -86,6 +88,7 @@ pub async fn update_config<'e>(
     .bind(cfg.cache_ttl_s.map(i64::from))
     .bind(cfg.cache_random)
     .bind(cfg.monthly_budget_usd)
+    .bind(cfg.keep_text_days.map(i64::from))
     .bind(at)
     .bind(by)
     .bind(id)
@@ -123,6 +126,9 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UseCase, StoreError> {
         cache_ttl_s: row.try_get::<Option<i64>, _>("cache_ttl_s")?.map(|t| t.clamp(1, i64::from(u32::MAX)) as u32),
         cache_random: row.try_get("cache_random")?,
         monthly_budget_usd: row.try_get("monthly_budget_usd")?,
+        keep_text_days: row
+            .try_get::<Option<i64>, _>("keep_text_days")?
+            .map(|d| d.clamp(1, i64::from(u32::MAX)) as u32),
         updated_at: row.try_get("updated_at")?,
         updated_by: row.try_get("updated_by")?,
     })

@@ -1,0 +1,14 @@
+//! Reading the ledger at scale: History's filtered pages and counts, the
+//! Costs page's sums, and streamed exports. Sums come from `requests_hourly`
+//! (exact per UTC hour, kept by triggers) for the whole hours of a range and
+//! from the ledger itself for the partial hours at its ends.
+
+mod costs;
+mod export;
+mod filter;
+mod page;
+
+pub use costs::cost_report;
+pub use export::{export, CSV_COLUMNS};
+pub use filter::Resolved;
+pub use page::{count, facets, page, Facets};
