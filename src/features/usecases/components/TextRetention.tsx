@@ -40,7 +40,8 @@ export function TextRetention({
             allowDecimal={false}
             w={180}
             value={days ?? ""}
-            onChange={(v) => onChange(typeof v === "number" ? v : null)}
+            // An emptied field keeps the last days: only the switch turns keeping off.
+            onChange={(v) => typeof v === "number" && onChange(v)}
             error={error}
           />
           <Alert mt="sm" color="yellow" data-testid={`keep-text-note-${useCaseId}`}>
