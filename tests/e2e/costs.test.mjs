@@ -13,18 +13,6 @@ const EXPORT = path.join(app.home, "requests.csv");
 // The save dialog's answer (the tests cannot click in a GTK dialog).
 process.env.SWITCHBOARD_SAVE_DIALOG_ANSWER = EXPORT;
 
-async function type(testId, text) {
-  const input = await app.byTestId(testId);
-  await input.click();
-  await app.browser.keys(["Control", "a"]);
-  await app.browser.keys("Backspace");
-  await input.addValue(text);
-}
-
-async function toggle(testId) {
-  await app.browser.execute((el) => el.click(), await app.byTestId(testId));
-}
-
 async function tryIt() {
   await (await app.byTestId(`try-it-button-${UC}`)).click();
   const stats = await app.byTestId(`try-it-stats-${UC}`);
@@ -48,11 +36,11 @@ describe("Costs and History: requests on the chart, in the totals, in the drawer
   it("keeps the use case's request text for a week and shows what a request will cost", async () => {
     await app.openPage("usecases", "llm-config-page");
     await (await app.byTestId(`usecase-selector-${UC}`)).click();
-    await toggle(`use-custom-params-toggle-${UC}`);
+    await app.toggle(`use-custom-params-toggle-${UC}`);
     await (await app.byTestId(`param-input-maxtokens-${UC}`)).waitForEnabled({ timeout: 5_000 });
-    await type(`param-input-maxtokens-${UC}`, "16");
-    await toggle(`keep-text-toggle-${UC}`);
-    await type(`keep-text-days-${UC}`, "7");
+    await app.type(`param-input-maxtokens-${UC}`, "16");
+    await app.toggle(`keep-text-toggle-${UC}`);
+    await app.type(`keep-text-days-${UC}`, "7");
     assert.match(await (await app.byTestId(`keep-text-note-${UC}`)).getProperty("textContent"), /7 days/);
     await (await app.byTestId("save-config-button")).click();
     await (await app.byTestId("config-saved")).waitForDisplayed({ timeout: 10_000 });

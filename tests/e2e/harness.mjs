@@ -134,6 +134,20 @@ export class App {
     await option.click();
   }
 
+  /** Replaces the text of an input. */
+  async type(testId, text) {
+    const input = await this.byTestId(testId);
+    await input.click();
+    await this.browser.keys(["Control", "a"]);
+    await this.browser.keys("Backspace");
+    await input.addValue(text);
+  }
+
+  /** Flips a Mantine switch (drawn over its checkbox, which WebDriver cannot click). */
+  async toggle(testId) {
+    await this.browser.execute((el) => el.click(), await this.byTestId(testId));
+  }
+
   async openPage(id, pageTestId = `${id}-page`) {
     await (await this.byTestId(`nav-${id}`)).click();
     await (await this.byTestId(pageTestId)).waitForDisplayed({ timeout: 10_000 });

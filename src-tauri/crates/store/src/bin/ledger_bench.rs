@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
         let mut tx = store.write_tx().await?;
         for _ in 0..10_000.min(rows - written) {
             let at = now - chrono::Duration::milliseconds(year_ms - (written as i64 * year_ms / rows as i64));
-            let id = format!("{:016x}", rng.next(u64::MAX));
+            let id = format!("bench-{written:09}");
             requests::insert_with(&mut *tx, &record(&mut rng), &id, &at.to_rfc3339_opts(SecondsFormat::Millis, true))
                 .await?;
             written += 1;
