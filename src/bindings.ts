@@ -15,6 +15,7 @@ export const commands = {
 	generate: (request: LlmRequest, onEvent: Channel<GenerationEvent>) => typedError<GenerationSummary, AppError>(__TAURI_INVOKE("generate", { request, onEvent })),
 	cancelGeneration: (requestId: string) => __TAURI_INVOKE<boolean>("cancel_generation", { requestId }),
 	ledgerPage: (filter: LedgerFilter, cursor: string | null, limit: number) => typedError<LedgerPage, AppError>(__TAURI_INVOKE("ledger_page", { filter, cursor, limit })),
+	ledgerCount: (filter: LedgerFilter) => typedError<number | null, AppError>(__TAURI_INVOKE("ledger_count", { filter })),
 	requestDetail: (id: string) => typedError<RequestDetail, AppError>(__TAURI_INVOKE("request_detail", { id })),
 	ledgerFacets: () => typedError<LedgerFacets, AppError>(__TAURI_INVOKE("ledger_facets")),
 	/**
@@ -23,7 +24,23 @@ export const commands = {
 	 */
 	exportLedger: (filter: LedgerFilter, format: ExportFormat) => typedError<ExportDone | null, AppError>(__TAURI_INVOKE("export_ledger", { filter, format })),
 	costReport: (from: string, to: string) => typedError<CostReport, AppError>(__TAURI_INVOKE("cost_report", { from, to })),
+	/**  The report's p95 latencies, asked beside it (they read every row of the range). */
+	latencyPercentiles: (from: string, to: string) => typedError<LatencyPercentiles, AppError>(__TAURI_INVOKE("latency_percentiles", { from, to })),
 	estimateCost: (request: EstimateRequest) => typedError<CostEstimate[], AppError>(__TAURI_INVOKE("estimate_cost", { request })),
+	runComparison: (request: ComparisonRequest, progress: Channel<ComparisonProgress>) => typedError<ComparisonReport, AppError>(__TAURI_INVOKE("run_comparison", { request, progress })),
+	stopComparison: () => __TAURI_INVOKE<boolean>("stop_comparison"),
+	listComparisons: () => typedError<ComparisonListing[], AppError>(__TAURI_INVOKE("list_comparisons")),
+	comparisonReport: (id: string) => typedError<ComparisonReport, AppError>(__TAURI_INVOKE("comparison_report", { id })),
+	deleteComparison: (id: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_comparison", { id })),
+	/**  The built-in use cases' sample prompts. */
+	samplePrompts: () => __TAURI_INVOKE<string[]>("sample_prompts"),
+	/**  Prompts from a JSON or CSV file (a path the file picker or the user gave). */
+	promptsFromFile: (path: string) => typedError<string[], AppError>(__TAURI_INVOKE("prompts_from_file", { path })),
+	/**
+	 *  Asks where to save (native dialog), then writes the report as Markdown
+	 *  with its charts beside it; the files written, none when cancelled.
+	 */
+	exportComparison: (id: string) => typedError<string[] | null, AppError>(__TAURI_INVOKE("export_comparison", { id })),
 	listUseCases: () => typedError<UseCase[], AppError>(__TAURI_INVOKE("list_use_cases")),
 	saveUseCase: (id: string, config: UseCaseConfig) => typedError<UseCase, AppError>(__TAURI_INVOKE("save_use_case", { id, config })),
 	createUseCase: (useCase: NewUseCase) => typedError<UseCase, AppError>(__TAURI_INVOKE("create_use_case", { useCase })),
@@ -187,6 +204,12 @@ export type BudgetStanding = {
 	forecast_usd: number | null,
 };
 
+export type CandidateResult = {
+	candidate: string,
+	summary: CandidateSummary,
+	runs: ComparisonRun[],
+};
+
 export type CandidateState = {
 	model: string,
 	status: CandidateStatus,
@@ -205,6 +228,19 @@ export type CandidateStatus = "available" |
 /**  "Local only" is on and this candidate leaves the machine. */
 "local_only";
 
+/**  A candidate's figures over its runs. */
+export type CandidateSummary = {
+	runs: number,
+	failures: number,
+	/**  Over answered runs (nearest rank). */
+	p50_latency_ms: number | null,
+	p95_latency_ms: number | null,
+	avg_ttft_ms: number | null,
+	avg_tokens_per_second: number | null,
+	/**  Total cost over all runs, scaled to 1,000 requests. */
+	cost_per_1000_usd: number | null,
+};
+
 /**  Who said a turn of a conversation. */
 export type ChatRole = "system" | "user" | "assistant";
 
@@ -212,6 +248,62 @@ export type ChatRole = "system" | "user" | "assistant";
 export type ChatTurn = {
 	role: ChatRole,
 	content: string,
+};
+
+/**  A saved report in a list. */
+export type ComparisonListing = {
+	id: string,
+	created_at: string,
+	name: string,
+	candidates: string[],
+	prompts: number,
+};
+
+/**  Sent after each run. */
+export type ComparisonProgress = {
+	done: number,
+	total: number,
+	candidate: string,
+	prompt_index: number,
+	ok: boolean,
+};
+
+/**  A comparison as it ran; saved whole. */
+export type ComparisonReport = {
+	id: string,
+	/**  RFC 3339 UTC. */
+	created_at: string,
+	name: string,
+	use_case: string,
+	prompts: string[],
+	results: CandidateResult[],
+};
+
+/**  What to compare. */
+export type ComparisonRequest = {
+	name: string,
+	/**  Whose system prompt, schema and parameters every candidate runs with. */
+	use_case: string,
+	/**  `provider/model`, 2 to 8, each once. */
+	candidates: string[],
+	/**  1 to 200 prompts. */
+	prompts: string[],
+};
+
+/**  One prompt at one candidate. */
+export type ComparisonRun = {
+	prompt_index: number,
+	ok: boolean,
+	answer: string,
+	error: string | null,
+	latency_ms: number | null,
+	ttft_ms: number | null,
+	tokens_per_second: number | null,
+	input_tokens: number,
+	output_tokens: number,
+	cost_usd: number | null,
+	/**  The ledger row the run left. */
+	ledger_id: string | null,
 };
 
 /**  One field an import would change. */
@@ -238,7 +330,10 @@ export type CostBreakdown = {
 	local: boolean,
 	totals: CostTotals,
 	avg_latency_ms: number | null,
-	/**  Nearest-rank 95th percentile of the rows' latency. */
+	/**
+	 *  Nearest-rank 95th percentile of the rows' latency, where it was asked
+	 *  for with the report (see [`LatencyPercentiles`]).
+	 */
 	p95_latency_ms: number | null,
 	avg_ttft_ms: number | null,
 	avg_tokens_per_second: number | null,
@@ -513,6 +608,14 @@ export type GenerationSummary = {
 	cache_hit: boolean,
 };
 
+export type GroupLatency = {
+	provider: string,
+	model: string,
+	use_case: string,
+	/**  Nearest rank. */
+	p95_latency_ms: number | null,
+};
+
 /**  What the image turned out to be. */
 export type ImageFacts = {
 	name: string,
@@ -572,6 +675,16 @@ export type KeyView = {
 
 export type Language = "en" | "de" | "zh";
 
+/**
+ *  The 95th percentile of latency per provider, model and use case over a
+ *  range: asked beside the report, since it reads every row of the range.
+ */
+export type LatencyPercentiles = {
+	/**  False when the range held more rows than are ranked (then `groups` is empty). */
+	complete: boolean,
+	groups: GroupLatency[],
+};
+
 /**  The values History's filters offer: what the ledger holds. */
 export type LedgerFacets = {
 	use_cases: string[],
@@ -603,8 +716,6 @@ export type LedgerPage = {
 	rows: RequestRecord[],
 	/**  Hand back to get the next (older) page; none on the last page. */
 	next_cursor: string | null,
-	/**  Rows the filter matches in all, where it can be known quickly (not with a search). */
-	total: number | null,
 };
 
 /**  One model in the library. */
@@ -810,7 +921,9 @@ export type PickPurpose =
 /**  Photos for the Vision page (several at once). */
 "images" | 
 /**  One GGUF model file to import. */
-"model";
+"model" | 
+/**  A JSON or CSV file of prompts for a comparison. */
+"prompts";
 
 export type PriceSummary = {
 	builtin_source: string,

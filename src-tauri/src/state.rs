@@ -89,6 +89,8 @@ pub struct AppState {
     pub actor: String,
     /// Model downloads into the models folder.
     pub downloads: switchboard_models::Downloads,
+    /// The stop flag of the comparison running now, if one is.
+    pub comparison: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
 }
 
 impl AppState {
@@ -139,6 +141,7 @@ impl AppState {
             model: Mutex::new(ModelStatus::Missing),
             actor,
             downloads: switchboard_models::Downloads::new(switchboard_models::http_client(), paths_models_dir),
+            comparison: Mutex::new(None),
         };
         // The admin's residency settings (how many models in memory, for how long).
         let settings = crate::ops::library::engine_settings(&state).await?;

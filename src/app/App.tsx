@@ -1,8 +1,9 @@
 import { AppShell, Burger, Button, Group, Modal, NavLink, Text, Title } from "@mantine/core";
-import { IconAdjustments, IconBox, IconCloud, IconCoin, IconHistory, IconListCheck, IconMessageChatbot, IconPhoto, IconSettings } from "@tabler/icons-react";
+import { IconAdjustments, IconBox, IconCloud, IconCoin, IconScale, IconHistory, IconListCheck, IconMessageChatbot, IconPhoto, IconSettings } from "@tabler/icons-react";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { AuditPage } from "../features/audit/components/AuditPage";
+import { ComparePage } from "../features/compare/components/ComparePage";
 import { CostsPage } from "../features/costs/components/CostsPage";
 import { HistoryPage } from "../features/history/components/HistoryPage";
 import { ModelStatusBanner } from "../features/models/components/ModelStatusBanner";
@@ -16,7 +17,7 @@ import { VisionPage } from "../features/vision/components/VisionPage";
 import { writePref } from "../lib/prefs";
 import { useUnsavedChanges } from "./unsaved";
 
-export type PageId = "playground" | "vision" | "usecases" | "models" | "providers" | "costs" | "history" | "audit" | "settings";
+export type PageId = "playground" | "vision" | "usecases" | "models" | "providers" | "costs" | "compare" | "history" | "audit" | "settings";
 
 const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "playground", icon: <IconMessageChatbot size={18} />, render: () => <PlaygroundPage /> },
@@ -25,6 +26,7 @@ const PAGES: { id: PageId; icon: ReactNode; render: () => ReactNode }[] = [
   { id: "models", icon: <IconBox size={18} />, render: () => <ModelsPage /> },
   { id: "providers", icon: <IconCloud size={18} />, render: () => <ProvidersPage /> },
   { id: "costs", icon: <IconCoin size={18} />, render: () => <CostsPage /> },
+  { id: "compare", icon: <IconScale size={18} />, render: () => <ComparePage /> },
   { id: "history", icon: <IconHistory size={18} />, render: () => <HistoryPage /> },
   { id: "audit", icon: <IconListCheck size={18} />, render: () => <AuditPage /> },
   { id: "settings", icon: <IconSettings size={18} />, render: () => <SettingsPage /> },

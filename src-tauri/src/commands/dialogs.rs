@@ -13,6 +13,8 @@ pub enum PickPurpose {
     Images,
     /// One GGUF model file to import.
     Model,
+    /// A JSON or CSV file of prompts for a comparison.
+    Prompts,
 }
 
 /// The image types the picker offers (the back end checks the content, not the name).
@@ -28,6 +30,9 @@ pub async fn pick_files(app: tauri::AppHandle, purpose: PickPurpose) -> Result<V
         match purpose {
             PickPurpose::Images => dialog.add_filter("Images", IMAGE_EXTENSIONS).blocking_pick_files(),
             PickPurpose::Model => dialog.add_filter("GGUF", &["gguf"]).blocking_pick_file().map(|p| vec![p]),
+            PickPurpose::Prompts => {
+                dialog.add_filter("Prompts", &["json", "csv", "txt"]).blocking_pick_file().map(|p| vec![p])
+            }
         }
     })
     .await

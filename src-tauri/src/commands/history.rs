@@ -24,6 +24,12 @@ pub async fn ledger_page(
 
 #[tauri::command]
 #[specta::specta]
+pub async fn ledger_count(state: State<'_, AppState>, filter: LedgerFilter) -> Result<Option<u32>, AppError> {
+    ops::history::count(&state, &filter).await
+}
+
+#[tauri::command]
+#[specta::specta]
 pub async fn request_detail(state: State<'_, AppState>, id: String) -> Result<RequestDetail, AppError> {
     ops::history::detail(&state, &id).await
 }
@@ -66,6 +72,17 @@ pub async fn export_ledger(
 #[specta::specta]
 pub async fn cost_report(state: State<'_, AppState>, from: String, to: String) -> Result<CostReport, AppError> {
     state.gateway.cost_report(&from, &to).await
+}
+
+/// The report's p95 latencies, asked beside it (they read every row of the range).
+#[tauri::command]
+#[specta::specta]
+pub async fn latency_percentiles(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> Result<switchboard_core::LatencyPercentiles, AppError> {
+    state.gateway.latency_percentiles(&from, &to).await
 }
 
 #[tauri::command]

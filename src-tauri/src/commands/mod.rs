@@ -1,5 +1,6 @@
 //! Tauri commands: extract, call an op (or the gateway), return. No logic and no SQL here.
 
+mod compare;
 mod config;
 mod dialogs;
 mod generation;
@@ -9,6 +10,7 @@ mod providers;
 mod routing;
 mod vision;
 
+pub use compare::*;
 pub use config::*;
 pub use dialogs::*;
 pub use generation::*;

@@ -38,6 +38,12 @@ pub async fn page(
     ledger::page(state.store().pool(), &r, cursor, limit).await
 }
 
+/// How many rows `filter` matches; none where only reading every row could tell (a search).
+pub async fn count(state: &AppState, filter: &LedgerFilter) -> Result<Option<u32>, AppError> {
+    let r = Resolved::local(filter)?;
+    ledger::count(state.store().pool(), &r).await
+}
+
 pub async fn detail(state: &AppState, id: &str) -> Result<RequestDetail, AppError> {
     let pool = state.store().pool();
     let record = requests::get(pool, id)

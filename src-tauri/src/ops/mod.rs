@@ -2,6 +2,7 @@
 //! the local HTTP API calls these and adds only transport.
 
 pub mod audit;
+pub mod compare;
 pub mod config_io;
 pub mod default_model;
 pub mod history;

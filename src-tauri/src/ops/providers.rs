@@ -375,7 +375,7 @@ async fn record_probe(state: &AppState, settings: &ProviderSettings, model: &str
         status: switchboard_core::RequestStatus::Ok,
         ..switchboard_core::NewRequestRecord::empty("connection_test", &model_ref, ms)
     };
-    if let Err(e) = switchboard_store::queries::requests::insert(state.store().pool(), &record).await {
+    if let Err(e) = state.store().record(&record).await {
         tracing::error!(%e, "could not record a connection test");
     }
 }

@@ -83,8 +83,6 @@ pub struct LedgerPage {
     pub rows: Vec<RequestRecord>,
     /// Hand back to get the next (older) page; none on the last page.
     pub next_cursor: Option<String>,
-    /// Rows the filter matches in all, where it can be known quickly (not with a search).
-    pub total: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -144,12 +142,31 @@ pub struct CostBreakdown {
     pub local: bool,
     pub totals: CostTotals,
     pub avg_latency_ms: f64,
-    /// Nearest-rank 95th percentile of the rows' latency.
-    pub p95_latency_ms: f64,
+    /// Nearest-rank 95th percentile of the rows' latency, where it was asked
+    /// for with the report (see [`LatencyPercentiles`]).
+    pub p95_latency_ms: Option<f64>,
     pub avg_ttft_ms: Option<f64>,
     pub avg_tokens_per_second: Option<f64>,
     /// Failed requests over all requests, 0..1.
     pub error_rate: f64,
+}
+
+/// The 95th percentile of latency per provider, model and use case over a
+/// range: asked beside the report, since it reads every row of the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct LatencyPercentiles {
+    /// False when the range held more rows than are ranked (then `groups` is empty).
+    pub complete: bool,
+    pub groups: Vec<GroupLatency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct GroupLatency {
+    pub provider: String,
+    pub model: String,
+    pub use_case: String,
+    /// Nearest rank.
+    pub p95_latency_ms: f64,
 }
 
 /// Requests answered on the organisation's own machines against cloud APIs.
@@ -218,16 +235,16 @@ pub struct RequestText {
     pub delete_after: String,
 }
 
-/// A page cursor: the last row's time and id.
-pub fn encode_cursor(created_at: &str, id: &str) -> String {
-    format!("{created_at}|{id}")
+/// A page cursor: the last row's time and its place in the table (rowid).
+pub fn encode_cursor(created_at: &str, seq: i64) -> String {
+    format!("{created_at}|{seq}")
 }
 
-pub fn decode_cursor(cursor: &str) -> Result<(String, String), AppError> {
+pub fn decode_cursor(cursor: &str) -> Result<(String, i64), AppError> {
     cursor
         .split_once('|')
-        .filter(|(at, id)| !at.is_empty() && !id.is_empty())
-        .map(|(at, id)| (at.to_string(), id.to_string()))
+        .filter(|(at, _)| !at.is_empty())
+        .and_then(|(at, seq)| seq.parse::<i64>().ok().map(|s| (at.to_string(), s)))
         .ok_or_else(|| AppError::new(ErrorCode::InvalidInput, "the page cursor is not one this app handed out"))
 }
 
@@ -250,9 +267,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_strangers() {
-        let c = encode_cursor("2026-12-01T10:00:00.000Z", "abc");
-        assert_eq!(decode_cursor(&c).unwrap(), ("2026-12-01T10:00:00.000Z".into(), "abc".into()));
+        let c = encode_cursor("2026-12-01T10:00:00.000Z", 42);
+        assert_eq!(decode_cursor(&c).unwrap(), ("2026-12-01T10:00:00.000Z".into(), 42));
         assert!(decode_cursor("nonsense").is_err());
-        assert!(decode_cursor("|x").is_err());
+        assert!(decode_cursor("|1").is_err());
+        assert!(decode_cursor("2026-12-01T10:00:00.000Z|x").is_err());
     }
 }

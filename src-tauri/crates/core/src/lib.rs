@@ -4,6 +4,8 @@
 //! This crate performs no I/O and knows nothing of Tauri, SQLite or llama.cpp.
 
 pub mod audit;
+pub mod comparison;
+pub mod comparison_md;
 pub mod config_file;
 pub mod costs;
 pub mod engine;
@@ -19,10 +21,14 @@ pub mod route;
 pub mod use_case;
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use comparison::{
+    parse_prompts, sample_prompts, CandidateResult, CandidateSummary, ComparisonListing, ComparisonReport,
+    ComparisonRequest, ComparisonRun, MAX_PROMPT_FILE_BYTES_U64,
+};
 pub use config_file::{ConfigFile, ExportedUseCase, CONFIG_SCHEMA_VERSION};
 pub use costs::{
     decode_cursor, encode_cursor, BudgetStanding, CostBreakdown, CostReport, CostTotals, DayCost, ExportFormat,
-    LedgerFilter, LedgerPage, LocalShare, RequestText, MAX_PAGE_ROWS,
+    GroupLatency, LatencyPercentiles, LedgerFilter, LedgerPage, LocalShare, RequestText, MAX_PAGE_ROWS,
 };
 pub use engine::{
     validate_history, ChatRole, ChatTurn, Embeddings, EngineDevice, EngineImage, EngineRequest, ModelLoadSettings,

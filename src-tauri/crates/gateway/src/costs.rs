@@ -150,6 +150,18 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// The p95 latency per provider, model and use case over the days
+    /// `from..=to` (the user's time zone), asked beside [`Self::cost_report`].
+    pub async fn latency_percentiles(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<switchboard_core::LatencyPercentiles, AppError> {
+        switchboard_store::ledger::latency_percentiles(self.store.pool(), from, to, &chrono::Local).await
+    }
+}
+
 /// How much of the month `[start, end)` has passed at `now`, 0..1.
 fn month_elapsed(start: &str, end: &str, now: DateTime<Utc>) -> f64 {
     let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or(now);

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{AppError, ErrorCode, ModelRef, NewRequestRecord, Priority, RequestStatus};
-use switchboard_store::queries::requests;
 
 use crate::Gateway;
 
@@ -55,7 +54,7 @@ impl Gateway {
             Ok(e) => {
                 record.input_tokens = e.input_tokens;
                 record.status = RequestStatus::Ok;
-                let row = requests::insert(self.store.pool(), &record).await?;
+                let row = self.store.record(&record).await?;
                 let dimensions = e.vectors.first().map_or(0, |v| v.len() as u32);
                 Ok(EmbedResponse {
                     ledger_id: row.id,
@@ -69,7 +68,7 @@ impl Gateway {
             }
             Err(error) => {
                 record.error = Some(error.message.clone());
-                if let Err(e) = requests::insert(self.store.pool(), &record).await {
+                if let Err(e) = self.store.record(&record).await {
                     tracing::error!(%e, "could not record a failed embedding request");
                 }
                 Err(error)

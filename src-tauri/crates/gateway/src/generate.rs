@@ -9,7 +9,6 @@ use switchboard_core::{
     AppError, Attempt, ChatRole, ChatTurn, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef,
     NewRequestRecord, Priority, RequestStatus, SamplingParams,
 };
-use switchboard_store::queries::requests;
 
 use switchboard_providers::{ChatMessage, ChatRequest};
 
@@ -156,7 +155,7 @@ impl Gateway {
                         .cost_avoided(&use_case, record.input_tokens, record.cached_input_tokens, record.output_tokens)
                         .await;
                 }
-                let row = requests::insert(self.store.pool(), &record).await?;
+                let row = self.store.record(&record).await?;
                 let answer_text = text.lock().expect("text lock").clone();
                 self.keep_text(&use_case, &req, &row.id, &answer_text).await;
                 // The cost is in the ledger now: the reservation can go.
@@ -185,7 +184,7 @@ impl Gateway {
                 let error = route_error(&failures);
                 tracing::warn!(use_case = %use_case.id, %model, code = %code_name(error.code), error = %error.message, "request failed");
                 record.error = Some(format!("{}: {}", code_name(error.code), error.message));
-                match requests::insert(self.store.pool(), &record).await {
+                match self.store.record(&record).await {
                     Ok(row) => {
                         self.keep_text(&use_case, &req, &row.id, "").await;
                         self.announce_failure(&use_case, &failures, &error, &row.id).await
@@ -229,7 +228,7 @@ impl Gateway {
             caller: caller.to_string(),
             ..NewRequestRecord::empty(&use_case.id, &hit.model, latency_ms)
         };
-        let row = requests::insert(self.store.pool(), &record).await?;
+        let row = self.store.record(&record).await?;
         let stats = GenerationStats {
             latency_ms,
             ttft_ms: Some(latency_ms),

@@ -18,6 +18,7 @@
 mod balance;
 mod budget;
 mod cache;
+mod compare;
 mod costs;
 mod embed;
 mod events;
@@ -32,6 +33,7 @@ mod states;
 mod vault;
 mod vision;
 
+pub use compare::{ComparisonProgress, COMPARE_CALLER};
 pub use costs::{CostEstimate, EstimateRequest};
 pub use embed::{EmbedRequest, EmbedResponse};
 pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};

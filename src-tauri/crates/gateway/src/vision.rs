@@ -16,7 +16,7 @@ use switchboard_core::{
 };
 use switchboard_images::{ImageLimits, PreparedImage};
 use switchboard_providers::{ChatMessage, ChatRequest, ImageInput, Role};
-use switchboard_store::queries::{requests, vision::VisionDescription};
+use switchboard_store::queries::vision::VisionDescription;
 
 use crate::remote::Failure;
 use crate::route::{local_class, route_error, Answer, Emit, Routed};
@@ -208,7 +208,7 @@ impl Gateway {
             _ => {
                 let error = route_error(&failures);
                 record.error = Some(error.message.clone());
-                match requests::insert(self.store.pool(), &record).await {
+                match self.store.record(&record).await {
                     Ok(row) => self.announce_failure(&use_case, &failures, &error, &row.id).await,
                     Err(e) => tracing::error!(%e, "could not record a failed vision request"),
                 }

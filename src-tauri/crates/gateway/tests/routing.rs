@@ -1010,3 +1010,57 @@ async fn a_self_hosted_answer_records_what_the_cloud_would_have_cost_and_kept_te
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn a_comparison_runs_every_prompt_at_the_local_model_and_a_cloud_model_and_saves_the_report() {
+    let cloud = upstream(Behaviour::Answer(HELLO)).await;
+    let f = fixture(&[("openai", &cloud, None)], &["openai/gpt-4o-mini"]).await;
+    let models = f._dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let model = switchboard_models::cached_default_model();
+    assert!(model.exists(), "test model missing at {}: run fetch-model first", model.display());
+    if std::fs::hard_link(&model, models.join("gemma-3-270m-q4_k_m.gguf")).is_err() {
+        std::fs::copy(&model, models.join("gemma-3-270m-q4_k_m.gguf")).unwrap();
+    }
+    let req = switchboard_core::ComparisonRequest {
+        name: "Local vs cloud".into(),
+        use_case: "routed".into(),
+        // The third has no provider configured: its runs fail and are counted.
+        candidates: vec!["local/gemma-3-270m-q4_k_m".into(), "openai/gpt-4o-mini".into(), "dashscope/qwen-plus".into()],
+        prompts: vec!["Name a colour.".into(), "Say hello.".into()],
+    };
+    let progress = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let report =
+        f.gateway.compare(&req, &stop, |p| progress.lock().unwrap().push((p.done, p.total, p.ok))).await.unwrap();
+
+    let progress = progress.into_inner().unwrap();
+    assert_eq!(progress.iter().map(|p| p.0).collect::<Vec<_>>(), (1..=6).collect::<Vec<u32>>());
+    assert!(progress.iter().all(|p| p.1 == 6));
+    let [local, openai, missing] = &report.results[..] else { panic!("three candidates") };
+    assert_eq!((local.summary.runs, local.summary.failures), (2, 0));
+    assert!(local.runs.iter().all(|r| r.ok && r.output_tokens > 0 && r.cost_usd == 0.0), "{:?}", local.runs);
+    assert!(local.summary.p50_latency_ms.is_some() && local.summary.avg_tokens_per_second.unwrap() > 0.0);
+    assert_eq!(local.summary.cost_per_1000_usd, 0.0);
+    assert_eq!(openai.summary.failures, 0);
+    assert!(openai.runs.iter().all(|r| r.answer == "Hello from B"));
+    let mean = openai.runs.iter().map(|r| r.cost_usd).sum::<f64>() / 2.0;
+    assert!(mean > 0.0 && (openai.summary.cost_per_1000_usd - mean * 1000.0).abs() < 1e-12);
+    assert_eq!((missing.summary.runs, missing.summary.failures), (2, 2));
+    assert!(missing.runs[0].error.as_deref().unwrap().contains("dashscope"), "{:?}", missing.runs[0].error);
+    // Saved whole; every run is a ledger row of the caller `compare`.
+    let saved = switchboard_store::queries::reports::get(f.gateway.store().pool(), &report.id).await.unwrap().unwrap();
+    assert_eq!(saved, report);
+    let rows = requests::recent(f.gateway.store().pool(), 50).await.unwrap();
+    assert_eq!(rows.iter().filter(|r| r.record.caller == switchboard_gateway::COMPARE_CALLER).count(), 6);
+    assert!(local.runs.iter().all(|r| rows.iter().any(|row| Some(&row.id) == r.ledger_id.as_ref())));
+
+    // Stopped before it starts: nothing runs, the (empty) report is still saved; bad input is refused.
+    stop.store(true, Ordering::Relaxed);
+    let empty = f.gateway.compare(&req, &stop, |_| {}).await.unwrap();
+    assert!(empty.results.iter().all(|r| r.runs.is_empty()));
+    let bad = switchboard_core::ComparisonRequest { candidates: vec!["local/x".into()], ..req.clone() };
+    assert_eq!(f.gateway.compare(&bad, &stop, |_| {}).await.unwrap_err().field.as_deref(), Some("candidates"));
+    let unknown = switchboard_core::ComparisonRequest { use_case: "nope".into(), ..req };
+    assert!(f.gateway.compare(&unknown, &stop, |_| {}).await.is_err());
+}

@@ -27,6 +27,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    ledger: ledger::LedgerWriter,
 }
 
 impl Store {
@@ -51,6 +52,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // 16 MiB of page cache per connection (SQLite's default is 2 MiB): a large
+            // ledger's indexes stay in memory while rows are added and summed.
+            .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -58,11 +62,21 @@ impl Store {
             .await
             .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let ledger = ledger::LedgerWriter::start(pool.clone());
+        Ok(Self { pool, ledger })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Appends a ledger row through the group-committing writer and returns
+    /// it once committed (see `ledger/writer.rs`).
+    pub async fn record(
+        &self,
+        rec: &switchboard_core::NewRequestRecord,
+    ) -> Result<switchboard_core::RequestRecord, StoreError> {
+        self.ledger.insert(rec).await
     }
 
     /// SQLite's own check of the whole file: `Ok` or what it found wrong.
@@ -101,6 +115,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.ledger.flush().await;
         self.pool.close().await;
     }
 }

@@ -149,7 +149,7 @@ async fn store_with(rows: &[Row]) -> (tempfile::TempDir, Store) {
 async fn a_tokyo_december_sums_exactly_the_rows_of_its_month() {
     let (_dir, store) = store_with(FIXTURE).await;
     let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
-    let report = ledger::cost_report(store.pool(), "2026-12-01", "2026-12-31", &tokyo).await.unwrap();
+    let report = ledger::cost_report_with_p95(store.pool(), "2026-12-01", "2026-12-31", &tokyo).await.unwrap();
     let t = &report.totals;
     // Rows 1..=5 (by hand): five requests, one failed, one cancelled.
     assert_eq!((t.requests, t.errors, t.cancelled), (5, 1, 1));
@@ -172,7 +172,7 @@ async fn a_tokyo_december_sums_exactly_the_rows_of_its_month() {
     assert_eq!((b[0].provider.as_str(), b[0].totals.requests), ("anthropic", 1));
     let openai = b.iter().find(|g| g.provider == "openai").unwrap();
     assert_eq!(openai.avg_latency_ms, 515.0);
-    assert_eq!(openai.p95_latency_ms, 1000.0);
+    assert_eq!(openai.p95_latency_ms, Some(1000.0));
     assert_eq!(openai.error_rate, 0.5);
     assert_eq!(openai.avg_ttft_ms, Some(250.0));
     let local = b.iter().find(|g| g.provider == "local").unwrap();
@@ -296,7 +296,7 @@ async fn history_pages_through_filters_with_cursors_and_counts() {
     let (_dir, store) = store_with(FIXTURE).await;
     let all = Resolved::all();
     let first = ledger::page(store.pool(), &all, None, 3).await.unwrap();
-    assert_eq!(first.total, Some(7));
+    assert_eq!(ledger::count(store.pool(), &all).await.unwrap(), Some(7));
     let ids: Vec<&str> = first.rows.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["r006", "r005", "r004"]);
     let second = ledger::page(store.pool(), &all, first.next_cursor.as_deref(), 3).await.unwrap();
@@ -307,13 +307,13 @@ async fn history_pages_through_filters_with_cursors_and_counts() {
     let by = |f: LedgerFilter| Resolved::new(&f, &Utc).unwrap();
     let openai = by(LedgerFilter { provider: Some("openai".into()), ..Default::default() });
     let p = ledger::page(store.pool(), &openai, None, 100).await.unwrap();
-    assert_eq!((p.rows.len(), p.total), (3, Some(3)));
+    assert_eq!((p.rows.len(), ledger::count(store.pool(), &openai).await.unwrap()), (3, Some(3)));
     let failed = by(LedgerFilter { status: Some(Error), ..Default::default() });
     assert_eq!(ledger::page(store.pool(), &failed, None, 100).await.unwrap().rows[0].id, "r002");
     // Search by error text (case-insensitive) and by id; a search has no quick total.
     let s = by(LedgerFilter { search: Some("UPSTREAM 503".into()), ..Default::default() });
     let p = ledger::page(store.pool(), &s, None, 100).await.unwrap();
-    assert_eq!((p.rows.len(), p.total), (1, None));
+    assert_eq!((p.rows.len(), ledger::count(store.pool(), &s).await.unwrap()), (1, None));
     let s = by(LedgerFilter { search: Some("r004".into()), ..Default::default() });
     assert_eq!(ledger::page(store.pool(), &s, None, 100).await.unwrap().rows[0].id, "r004");
     // Wildcards are plain characters.
@@ -327,9 +327,21 @@ async fn history_pages_through_filters_with_cursors_and_counts() {
         ..Default::default()
     });
     let p = ledger::page(store.pool(), &c, None, 100).await.unwrap();
-    assert_eq!((p.rows.len(), p.total), (2, Some(2)));
+    assert_eq!((p.rows.len(), ledger::count(store.pool(), &c).await.unwrap()), (2, Some(2)));
     let nobody = by(LedgerFilter { caller: Some("token:ci".into()), ..Default::default() });
-    assert_eq!(ledger::page(store.pool(), &nobody, None, 100).await.unwrap().total, Some(0));
+    assert_eq!(ledger::count(store.pool(), &nobody).await.unwrap(), Some(0));
+    let nobody_failed = by(LedgerFilter { caller: Some("window".into()), status: Some(Error), ..Default::default() });
+    assert_eq!(ledger::count(store.pool(), &nobody_failed).await.unwrap(), Some(1));
+    // Rows of one millisecond page in the order they were written, none twice.
+    let dir = tempfile::tempdir().unwrap();
+    let same = Store::open(&dir.path().join("same.db")).await.unwrap();
+    for id in ["z", "a", "m"] {
+        requests::insert_with(same.pool(), &record(&FIXTURE[0]), id, "2026-12-01T00:00:00.000Z").await.unwrap();
+    }
+    let one = ledger::page(same.pool(), &all, None, 2).await.unwrap();
+    let two = ledger::page(same.pool(), &all, one.next_cursor.as_deref(), 2).await.unwrap();
+    let seen: Vec<&str> = one.rows.iter().chain(&two.rows).map(|r| r.id.as_str()).collect();
+    assert_eq!(seen, ["m", "a", "z"]);
     // A forged cursor is refused, not misread.
     assert!(ledger::page(store.pool(), &all, Some("garbage"), 3).await.is_err());
 }
@@ -341,8 +353,8 @@ async fn exports_are_byte_exact_csv_and_json_lines() {
     let n = ledger::export(store.pool(), &Resolved::all(), ExportFormat::Csv, &mut csv).await.unwrap();
     assert_eq!(n, 2);
     let expected = "id,created_at,caller,use_case,provider,model,local,status,input_tokens,cached_input_tokens,output_tokens,reasoning_tokens,image_count,image_tokens,cost_usd,cost_avoided_usd,latency_ms,ttft_ms,tokens_per_second,cache_hit,tokens_saved,attempts,error,params,route\n\
-r000,2026-11-30T15:00:00.000Z,window,answer_generation,openai,gpt-4o-mini,false,ok,2000,0,100,0,0,0,0.5,0,1000,250,50,false,0,0,,,\n\
-r001,2026-11-30T15:30:00.000Z,window,answer_generation,openai,gpt-4o-mini,false,error,0,0,0,0,0,0,0,0,30,,,false,0,0,provider_unavailable: upstream 503,,\n";
+r000,2026-11-30T15:00:00.000Z,window,answer_generation,openai,gpt-4o-mini,false,ok,2000,0,100,0,0,0,0.5,0.0,1000.0,250.0,50.0,false,0,0,,,\n\
+r001,2026-11-30T15:30:00.000Z,window,answer_generation,openai,gpt-4o-mini,false,error,0,0,0,0,0,0,0.0,0.0,30.0,,,false,0,0,provider_unavailable: upstream 503,,\n";
     assert_eq!(String::from_utf8(csv).unwrap(), expected);
 
     let mut jsonl = Vec::new();
@@ -358,11 +370,35 @@ async fn quoted_csv_fields_survive_commas_quotes_and_newlines() {
     let store = Store::open(&dir.path().join("ledger.db")).await.unwrap();
     let mut rec = record(&FIXTURE[2]);
     rec.error = Some("invalid_input: said \"no\", then\nstopped".into());
+    rec.model = "odd,model".into();
+    rec.params = Some(switchboard_core::SamplingParams::new(0.5, 40, 0.9, 256, 1.1));
+    rec.route = vec![switchboard_core::Attempt {
+        candidate: "openai/odd,model".into(),
+        outcome: switchboard_core::AttemptOutcome::Failed,
+        class: None,
+        message: Some("503".into()),
+        tries: 3,
+        duration_ms: 12.5,
+    }];
     requests::insert_with(store.pool(), &rec, "q", "2026-12-01T00:00:00.000Z").await.unwrap();
     let mut out = Vec::new();
     ledger::export(store.pool(), &Resolved::all(), ExportFormat::Csv, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains(",\"invalid_input: said \"\"no\"\", then\nstopped\","), "{text}");
+    assert!(text.contains(",\"odd,model\","), "{text}");
+    assert!(
+        text.contains(",1,\"invalid_input: said \"\"no\"\", then\nstopped\",\"{\"\"temperature\"\":0.5,"),
+        "{text}"
+    );
+    assert!(text.ends_with("\"\"duration_ms\"\":12.5}]\"\n"), "{text}");
+    // JSON lines carry the same row as objects, JSON columns nested, not as strings.
+    let mut out = Vec::new();
+    ledger::export(store.pool(), &Resolved::all(), ExportFormat::Jsonl, &mut out).await.unwrap();
+    let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(line["params"]["temperature"], 0.5);
+    assert_eq!(line["route"][0]["tries"], 3);
+    assert_eq!(line["model"], "odd,model");
+    let back: switchboard_core::RequestRecord = serde_json::from_value(line).unwrap();
+    assert_eq!(back.record, rec, "a JSON line reads back as the row it came from");
 }
 
 #[tokio::test]
@@ -426,4 +462,44 @@ async fn rows_written_before_the_sums_existed_are_summed_by_the_migration() {
     assert_eq!((r.local_share.local_requests, r.local_share.cloud_requests), (1, 1));
     let rows = requests::recent(store.pool(), 10).await.unwrap();
     assert!(rows.iter().all(|r| r.record.caller == "window"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_committing_writer_keeps_every_row_and_fails_only_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ledger.db")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..300u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rec = record(&FIXTURE[(i % 7) as usize]);
+            // One row in the middle breaks a CHECK: it alone fails.
+            if i == 150 {
+                rec.cost_usd = -1.0;
+            }
+            store.record(&rec).await
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(row) => ids.push(row.id),
+            Err(_) => failed += 1,
+        }
+    }
+    assert_eq!((ids.len(), failed), (299, 1));
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(stored, 299, "every acknowledged row is there");
+    for id in ids.iter().step_by(37) {
+        assert!(requests::get(store.pool(), id).await.unwrap().is_some());
+    }
+    // Ids are time-ordered and unique.
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 299);
+    // The hourly sums hold every committed row.
+    assert_eq!(ledger::count(store.pool(), &Resolved::all()).await.unwrap(), Some(299));
+    store.close().await;
 }

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { commands, type CostEstimate, type CostReport, type EstimateRequest } from "../../../bindings";
+import { commands, type CostEstimate, type CostReport, type EstimateRequest, type LatencyPercentiles } from "../../../bindings";
 import { unwrap } from "../../../lib/ipc";
 import { historyQueryKey } from "../../../lib/queryKeys";
 
@@ -12,6 +12,15 @@ export function useCostReport(from: string, to: string, enabled = true) {
     queryFn: async (): Promise<CostReport> => unwrap(await commands.costReport(from, to)),
     enabled,
     placeholderData: keepPreviousData,
+  });
+}
+
+/** The report's p95 latencies: asked beside it, they fill in a moment later on a large ledger. */
+export function useLatencyPercentiles(from: string, to: string, enabled = true) {
+  return useQuery({
+    queryKey: [...costReportQueryKey(from, to), "p95"],
+    queryFn: async (): Promise<LatencyPercentiles> => unwrap(await commands.latencyPercentiles(from, to)),
+    enabled,
   });
 }
 

@@ -57,6 +57,9 @@ describe("Costs", () => {
         asked.push(args as { from: string; to: string });
         return REPORT;
       }
+      if (cmd === "latency_percentiles") {
+        return { complete: true, groups: [{ provider: "openai", model: "gpt-4o-mini", use_case: "answer_generation", p95_latency_ms: 1234 }] };
+      }
       return null;
     }, { shouldMockEvents: true });
     renderWithProviders(<CostsPage />);
@@ -64,6 +67,7 @@ describe("Costs", () => {
     expect(screen.getByTestId("costs-total-requests-value")).toHaveTextContent("3");
     expect(screen.getByTestId("costs-chart")).toHaveAttribute("data-series", "openai,anthropic,local");
     expect(screen.getAllByTestId("costs-breakdown-row")).toHaveLength(1);
+    await waitFor(() => expect(screen.getByTestId("costs-row-p95")).toHaveTextContent("1.23 s"));
     const budget = screen.getByTestId("costs-budget");
     expect(budget).toHaveTextContent("$1.0000 of $10.0000");
     expect(budget).toHaveTextContent("month end ≈ $12.0000");

@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import type { BudgetStanding, CostReport } from "../../../bindings";
 import { formatMs, formatRate, formatUsd } from "../../../lib/format";
 import { errorMessage } from "../../../lib/ipc";
-import { useCostReport } from "../api/costs";
+import { useCostReport, useLatencyPercentiles } from "../api/costs";
 import { daysBetween, rangeDays, type RangeId } from "./ranges";
 
 type Dimension = "provider" | "model" | "use_case";
@@ -99,6 +99,9 @@ export function CostsPage() {
   const days = range === "custom" ? custom : rangeDays(range);
   const validRange = /^\d{4}-\d{2}-\d{2}$/.test(days.from) && /^\d{4}-\d{2}-\d{2}$/.test(days.to) && days.from <= days.to;
   const { data: report, error } = useCostReport(days.from, days.to, validRange);
+  const { data: percentiles } = useLatencyPercentiles(days.from, days.to, validRange);
+  const p95Of = (b: { provider: string; model: string; use_case: string }) =>
+    percentiles?.groups.find((g) => g.provider === b.provider && g.model === b.model && g.use_case === b.use_case)?.p95_latency_ms ?? null;
   const other = t("costs.other");
   const chart = useMemo(() => (report ? chartData(report, dimension, other) : null), [report, dimension, other]);
   const dayLabel = (day: string) => {
@@ -239,7 +242,7 @@ export function CostsPage() {
                       </Table.Td>
                       <Table.Td>${formatUsd(b.totals.cost_usd)}</Table.Td>
                       <Table.Td>{formatMs(b.avg_latency_ms)}</Table.Td>
-                      <Table.Td>{formatMs(b.p95_latency_ms)}</Table.Td>
+                      <Table.Td data-testid="costs-row-p95">{percentiles && !percentiles.complete ? t("costs.p95TooMany") : formatMs(p95Of(b))}</Table.Td>
                       <Table.Td>{formatMs(b.avg_ttft_ms)}</Table.Td>
                       <Table.Td>{formatRate(b.avg_tokens_per_second)}</Table.Td>
                       <Table.Td>{((b.error_rate ?? 0) * 100).toFixed(1)} %</Table.Td>

@@ -27,6 +27,15 @@ export function useLedgerPage(filter: LedgerFilter, cursor: string | null) {
   });
 }
 
+/** How many rows the filter matches, asked beside the page (it may take longer on a large ledger). */
+export function useLedgerCount(filter: LedgerFilter) {
+  return useQuery({
+    queryKey: [...historyQueryKey, "count", filter],
+    queryFn: async (): Promise<number | null> => unwrap(await commands.ledgerCount(filter)),
+    placeholderData: keepPreviousData,
+  });
+}
+
 export function useLedgerFacets() {
   return useQuery({
     queryKey: [...historyQueryKey, "facets"],

@@ -16,12 +16,16 @@ function withRows(rows: RequestRecord[], opts: { paged?: boolean; text?: Request
     if (cmd === "ledger_page") {
       const a = args as PageArgs;
       calls.pages.push(a);
-      let matching = rows.filter((r) => !a.filter.status || r.status === a.filter.status);
-      if (!opts.paged) return { rows: matching, next_cursor: null, total: matching.length };
+      const matching = rows.filter((r) => !a.filter.status || r.status === a.filter.status);
+      if (!opts.paged) return { rows: matching, next_cursor: null };
       const start = a.cursor ? Number(a.cursor) : 0;
       const page = matching.slice(start, start + 2);
       const next = start + 2 < matching.length ? String(start + 2) : null;
-      return { rows: page, next_cursor: next, total: a.cursor ? null : matching.length };
+      return { rows: page, next_cursor: next };
+    }
+    if (cmd === "ledger_count") {
+      const f = (args as { filter: LedgerFilter }).filter;
+      return rows.filter((r) => !f.status || r.status === f.status).length;
     }
     if (cmd === "ledger_facets") return { use_cases: ["answer_generation"], providers: ["local", "openai"], models: [], callers: ["window"] };
     if (cmd === "request_detail") {

@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import type { ExportFormat, LedgerFilter, RequestStatus } from "../../../bindings";
 import { formatMs, formatUsd } from "../../../lib/format";
 import { errorMessage } from "../../../lib/ipc";
-import { EMPTY_FILTER, exportLedger, useLedgerPage } from "../api/listRequests";
+import { EMPTY_FILTER, exportLedger, useLedgerCount, useLedgerPage } from "../api/listRequests";
 import { HistoryFilters } from "./HistoryFilters";
 import { RequestDrawer } from "./RequestDrawer";
 import { RouteSteps } from "./RouteSteps";
@@ -22,13 +22,11 @@ export function HistoryPage() {
   const here = cursors[cursors.length - 1] ?? { cursor: null, offset: 0 };
   const cursor = here.cursor;
   const { data, error, refetch, isFetching } = useLedgerPage(filter, cursor);
-  const [total, setTotal] = useState<number | null>(null);
+  const { data: total = null } = useLedgerCount(filter);
   const [selected, setSelected] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
   const rows = data?.rows ?? [];
-  // The total comes with a filter's first page; later pages keep it.
-  const shownTotal = cursor == null ? (data?.total ?? null) : total;
-  if (cursor == null && data && data.total !== total) setTotal(data.total);
+  const shownTotal = total;
   const first = here.offset + 1;
 
   const changeFilter = (f: LedgerFilter) => {

@@ -4,17 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone};
 use sqlx::{Row, SqliteExecutor, SqlitePool};
-use switchboard_core::{AppError, CostBreakdown, CostReport, CostTotals, DayCost, LedgerFilter, LocalShare};
+use switchboard_core::{
+    AppError, CostBreakdown, CostReport, CostTotals, DayCost, GroupLatency, LatencyPercentiles, LedgerFilter,
+    LocalShare,
+};
 
 use super::filter::{self, Conditions, Resolved};
+use crate::queries::requests::day_start;
 use crate::StoreError;
 
 /// Sums for one UTC hour, use case, provider, model and placement.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Bucket {
-    pub hour: String,
     pub use_case: String,
     pub provider: String,
     pub model: String,
@@ -27,11 +30,15 @@ pub(crate) struct Bucket {
     pub tps_count: u32,
 }
 
-const SUMMED: &str = "hour, use_case, provider, model, local, requests, errors, cancelled, input_tokens, output_tokens,
-    cached_input_tokens, reasoning_tokens, cost_usd, cost_avoided_usd, latency_ms, ttft_ms, ttft_count,
-    tokens_per_second, tps_count, cache_hits, tokens_saved";
+/// The summed columns, named as `bucket` reads them, over hourly sums (`h.`) or ledger rows.
+const SUM_HOURLY: &str = "SUM(h.requests) AS requests, SUM(h.errors) AS errors, SUM(h.cancelled) AS cancelled,
+    SUM(h.input_tokens) AS input_tokens, SUM(h.output_tokens) AS output_tokens,
+    SUM(h.cached_input_tokens) AS cached_input_tokens, SUM(h.reasoning_tokens) AS reasoning_tokens,
+    SUM(h.cost_usd) AS cost_usd, SUM(h.cost_avoided_usd) AS cost_avoided_usd, SUM(h.latency_ms) AS latency_ms,
+    SUM(h.ttft_ms) AS ttft_ms, SUM(h.ttft_count) AS ttft_count, SUM(h.tokens_per_second) AS tokens_per_second,
+    SUM(h.tps_count) AS tps_count, SUM(h.cache_hits) AS cache_hits, SUM(h.tokens_saved) AS tokens_saved";
 
-const FROM_ROWS: &str = "substr(created_at, 1, 13) AS hour, use_case, provider, model, local, COUNT(*) AS requests,
+const SUM_ROWS: &str = "COUNT(*) AS requests,
     SUM(status = 'error') AS errors, SUM(status = 'cancelled') AS cancelled, SUM(input_tokens) AS input_tokens,
     SUM(output_tokens) AS output_tokens, SUM(cached_input_tokens) AS cached_input_tokens,
     SUM(reasoning_tokens) AS reasoning_tokens, SUM(cost_usd) AS cost_usd, SUM(cost_avoided_usd) AS cost_avoided_usd,
@@ -39,18 +46,25 @@ const FROM_ROWS: &str = "substr(created_at, 1, 13) AS hour, use_case, provider, 
     COALESCE(SUM(tokens_per_second), 0.0) AS tokens_per_second, COUNT(tokens_per_second) AS tps_count,
     SUM(cache_hit) AS cache_hits, SUM(tokens_saved) AS tokens_saved";
 
-/// The hourly sums of the rows `r` selects (by range, use case, provider and model only).
-pub(crate) async fn buckets<'e>(db: impl SqliteExecutor<'e>, r: &Resolved) -> Result<Vec<Bucket>, StoreError> {
+/// Sums of the rows `r` selects per use case, provider and model over its
+/// whole range, summed in SQLite (whole hours from `requests_hourly`, the
+/// partial hours at the ends from the ledger): the month's totals and the
+/// breakdown table.
+pub(crate) async fn group_buckets<'e>(db: impl SqliteExecutor<'e>, r: &Resolved) -> Result<Vec<Bucket>, StoreError> {
     let split = filter::split(r.start.as_deref(), r.end.as_deref());
     let mut hourly = Conditions::default();
     if let Some(h) = &split.first_hour {
-        hourly.push("hour >= ?", [h.clone()]);
+        hourly.push("h.hour >= ?", [h.clone()]);
     }
     if let Some(h) = &split.end_hour {
-        hourly.push("hour < ?", [h.clone()]);
+        hourly.push("h.hour < ?", [h.clone()]);
     }
-    filter::dimensions(&r.filter, &mut hourly);
-    let mut sql = format!("SELECT {SUMMED} FROM requests_hourly {}", hourly.where_clause());
+    filter::dimensions_of("h.", &r.filter, &mut hourly);
+    let mut sql = format!(
+        "SELECT h.use_case AS use_case, h.provider AS provider, h.model AS model, h.local AS local, {SUM_HOURLY}
+         FROM requests_hourly h {} GROUP BY 1, 2, 3, 4",
+        hourly.where_clause()
+    );
     let mut binds = hourly.binds;
     for (start, end) in &split.edges {
         let mut edge = Conditions::default();
@@ -62,7 +76,7 @@ pub(crate) async fn buckets<'e>(db: impl SqliteExecutor<'e>, r: &Resolved) -> Re
         }
         filter::dimensions(&r.filter, &mut edge);
         sql.push_str(&format!(
-            " UNION ALL SELECT {FROM_ROWS} FROM requests {} GROUP BY 1, 2, 3, 4, 5",
+            " UNION ALL SELECT use_case, provider, model, local, {SUM_ROWS} FROM requests {} GROUP BY 1, 2, 3, 4",
             edge.where_clause()
         ));
         binds.extend(edge.binds);
@@ -75,6 +89,89 @@ pub(crate) async fn buckets<'e>(db: impl SqliteExecutor<'e>, r: &Resolved) -> Re
     rows.iter().map(bucket).collect()
 }
 
+/// The longest range a report covers: ten years of days.
+const MAX_REPORT_DAYS: i64 = 3660;
+
+/// Sums of the rows `r` selects (range, use case, provider, model) per local
+/// day of `days` (`(day, start, end)` instants) and dimension, summed in
+/// SQLite: whole hours from `requests_hourly`, the partial hours at the
+/// range's ends from the ledger. An hour belongs to the day it starts in.
+/// (`CROSS JOIN` keeps the days outside, so each day reads its own hours
+/// through the hourly table's key instead of the whole table once per day.)
+pub(crate) async fn day_costs<'e>(
+    db: impl SqliteExecutor<'e>,
+    r: &Resolved,
+    days: &[(String, String, String)],
+) -> Result<Vec<DayCost>, StoreError> {
+    let split = filter::split(r.start.as_deref(), r.end.as_deref());
+    let ceil_hour = |instant: &str| filter::split(Some(instant), None).first_hour.expect("a start has a first hour");
+    let mut binds: Vec<String> = Vec::new();
+    let mut values = Vec::with_capacity(days.len());
+    for (i, (day, start, end)) in days.iter().enumerate() {
+        let first =
+            if i == 0 { split.first_hour.clone().unwrap_or_else(|| ceil_hour(start)) } else { ceil_hour(start) };
+        let last =
+            if i + 1 == days.len() { split.end_hour.clone().unwrap_or_else(|| ceil_hour(end)) } else { ceil_hour(end) };
+        values.push("(?, ?, ?)");
+        binds.extend([day.clone(), first, last]);
+    }
+    let mut dims = Conditions::default();
+    filter::dimensions_of("h.", &r.filter, &mut dims);
+    let dims_sql = dims.sql.iter().map(|c| format!(" AND {c}")).collect::<String>();
+    let mut sql = format!(
+        "WITH days(day, first_hour, end_hour) AS (VALUES {})
+         SELECT d.day AS day, h.provider AS provider, h.model AS model, h.use_case AS use_case,
+                SUM(h.requests) AS requests, SUM(h.cost_usd) AS cost_usd
+         FROM days d CROSS JOIN requests_hourly h ON h.hour >= d.first_hour AND h.hour < d.end_hour{dims_sql}
+         GROUP BY 1, 2, 3, 4",
+        values.join(", ")
+    );
+    binds.extend(dims.binds);
+    // The partial hours at the ends belong to the first and the last day.
+    for (start, end) in &split.edges {
+        let day = if start.as_deref() == r.start.as_deref() { &days[0].0 } else { &days[days.len() - 1].0 };
+        let mut edge = Conditions::default();
+        if let Some(s) = start {
+            edge.push("created_at >= ?", [s.clone()]);
+        }
+        if let Some(e) = end {
+            edge.push("created_at < ?", [e.clone()]);
+        }
+        filter::dimensions(&r.filter, &mut edge);
+        sql.push_str(&format!(
+            " UNION ALL SELECT ? AS day, provider, model, use_case, COUNT(*) AS requests, SUM(cost_usd) AS cost_usd
+              FROM requests {} GROUP BY 1, 2, 3, 4",
+            edge.where_clause()
+        ));
+        binds.push(day.clone());
+        binds.extend(edge.binds);
+    }
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    // Edge rows repeat a day the hourly part has: summed here.
+    let mut sums: BTreeMap<(String, String, String, String), (u32, f64)> = BTreeMap::new();
+    for row in q.fetch_all(db).await? {
+        let key = (row.try_get("day")?, row.try_get("provider")?, row.try_get("model")?, row.try_get("use_case")?);
+        let requests: i64 = row.try_get("requests")?;
+        let e = sums.entry(key).or_default();
+        e.0 += u32::try_from(requests).map_err(|_| StoreError::Corrupt(format!("requests = {requests}")))?;
+        e.1 += row.try_get::<f64, _>("cost_usd")?;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((day, provider, model, use_case), (requests, cost_usd))| DayCost {
+            day,
+            provider,
+            model,
+            use_case,
+            requests,
+            cost_usd,
+        })
+        .collect())
+}
+
 fn bucket(row: &sqlx::sqlite::SqliteRow) -> Result<Bucket, StoreError> {
     let n = |c: &str| -> Result<u32, StoreError> {
         let v: i64 = row.try_get(c)?;
@@ -82,7 +179,6 @@ fn bucket(row: &sqlx::sqlite::SqliteRow) -> Result<Bucket, StoreError> {
     };
     let f = |c: &str| -> Result<f64, StoreError> { Ok(row.try_get::<i64, _>(c)? as f64) };
     Ok(Bucket {
-        hour: row.try_get("hour")?,
         use_case: row.try_get("use_case")?,
         provider: row.try_get("provider")?,
         model: row.try_get("model")?,
@@ -116,54 +212,112 @@ pub async fn cost_report<Tz: TimeZone>(db: &SqlitePool, from: &str, to: &str, tz
     }
     let filter = LedgerFilter { from: Some(from.to_string()), to: Some(to.to_string()), ..Default::default() };
     let r = Resolved::new(&filter, tz)?;
-    let buckets = buckets(db, &r).await?;
-    let p95 = latency_p95(db, &r).await?;
-    Ok(assemble(from, to, &buckets, &p95, tz))
+    let (first, last) = (day(from), day(to));
+    if (last - first).num_days() >= MAX_REPORT_DAYS {
+        return Err(AppError::for_field("to", format!("a report covers at most {MAX_REPORT_DAYS} days")));
+    }
+    let days: Vec<(String, String, String)> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| (d.to_string(), day_start(d, tz), day_start(d.succ_opt().unwrap_or(d), tz)))
+        .collect();
+    let groups = group_buckets(db, &r).await?;
+    let days = day_costs(db, &r, &days).await?;
+    Ok(assemble(from, to, &groups, days))
+}
+
+/// The totals and breakdown of the rows `r` selects, without the days (the
+/// month's totals by provider, model and use case).
+pub async fn breakdown(db: &SqlitePool, r: &Resolved) -> Result<(CostTotals, Vec<CostBreakdown>), AppError> {
+    let report = assemble("", "", &group_buckets(db, r).await?, Vec::new());
+    Ok((report.totals, report.breakdown))
+}
+
+/// The report with its percentiles filled in: for tests and the benchmark's
+/// "whole page" figure; the window asks for both at once.
+pub async fn cost_report_with_p95<Tz: TimeZone>(
+    db: &SqlitePool,
+    from: &str,
+    to: &str,
+    tz: &Tz,
+) -> Result<CostReport, AppError> {
+    let mut report = cost_report(db, from, to, tz).await?;
+    let p95 = latency_percentiles(db, from, to, tz).await?;
+    for b in &mut report.breakdown {
+        b.p95_latency_ms = p95
+            .groups
+            .iter()
+            .find(|g| g.provider == b.provider && g.model == b.model && g.use_case == b.use_case)
+            .map(|g| g.p95_latency_ms);
+    }
+    Ok(report)
+}
+
+/// The 95th percentile of latency per provider, model and use case over the
+/// days `from..=to`, unless the range holds more than [`MAX_P95_ROWS`] rows.
+pub async fn latency_percentiles<Tz: TimeZone>(
+    db: &SqlitePool,
+    from: &str,
+    to: &str,
+    tz: &Tz,
+) -> Result<LatencyPercentiles, AppError> {
+    let filter = LedgerFilter { from: Some(from.to_string()), to: Some(to.to_string()), ..Default::default() };
+    let r = Resolved::new(&filter, tz)?;
+    if super::page::count(db, &r).await?.unwrap_or(u32::MAX) > MAX_P95_ROWS {
+        return Ok(LatencyPercentiles { complete: false, groups: Vec::new() });
+    }
+    let groups = latency_p95(db, &r)
+        .await?
+        .into_iter()
+        .map(|((provider, model, use_case), p95_latency_ms)| GroupLatency { provider, model, use_case, p95_latency_ms })
+        .collect();
+    Ok(LatencyPercentiles { complete: true, groups })
+}
+
+/// Percentiles are read from the rows themselves; past this many the page
+/// would wait on them, and they are left out.
+pub const MAX_P95_ROWS: u32 = 250_000;
+
+fn day(d: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("Resolved::new checked the day")
 }
 
 type Key = (String, String, String);
 
-/// Nearest-rank 95th percentile of latency per provider, model and use case.
+/// Nearest-rank 95th percentile of latency per provider, model and use case,
+/// ranked inside SQLite so that only one row per group comes back.
 async fn latency_p95(db: &SqlitePool, r: &Resolved) -> Result<BTreeMap<Key, f64>, StoreError> {
     let c = filter::rows(r);
-    let sql = format!("SELECT provider, model, use_case, latency_ms FROM requests {}", c.where_clause());
+    let sql = format!(
+        "SELECT provider, model, use_case, latency_ms FROM (
+             SELECT provider, model, use_case, latency_ms,
+                    ROW_NUMBER() OVER (PARTITION BY provider, model, use_case ORDER BY latency_ms) AS rank,
+                    COUNT(*) OVER (PARTITION BY provider, model, use_case) AS n
+             FROM requests {})
+         WHERE rank = (n * 95 + 99) / 100",
+        c.where_clause()
+    );
     let mut q = sqlx::query(&sql);
     for b in &c.binds {
         q = q.bind(b);
     }
-    let mut all: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
     for row in q.fetch_all(db).await? {
-        let key = (row.try_get("provider")?, row.try_get("model")?, row.try_get("use_case")?);
-        all.entry(key).or_default().push(row.try_get("latency_ms")?);
+        out.insert(
+            (row.try_get("provider")?, row.try_get("model")?, row.try_get("use_case")?),
+            row.try_get("latency_ms")?,
+        );
     }
-    Ok(all
-        .into_iter()
-        .map(|(k, mut v)| {
-            v.sort_by(f64::total_cmp);
-            let rank = ((v.len() as f64) * 0.95).ceil() as usize;
-            (k, v[rank.clamp(1, v.len()) - 1])
-        })
-        .collect())
+    Ok(out)
 }
 
-/// The local day an hour (`YYYY-MM-DDTHH`, UTC) starts on in `tz`.
-fn local_day<Tz: TimeZone>(hour: &str, tz: &Tz) -> String {
-    chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00:00"), "%Y-%m-%dT%H:%M:%S")
-        .map(|t| Utc.from_utc_datetime(&t).with_timezone(tz).date_naive().to_string())
-        .unwrap_or_else(|_| hour.chars().take(10).collect())
-}
-
-fn assemble<Tz: TimeZone>(from: &str, to: &str, buckets: &[Bucket], p95: &BTreeMap<Key, f64>, tz: &Tz) -> CostReport {
+/// `buckets` are per use case, provider and model over the whole range.
+fn assemble(from: &str, to: &str, buckets: &[Bucket], days: Vec<DayCost>) -> CostReport {
     let mut totals = CostTotals::default();
-    let mut days: BTreeMap<(String, String, String, String), (u32, f64)> = BTreeMap::new();
     let mut groups: BTreeMap<Key, (bool, Bucket)> = BTreeMap::new();
     let mut share = LocalShare::default();
     for b in buckets {
         totals.add(&b.totals);
-        let day =
-            days.entry((local_day(&b.hour, tz), b.provider.clone(), b.model.clone(), b.use_case.clone())).or_default();
-        day.0 += b.totals.requests;
-        day.1 += b.totals.cost_usd;
         let (local, g) = groups.entry((b.provider.clone(), b.model.clone(), b.use_case.clone())).or_default();
         *local |= b.local;
         g.totals.add(&b.totals);
@@ -187,7 +341,7 @@ fn assemble<Tz: TimeZone>(from: &str, to: &str, buckets: &[Bucket], p95: &BTreeM
             CostBreakdown {
                 local,
                 avg_latency_ms: g.latency_ms / n,
-                p95_latency_ms: p95.get(&key).copied().unwrap_or(0.0),
+                p95_latency_ms: None,
                 avg_ttft_ms: (g.ttft_count > 0).then(|| g.ttft_ms / f64::from(g.ttft_count)),
                 avg_tokens_per_second: (g.tps_count > 0).then(|| g.tokens_per_second / f64::from(g.tps_count)),
                 error_rate: f64::from(g.totals.errors) / n,
@@ -201,17 +355,6 @@ fn assemble<Tz: TimeZone>(from: &str, to: &str, buckets: &[Bucket], p95: &BTreeM
     breakdown.sort_by(|a, b| {
         b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(b.totals.requests.cmp(&a.totals.requests))
     });
-    let days = days
-        .into_iter()
-        .map(|((day, provider, model, use_case), (requests, cost_usd))| DayCost {
-            day,
-            provider,
-            model,
-            use_case,
-            requests,
-            cost_usd,
-        })
-        .collect();
     CostReport {
         from: from.to_string(),
         to: to.to_string(),

@@ -59,9 +59,14 @@ impl Conditions {
 
 /// The conditions on use case, provider and model (the hourly sums' dimensions).
 pub(crate) fn dimensions(f: &LedgerFilter, c: &mut Conditions) {
+    dimensions_of("", f, c)
+}
+
+/// [`dimensions`] on the columns of a table named by `prefix` (`h.`).
+pub(crate) fn dimensions_of(prefix: &str, f: &LedgerFilter, c: &mut Conditions) {
     for (column, value) in [("use_case", &f.use_case), ("provider", &f.provider), ("model", &f.model)] {
         if let Some(v) = value {
-            c.push(&format!("{column} = ?"), [v.clone()]);
+            c.push(&format!("{prefix}{column} = ?"), [v.clone()]);
         }
     }
 }

@@ -7,8 +7,10 @@ mod costs;
 mod export;
 mod filter;
 mod page;
+mod writer;
 
-pub use costs::cost_report;
+pub use costs::{breakdown, cost_report, cost_report_with_p95, latency_percentiles, MAX_P95_ROWS};
 pub use export::{export, CSV_COLUMNS};
 pub use filter::Resolved;
 pub use page::{count, facets, page, Facets};
+pub use writer::LedgerWriter;

@@ -3,69 +3,116 @@
 use sqlx::{Row, SqlitePool};
 use switchboard_core::{decode_cursor, encode_cursor, AppError, LedgerPage, RequestStatus, MAX_PAGE_ROWS};
 
-use super::costs::buckets;
-use super::filter::{self, Resolved};
+use super::filter::{self, Conditions, Resolved};
 use crate::queries::requests::{from_row, COLUMNS};
+use crate::StoreError;
 
-/// Up to `limit` rows older than `cursor` (from the newest when none).
+/// Up to `limit` rows older than `cursor` (from the newest when none). Rows
+/// are ordered by time, then by their place in the table, which every index
+/// on `created_at` already holds: no sort, whatever the ledger's size.
 pub async fn page(db: &SqlitePool, r: &Resolved, cursor: Option<&str>, limit: u32) -> Result<LedgerPage, AppError> {
     let limit = limit.clamp(1, MAX_PAGE_ROWS);
     let mut c = filter::rows(r);
+    let mut seq_bind = None;
     if let Some(cursor) = cursor.filter(|c| !c.is_empty()) {
-        let (at, id) = decode_cursor(cursor)?;
-        c.push("(created_at < ? OR (created_at = ? AND id < ?))", [at.clone(), at, id]);
+        let (at, seq) = decode_cursor(cursor)?;
+        c.push("(created_at < ? OR (created_at = ? AND rowid < ?))", [at.clone(), at]);
+        seq_bind = Some(seq);
     }
     let sql = format!(
-        "SELECT {COLUMNS} FROM requests {} ORDER BY created_at DESC, id DESC LIMIT {}",
+        "SELECT rowid AS seq, {COLUMNS} FROM requests {} ORDER BY created_at DESC, rowid DESC LIMIT {}",
         c.where_clause(),
         limit + 1
     );
+    // The cursor's rowid is the last parameter of its condition: bound in order.
     let mut q = sqlx::query(&sql);
-    for b in &c.binds {
+    let n = c.binds.len();
+    for (i, b) in c.binds.iter().enumerate() {
         q = q.bind(b);
+        if i + 1 == n {
+            if let Some(seq) = seq_bind {
+                q = q.bind(seq);
+            }
+        }
     }
-    let rows = q.fetch_all(db).await.map_err(crate::StoreError::from)?;
-    let mut rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(&r.created_at, &r.id))
-    } else {
-        None
-    };
-    let total = if cursor.is_some() { None } else { count(db, r).await? };
-    Ok(LedgerPage { rows, next_cursor, total })
+    let rows = q.fetch_all(db).await.map_err(StoreError::from)?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut last_seq = 0i64;
+    for row in rows.iter().take(limit as usize) {
+        out.push(from_row(row)?);
+        last_seq = row.try_get("seq").map_err(StoreError::from)?;
+    }
+    let next_cursor = (rows.len() > limit as usize).then(|| {
+        let last = out.last().expect("a full page");
+        encode_cursor(&last.created_at, last_seq)
+    });
+    Ok(LedgerPage { rows: out, next_cursor })
 }
 
-/// How many rows `r` matches: from the hourly sums where they can tell,
-/// else counted in the ledger; none with a search (that would read every row).
+/// How many rows `r` matches: summed in SQLite from the hourly sums and the
+/// partial hours at the ends, or counted in the ledger when the filter names
+/// a caller; none with a search (that would read every row).
 pub async fn count(db: &SqlitePool, r: &Resolved) -> Result<Option<u32>, AppError> {
     if r.filter.search.is_some() {
         return Ok(None);
     }
-    if r.filter.caller.is_some() {
-        let c = filter::rows(r);
-        let sql = format!("SELECT COUNT(*) FROM requests {}", c.where_clause());
+    let one = |sql: String, binds: Vec<String>| async move {
         let mut q = sqlx::query(&sql);
-        for b in &c.binds {
+        for b in &binds {
             q = q.bind(b);
         }
-        let n: i64 =
-            q.fetch_one(db).await.map_err(crate::StoreError::from)?.try_get(0).map_err(crate::StoreError::from)?;
-        return Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)));
-    }
-    let sums = buckets(db, r).await?;
-    let n = sums.iter().fold(0u64, |n, b| {
-        let t = &b.totals;
-        n + u64::from(match r.filter.status {
-            None => t.requests,
-            Some(RequestStatus::Error) => t.errors,
-            Some(RequestStatus::Cancelled) => t.cancelled,
-            Some(RequestStatus::Ok) => t.requests - t.errors - t.cancelled,
-        })
-    });
-    Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
+        let row = q.fetch_one(db).await.map_err(StoreError::from)?;
+        let get = |i: usize| -> Result<i64, StoreError> { Ok(row.try_get::<Option<i64>, _>(i)?.unwrap_or(0)) };
+        Ok::<_, StoreError>((get(0)?, get(1)?, get(2)?))
+    };
+    let pick = |(all, errors, cancelled): (i64, i64, i64)| match r.filter.status {
+        None => all,
+        Some(RequestStatus::Error) => errors,
+        Some(RequestStatus::Cancelled) => cancelled,
+        Some(RequestStatus::Ok) => all - errors - cancelled,
+    };
+    let n = if r.filter.caller.is_some() {
+        let c = filter::rows(&Resolved {
+            filter: switchboard_core::LedgerFilter { status: None, ..r.filter.clone() },
+            ..r.clone()
+        });
+        let sql = format!(
+            "SELECT COUNT(*), SUM(status = 'error'), SUM(status = 'cancelled') FROM requests {}",
+            c.where_clause()
+        );
+        pick(one(sql, c.binds).await?)
+    } else {
+        let split = filter::split(r.start.as_deref(), r.end.as_deref());
+        let mut hourly = Conditions::default();
+        if let Some(h) = &split.first_hour {
+            hourly.push("hour >= ?", [h.clone()]);
+        }
+        if let Some(h) = &split.end_hour {
+            hourly.push("hour < ?", [h.clone()]);
+        }
+        filter::dimensions(&r.filter, &mut hourly);
+        let sql =
+            format!("SELECT SUM(requests), SUM(errors), SUM(cancelled) FROM requests_hourly {}", hourly.where_clause());
+        let mut n = pick(one(sql, hourly.binds).await?);
+        for (start, end) in &split.edges {
+            let mut edge = Conditions::default();
+            if let Some(s) = start {
+                edge.push("created_at >= ?", [s.clone()]);
+            }
+            if let Some(e) = end {
+                edge.push("created_at < ?", [e.clone()]);
+            }
+            filter::dimensions(&r.filter, &mut edge);
+            let sql = format!(
+                "SELECT COUNT(*), SUM(status = 'error'), SUM(status = 'cancelled') FROM requests {}",
+                edge.where_clause()
+            );
+            n += pick(one(sql, edge.binds).await?);
+        }
+        n
+    };
+    Ok(Some(u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
 }
-
 /// The use cases, providers, models and callers the ledger holds (History's filter choices).
 pub async fn facets(db: &SqlitePool) -> Result<Facets, crate::StoreError> {
     let distinct = |sql: &'static str| async move { sqlx::query_scalar::<_, String>(sql).fetch_all(db).await };

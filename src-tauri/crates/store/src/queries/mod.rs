@@ -6,6 +6,7 @@ pub mod groups;
 pub mod local_models;
 pub mod model_prices;
 pub mod providers;
+pub mod reports;
 pub mod request_texts;
 pub mod requests;
 pub mod use_cases;

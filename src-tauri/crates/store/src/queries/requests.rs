@@ -12,8 +12,9 @@ pub(crate) const COLUMNS: &str = "id, created_at, use_case, provider, model, inp
     image_count, image_tokens, route_json, cache_hit, tokens_saved, caller, local, cost_avoided_usd";
 
 /// Appends one ledger row, stamped now with a fresh id, and returns it as stored.
+/// Ids are time-ordered (UUID v7), so new rows go to the end of the id index.
 pub async fn insert<'e>(db: impl SqliteExecutor<'e>, rec: &NewRequestRecord) -> Result<RequestRecord, StoreError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     insert_with(db, rec, &id, &created_at).await
 }
@@ -26,40 +27,58 @@ pub async fn insert_with<'e>(
     id: &str,
     created_at: &str,
 ) -> Result<RequestRecord, StoreError> {
-    sqlx::query(
-        "INSERT INTO requests (id, created_at, use_case, provider, model, input_tokens, output_tokens,
-                               cost_usd, latency_ms, ttft_ms, tokens_per_second, status, error, params_json,
-                               cached_input_tokens, reasoning_tokens, image_count, image_tokens, route_json,
-                               cache_hit, tokens_saved, caller, local, cost_avoided_usd)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(created_at)
-    .bind(&rec.use_case)
-    .bind(&rec.provider)
-    .bind(&rec.model)
-    .bind(i64::from(rec.input_tokens))
-    .bind(i64::from(rec.output_tokens))
-    .bind(rec.cost_usd)
-    .bind(rec.latency_ms)
-    .bind(rec.ttft_ms)
-    .bind(rec.tokens_per_second)
-    .bind(rec.status.as_str())
-    .bind(&rec.error)
-    .bind(rec.params.as_ref().map(crate::json::to_text))
-    .bind(i64::from(rec.cached_input_tokens))
-    .bind(i64::from(rec.reasoning_tokens))
-    .bind(i64::from(rec.image_count))
-    .bind(i64::from(rec.image_tokens))
-    .bind((!rec.route.is_empty()).then(|| crate::json::to_text(&rec.route)))
-    .bind(rec.cache_hit)
-    .bind(i64::from(rec.tokens_saved))
-    .bind(&rec.caller)
-    .bind(rec.local)
-    .bind(rec.cost_avoided_usd.max(0.0))
-    .execute(db)
-    .await?;
-    Ok(RequestRecord { id: id.to_string(), created_at: created_at.to_string(), record: rec.clone() })
+    let row = RequestRecord { id: id.to_string(), created_at: created_at.to_string(), record: rec.clone() };
+    insert_many(db, &[&row]).await?;
+    Ok(row)
+}
+
+const INSERT_COLUMNS: &str = "id, created_at, use_case, provider, model, input_tokens, output_tokens, cost_usd,
+    latency_ms, ttft_ms, tokens_per_second, status, error, params_json, cached_input_tokens, reasoning_tokens,
+    image_count, image_tokens, route_json, cache_hit, tokens_saved, caller, local, cost_avoided_usd";
+const PER_ROW: usize = 24;
+
+/// The most rows one INSERT statement carries (SQLite takes up to 32,766 parameters).
+pub const MAX_ROWS_PER_INSERT: usize = 64;
+
+/// Appends rows as stored records (their own ids and times) in one statement.
+pub async fn insert_many<'e>(db: impl SqliteExecutor<'e>, rows: &[&RequestRecord]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    assert!(rows.len() <= MAX_ROWS_PER_INSERT, "at most {MAX_ROWS_PER_INSERT} rows per statement");
+    let one = format!("({})", vec!["?"; PER_ROW].join(", "));
+    let sql = format!("INSERT INTO requests ({INSERT_COLUMNS}) VALUES {}", vec![one; rows.len()].join(", "));
+    let mut q = sqlx::query(&sql);
+    for row in rows {
+        let rec = &row.record;
+        q = q
+            .bind(&row.id)
+            .bind(&row.created_at)
+            .bind(&rec.use_case)
+            .bind(&rec.provider)
+            .bind(&rec.model)
+            .bind(i64::from(rec.input_tokens))
+            .bind(i64::from(rec.output_tokens))
+            .bind(rec.cost_usd)
+            .bind(rec.latency_ms)
+            .bind(rec.ttft_ms)
+            .bind(rec.tokens_per_second)
+            .bind(rec.status.as_str())
+            .bind(&rec.error)
+            .bind(rec.params.as_ref().map(crate::json::to_text))
+            .bind(i64::from(rec.cached_input_tokens))
+            .bind(i64::from(rec.reasoning_tokens))
+            .bind(i64::from(rec.image_count))
+            .bind(i64::from(rec.image_tokens))
+            .bind((!rec.route.is_empty()).then(|| crate::json::to_text(&rec.route)))
+            .bind(rec.cache_hit)
+            .bind(i64::from(rec.tokens_saved))
+            .bind(&rec.caller)
+            .bind(rec.local)
+            .bind(rec.cost_avoided_usd.max(0.0));
+    }
+    q.execute(db).await?;
+    Ok(())
 }
 
 /// The most recent `limit` rows, newest first.
