@@ -6,8 +6,10 @@
 //! - [`commands`]: thin Tauri commands over `ops`, exported to TypeScript.
 //! - [`bindings`]: the tauri-specta builder that registers commands and events.
 //! - [`routing`]: routing's background work (health probes, events to the window).
+//! - [`cli`]: `compare` and `costs export` without a window, on the app's data.
 
 pub mod bindings;
+pub mod cli;
 pub mod commands;
 pub mod housekeeping;
 pub mod logging;

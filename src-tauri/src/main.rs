@@ -7,5 +7,8 @@ fn main() {
     if switchboard_engine::worker::run_if_requested(&args) {
         return;
     }
+    if let Some(code) = switchboard_app::cli::run_if_requested(&args[1..]) {
+        std::process::exit(code);
+    }
     switchboard_app::run();
 }

@@ -243,4 +243,12 @@ pub trait TextEngine: Send + Sync + 'static {
     fn resident_models(&self) -> Vec<ResidentModel> {
         Vec::new()
     }
+
+    /// The request's prompt tokens as the model's own tokenizer counts them
+    /// (chat template applied), where that can be told at once: the model is
+    /// in memory and the engine is not busy. None otherwise; nothing is
+    /// loaded for a count.
+    fn count_tokens(&self, _model_path: &Path, _req: &EngineRequest) -> Result<Option<u32>, AppError> {
+        Ok(None)
+    }
 }

@@ -482,7 +482,40 @@ fn cancelled_stats(waited: Instant) -> GenerationStats {
     }
 }
 
+/// The longest a token count waits for the worker's answer.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl WorkerEngine {
+    /// Asks an idle, running worker to count a prompt's tokens; none when no
+    /// worker runs, a job holds it, or it does not answer in time (a count
+    /// never starts a worker or waits for a turn).
+    fn count_in_worker(&self, model_path: &Path, req: &EngineRequest) -> Option<u32> {
+        let mut slot = self.worker.try_lock().ok()?;
+        let worker = slot.as_mut()?;
+        if !matches!(worker.child.try_wait(), Ok(None)) {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let msg = ToWorker::CountTokens { id, model_path: model_path.to_path_buf(), request: req.clone() };
+        let line = serde_json::to_string(&msg).expect("requests serialise");
+        writeln!(worker.stdin, "{line}").and_then(|_| worker.stdin.flush()).ok()?;
+        let deadline = Instant::now() + COUNT_TIMEOUT;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match worker.events.recv_timeout(left) {
+                Ok(FromWorker::Counted { id: i, tokens }) if i == id => return tokens,
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
 impl TextEngine for WorkerEngine {
+    fn count_tokens(&self, model_path: &Path, req: &EngineRequest) -> Result<Option<u32>, AppError> {
+        Ok(self.count_in_worker(model_path, req))
+    }
+
     fn generate(
         &self,
         model_path: &Path,

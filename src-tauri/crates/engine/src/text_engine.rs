@@ -329,6 +329,21 @@ impl Engine {
         result
     }
 
+    /// The prompt's tokens as [`Self::generate`] would tokenize them, if the
+    /// model at `path` is in memory and no request holds the engine; none
+    /// otherwise (nothing is loaded for a count).
+    pub fn count_prompt_tokens(&self, path: &Path, req: &GenerateRequest) -> Option<u32> {
+        let residents = self.residents.try_lock().ok()?;
+        let resident = residents.iter().find(|r| r.info.path == path)?;
+        let model: &LlamaModel = &resident.model;
+        let prompt = if req.raw_prompt {
+            req.prompt.clone()
+        } else {
+            render_prompt(model, req.system_prompt.as_deref(), &req.history, &req.prompt)
+        };
+        Some(model.vocab().tokenize(prompt.as_bytes(), true, true).len() as u32)
+    }
+
     fn run(
         config: &EngineConfig,
         resident: &mut Resident,
@@ -1024,6 +1039,14 @@ impl switchboard_core::TextEngine for Engine {
 
     fn resident_models(&self) -> Vec<ResidentModel> {
         Engine::resident_models(self)
+    }
+
+    fn count_tokens(
+        &self,
+        model_path: &Path,
+        req: &switchboard_core::EngineRequest,
+    ) -> Result<Option<u32>, switchboard_core::AppError> {
+        Ok(self.count_prompt_tokens(model_path, &GenerateRequest::from(req)))
     }
 }
 

@@ -26,10 +26,32 @@ pub const WORKER_FLAG: &str = "--engine-worker";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ToWorker {
-    Generate { id: u64, model_path: PathBuf, request: EngineRequest },
-    Embed { id: u64, model_path: PathBuf, load: ModelLoadSettings, texts: Vec<String> },
-    Describe { id: u64, model_path: PathBuf, projector_path: PathBuf, request: VisionRequest },
-    Cancel { id: u64 },
+    Generate {
+        id: u64,
+        model_path: PathBuf,
+        request: EngineRequest,
+    },
+    Embed {
+        id: u64,
+        model_path: PathBuf,
+        load: ModelLoadSettings,
+        texts: Vec<String>,
+    },
+    Describe {
+        id: u64,
+        model_path: PathBuf,
+        projector_path: PathBuf,
+        request: VisionRequest,
+    },
+    Cancel {
+        id: u64,
+    },
+    /// The prompt's tokens, if the model is in memory (see `Engine::count_prompt_tokens`).
+    CountTokens {
+        id: u64,
+        model_path: PathBuf,
+        request: EngineRequest,
+    },
 }
 
 /// Worker -> app.
@@ -61,6 +83,10 @@ pub enum FromWorker {
         id: u64,
         error: AppError,
     },
+    Counted {
+        id: u64,
+        tokens: Option<u32>,
+    },
     /// Work was done in the last second (batches decoded, tokens produced): the job is slow, not stuck.
     Progress,
     /// The models in memory, sent after every request and whenever one is unloaded.
@@ -73,6 +99,7 @@ pub enum FromWorker {
 enum Job {
     Generate(u64, PathBuf, EngineRequest),
     Embed(u64, PathBuf, ModelLoadSettings, Vec<String>),
+    Count(u64, PathBuf, EngineRequest),
     Describe(u64, PathBuf, PathBuf, VisionRequest),
 }
 
@@ -147,6 +174,9 @@ pub fn serve(config: EngineConfig) {
                     Ok(ToWorker::Describe { id, model_path, projector_path, request }) => {
                         let _ = jobs_tx.send(Job::Describe(id, model_path, projector_path, request));
                     }
+                    Ok(ToWorker::CountTokens { id, model_path, request }) => {
+                        let _ = jobs_tx.send(Job::Count(id, model_path, request));
+                    }
                     Ok(ToWorker::Cancel { id }) => match &*current.lock().expect("current lock") {
                         Some((running, flag)) if *running == id => flag.store(true, Ordering::Relaxed),
                         _ => {
@@ -197,6 +227,10 @@ pub fn serve(config: EngineConfig) {
                     Ok(stats) => FromWorker::Described { id, stats },
                     Err(error) => FromWorker::Failed { id, error: error.into() },
                 });
+            }
+            Job::Count(id, model_path, request) => {
+                let tokens = engine.count_prompt_tokens(&model_path, &crate::GenerateRequest::from(&request));
+                send(&FromWorker::Counted { id, tokens });
             }
             Job::Embed(id, model_path, load, texts) => {
                 let result = engine.embed(&model_path, &load, &texts).map_err(AppError::from);

@@ -397,3 +397,23 @@ fn killing_the_owner_with_sigkill_ends_its_worker() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn prompt_tokens_are_counted_by_the_models_tokenizer_once_it_is_in_memory_never_loading_it() {
+    let req = request("How many tokens is this prompt, with its chat template?", 4);
+    // In process: nothing loaded, nothing counted.
+    let direct = Engine::new(config());
+    assert_eq!(direct.count_tokens(&model_path(), &req).unwrap(), None);
+    let (_, stats) = run(&direct, &req).unwrap();
+    assert_eq!(direct.count_tokens(&model_path(), &req).unwrap(), Some(stats.input_tokens));
+    // Through the worker: no worker started for a count; then the same figure as the request's own.
+    let w = worker();
+    assert_eq!(w.count_tokens(&model_path(), &req).unwrap(), None);
+    assert!(w.worker_pid().is_none(), "a count does not start a worker");
+    let (_, stats) = run(&w, &req).unwrap();
+    assert_eq!(w.count_tokens(&model_path(), &req).unwrap(), Some(stats.input_tokens));
+    // A longer prompt counts more; another model file (not in memory) is not counted.
+    let longer = request(&"How many tokens is this prompt? ".repeat(5), 4);
+    assert!(w.count_tokens(&model_path(), &longer).unwrap().unwrap() > stats.input_tokens);
+    assert_eq!(w.count_tokens(std::path::Path::new("/nowhere/other.gguf"), &req).unwrap(), None);
+}

@@ -67,8 +67,12 @@ impl Gateway {
         for p in planned {
             let params = req.params.clone().or(p.params.clone()).unwrap_or_else(|| use_case.effective_params(None));
             let max_out = params.max_tokens;
+            let mut counted = None;
             let (local, price, unavailable) = match &p.target {
-                Ok(Target::Local { .. }) => (true, None, None),
+                Ok(Target::Local { path, load }) => {
+                    counted = self.count_local(&use_case, req, path, load, &params).await;
+                    (true, None, None)
+                }
                 Ok(Target::Remote { provider }) => {
                     (!provider.kind.is_cloud(), self.store.price(provider.kind.as_str(), &p.model.model).await?, None)
                 }
@@ -86,8 +90,8 @@ impl Gateway {
             out.push(CostEstimate {
                 candidate: p.model.to_string(),
                 local,
-                input_tokens: text_tokens,
-                counted: false,
+                input_tokens: counted.unwrap_or(text_tokens),
+                counted: counted.is_some(),
                 max_output_tokens: max_out,
                 min_usd,
                 max_usd,
@@ -96,6 +100,32 @@ impl Gateway {
             });
         }
         Ok(out)
+    }
+
+    /// The prompt's tokens by the local model's own tokenizer, where the
+    /// engine can tell at once (the model in memory, the engine free).
+    async fn count_local(
+        &self,
+        use_case: &UseCase,
+        req: &EstimateRequest,
+        path: &std::path::Path,
+        load: &switchboard_core::ModelLoadSettings,
+        params: &SamplingParams,
+    ) -> Option<u32> {
+        let engine_req = switchboard_core::EngineRequest {
+            system_prompt: use_case.system_prompt.clone(),
+            prompt: req.prompt.clone(),
+            params: params.clone(),
+            json_schema: use_case.json_schema.clone(),
+            raw_prompt: false,
+            ignore_eos: false,
+            priority: switchboard_core::Priority::Interactive,
+            history: req.history.clone(),
+            load: load.clone(),
+            no_prompt_cache: false,
+        };
+        let (engine, path) = (self.engine.clone(), path.to_path_buf());
+        tokio::task::spawn_blocking(move || engine.count_tokens(&path, &engine_req)).await.ok()?.ok()?
     }
 
     /// What a local answer of these tokens would have cost at the first

@@ -1055,6 +1055,22 @@ async fn a_comparison_runs_every_prompt_at_the_local_model_and_a_cloud_model_and
     assert_eq!(rows.iter().filter(|r| r.record.caller == switchboard_gateway::COMPARE_CALLER).count(), 6);
     assert!(local.runs.iter().all(|r| rows.iter().any(|row| Some(&row.id) == r.ledger_id.as_ref())));
 
+    // The local model is in memory now: an estimate counts its prompt with the model's tokenizer,
+    // exactly as the request itself did.
+    let est = f
+        .gateway
+        .estimate(&switchboard_gateway::EstimateRequest {
+            use_case: "routed".into(),
+            prompt: "Say hello.".into(),
+            history: Vec::new(),
+            model: Some("local/gemma-3-270m-q4_k_m".into()),
+            params: None,
+        })
+        .await
+        .unwrap();
+    assert!(est[0].counted, "{est:?}");
+    assert_eq!(est[0].input_tokens, local.runs[1].input_tokens);
+
     // Stopped before it starts: nothing runs, the (empty) report is still saved; bad input is refused.
     stop.store(true, Ordering::Relaxed);
     let empty = f.gateway.compare(&req, &stop, |_| {}).await.unwrap();
