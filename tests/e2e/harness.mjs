@@ -56,9 +56,13 @@ export class App {
         ? { WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" }
         : {}),
     };
+    // Its own process group: stop() ends tauri-driver, WebKitWebDriver and the app they
+    // started together. An app left behind would hold this process's output open, and
+    // the test runner would wait for it forever.
     this.driver = spawn("tauri-driver", ["--port", String(this.port), "--native-port", String(this.port + 1)], {
       env,
       stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
     });
     await waitForPort(this.port, 20_000);
     await this.open();
@@ -101,7 +105,9 @@ export class App {
 
   async stop() {
     await this.browser?.deleteSession().catch(() => {});
-    this.driver?.kill();
+    this.killGroup("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    this.killGroup("SIGKILL");
     for (let i = 0; i < 5; i++) {
       try {
         rmSync(this.home, { recursive: true, force: true });
@@ -109,6 +115,16 @@ export class App {
       } catch {
         await new Promise((r) => setTimeout(r, 200));
       }
+    }
+  }
+
+  /** Signals tauri-driver's whole process group (the driver, WebKitWebDriver, the app, its engine worker). */
+  killGroup(signal) {
+    if (!this.driver?.pid) return;
+    try {
+      process.kill(-this.driver.pid, signal);
+    } catch {
+      // Already gone.
     }
   }
 

@@ -52,29 +52,14 @@ const SUM_ROWS: &str = "COUNT(*) AS requests,
 /// breakdown table.
 pub(crate) async fn group_buckets<'e>(db: impl SqliteExecutor<'e>, r: &Resolved) -> Result<Vec<Bucket>, StoreError> {
     let split = filter::split(r.start.as_deref(), r.end.as_deref());
-    let mut hourly = Conditions::default();
-    if let Some(h) = &split.first_hour {
-        hourly.push("h.hour >= ?", [h.clone()]);
-    }
-    if let Some(h) = &split.end_hour {
-        hourly.push("h.hour < ?", [h.clone()]);
-    }
-    filter::dimensions_of("h.", &r.filter, &mut hourly);
+    let hourly = split.hourly("h.", &r.filter);
     let mut sql = format!(
         "SELECT h.use_case AS use_case, h.provider AS provider, h.model AS model, h.local AS local, {SUM_HOURLY}
          FROM requests_hourly h {} GROUP BY 1, 2, 3, 4",
         hourly.where_clause()
     );
     let mut binds = hourly.binds;
-    for (start, end) in &split.edges {
-        let mut edge = Conditions::default();
-        if let Some(s) = start {
-            edge.push("created_at >= ?", [s.clone()]);
-        }
-        if let Some(e) = end {
-            edge.push("created_at < ?", [e.clone()]);
-        }
-        filter::dimensions(&r.filter, &mut edge);
+    for (_, edge) in split.edges(&r.filter) {
         sql.push_str(&format!(
             " UNION ALL SELECT use_case, provider, model, local, {SUM_ROWS} FROM requests {} GROUP BY 1, 2, 3, 4",
             edge.where_clause()
@@ -128,16 +113,8 @@ pub(crate) async fn day_costs<'e>(
     );
     binds.extend(dims.binds);
     // The partial hours at the ends belong to the first and the last day.
-    for (start, end) in &split.edges {
+    for (start, edge) in split.edges(&r.filter) {
         let day = if start.as_deref() == r.start.as_deref() { &days[0].0 } else { &days[days.len() - 1].0 };
-        let mut edge = Conditions::default();
-        if let Some(s) = start {
-            edge.push("created_at >= ?", [s.clone()]);
-        }
-        if let Some(e) = end {
-            edge.push("created_at < ?", [e.clone()]);
-        }
-        filter::dimensions(&r.filter, &mut edge);
         sql.push_str(&format!(
             " UNION ALL SELECT ? AS day, provider, model, use_case, COUNT(*) AS requests, SUM(cost_usd) AS cost_usd
               FROM requests {} GROUP BY 1, 2, 3, 4",

@@ -105,6 +105,41 @@ pub(crate) struct Split {
     pub edges: Vec<(Option<String>, Option<String>)>,
 }
 
+impl Split {
+    /// Conditions on `requests_hourly` (its columns named with `prefix`, e.g.
+    /// `h.`) for the whole hours, and on the filter's dimensions.
+    pub fn hourly(&self, prefix: &str, f: &LedgerFilter) -> Conditions {
+        let mut c = Conditions::default();
+        if let Some(h) = &self.first_hour {
+            c.push(&format!("{prefix}hour >= ?"), [h.clone()]);
+        }
+        if let Some(h) = &self.end_hour {
+            c.push(&format!("{prefix}hour < ?"), [h.clone()]);
+        }
+        dimensions_of(prefix, f, &mut c);
+        c
+    }
+
+    /// Conditions on the ledger for each partial hour, with the filter's
+    /// dimensions, each with the instant it starts at.
+    pub fn edges(&self, f: &LedgerFilter) -> Vec<(Option<String>, Conditions)> {
+        self.edges
+            .iter()
+            .map(|(start, end)| {
+                let mut c = Conditions::default();
+                if let Some(s) = start {
+                    c.push("created_at >= ?", [s.clone()]);
+                }
+                if let Some(e) = end {
+                    c.push("created_at < ?", [e.clone()]);
+                }
+                dimensions(f, &mut c);
+                (start.clone(), c)
+            })
+            .collect()
+    }
+}
+
 fn parse(instant: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(instant).expect("a resolved instant").with_timezone(&Utc)
 }

@@ -3,7 +3,7 @@
 use sqlx::{Row, SqlitePool};
 use switchboard_core::{decode_cursor, encode_cursor, AppError, LedgerPage, RequestStatus, MAX_PAGE_ROWS};
 
-use super::filter::{self, Conditions, Resolved};
+use super::filter::{self, Resolved};
 use crate::queries::requests::{from_row, COLUMNS};
 use crate::StoreError;
 
@@ -83,26 +83,11 @@ pub async fn count(db: &SqlitePool, r: &Resolved) -> Result<Option<u32>, AppErro
         pick(one(sql, c.binds).await?)
     } else {
         let split = filter::split(r.start.as_deref(), r.end.as_deref());
-        let mut hourly = Conditions::default();
-        if let Some(h) = &split.first_hour {
-            hourly.push("hour >= ?", [h.clone()]);
-        }
-        if let Some(h) = &split.end_hour {
-            hourly.push("hour < ?", [h.clone()]);
-        }
-        filter::dimensions(&r.filter, &mut hourly);
+        let hourly = split.hourly("", &r.filter);
         let sql =
             format!("SELECT SUM(requests), SUM(errors), SUM(cancelled) FROM requests_hourly {}", hourly.where_clause());
         let mut n = pick(one(sql, hourly.binds).await?);
-        for (start, end) in &split.edges {
-            let mut edge = Conditions::default();
-            if let Some(s) = start {
-                edge.push("created_at >= ?", [s.clone()]);
-            }
-            if let Some(e) = end {
-                edge.push("created_at < ?", [e.clone()]);
-            }
-            filter::dimensions(&r.filter, &mut edge);
+        for (_, edge) in split.edges(&r.filter) {
             let sql = format!(
                 "SELECT COUNT(*), SUM(status = 'error'), SUM(status = 'cancelled') FROM requests {}",
                 edge.where_clause()
