@@ -63,6 +63,21 @@ install_tauri_driver() {
   fi
 }
 
+# The official openai and ollama Python packages (pinned in tests/api), in a
+# venv kept in the cache: the API is tested with the clients people use.
+install_api_clients() {
+  local venv="$SWITCHBOARD_CACHE/venv-api"
+  local stamp="$venv/.requirements"
+  if ! cmp -s "$ROOT/tests/api/requirements.txt" "$stamp"; then
+    say "installing the API test clients (openai, ollama, pytest) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/api/requirements.txt"
+    cp "$ROOT/tests/api/requirements.txt" "$stamp"
+  fi
+  API_PYTEST="$venv/bin/pytest"
+  export API_PYTEST
+}
+
 fetch_model() {
   say "default model (Gemma 3 270M Q4_K_M, verified by sha256)"
   cargo run --quiet --manifest-path "$ROOT/src-tauri/Cargo.toml" -p switchboard-models --bin fetch-model -- "$SWITCHBOARD_MODEL_CACHE"
@@ -84,7 +99,7 @@ build_app() {
   say "building the app"
   cd "$ROOT"
   npx tauri build --debug --no-bundle --ci
-  APP_BIN="$CARGO_TARGET_DIR/debug/switchboard"
+  APP_BIN="$CARGO_TARGET_DIR/debug/switchboard-desktop"
   export APP_BIN
 }
 

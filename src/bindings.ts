@@ -92,6 +92,11 @@ export const commands = {
 	saveRoutingSettings: (settings: RoutingSettings) => typedError<RoutingSettings, AppError>(__TAURI_INVOKE("save_routing_settings", { settings })),
 	candidateStates: (models: string[]) => typedError<CandidateState[], AppError>(__TAURI_INVOKE("candidate_states", { models })),
 	routingEvents: (provider: string | null, limit: number) => typedError<RoutingEvent[], AppError>(__TAURI_INVOKE("routing_events", { provider, limit })),
+	apiPage: () => typedError<ApiPage, AppError>(__TAURI_INVOKE("api_page")),
+	/**  Saves the settings and (re)starts or stops the server to match them. */
+	saveApiSettings: (settings: ApiServerSettings) => typedError<ApiPage, AppError>(__TAURI_INVOKE("save_api_settings", { settings })),
+	createApiToken: (name: string, admin: boolean) => typedError<CreatedToken, AppError>(__TAURI_INVOKE("create_api_token", { name, admin })),
+	revokeApiToken: (name: string) => typedError<ApiPage, AppError>(__TAURI_INVOKE("revoke_api_token", { name })),
 };
 
 /** Events */
@@ -101,6 +106,47 @@ export const events = {
 };
 
 /* Types */
+/**  Everything the Local API section shows. */
+export type ApiPage = {
+	settings: ApiServerSettings,
+	status: ServerStatus,
+	tokens: ApiToken[],
+};
+
+/**  How the local HTTP API serves: kept in the app's settings. */
+export type ApiServerSettings = {
+	/**  Started with the app (and by `switchboard serve` regardless). */
+	enabled: boolean,
+	/**  `127.0.0.1` unless the admin chooses another interface. */
+	host: string,
+	port: number,
+	/**  Origins allowed by CORS; none sends no CORS headers at all. */
+	allowed_origins: string[],
+	/**  Images given as http(s) URLs are fetched (off by default: requests stay on this machine). */
+	fetch_image_urls: boolean,
+	/**  The largest request body, in MiB. */
+	max_body_mib: number,
+	/**  The most images in one request. */
+	max_images: number,
+	/**  Requests served at once; more wait in line up to the same number again, then are refused. */
+	max_concurrent: number,
+	/**  The use case a request for a concrete model (`local/<id>`, `provider/model`) is recorded under. */
+	default_use_case: string,
+};
+
+/**  A token as lists show it: never the token itself. */
+export type ApiToken = {
+	id: string,
+	name: string,
+	scope: TokenScope,
+	/**  The token's first characters (`sb-AbCd`), to tell tokens apart. */
+	prefix: string,
+	created_at: string,
+	created_by: string,
+	last_used_at: string | null,
+	revoked_at: string | null,
+};
+
 /**  `{code, message}`: what crosses to the UI or an API client. */
 export type AppError = {
 	code: ErrorCode,
@@ -391,6 +437,12 @@ export type CostTotals = {
 	cost_avoided_usd: number | null,
 	cache_hits: number,
 	tokens_saved: number | null,
+};
+
+/**  A token just created: the only time its secret is shown. */
+export type CreatedToken = {
+	token: ApiToken,
+	secret: string,
 };
 
 /**  One day's spend for one provider, model and use case (the chart's bars). */
@@ -1186,7 +1238,29 @@ export type SamplingParams = {
 	seed?: number | null,
 };
 
+/**  The server as Settings shows it. */
+export type ServerStatus = {
+	running: boolean,
+	/**  `host:port` it listens on. */
+	address: string | null,
+	started_at: string | null,
+	requests_served: number | null,
+	/**  Refused before a handler: wrong Host, no or bad token, too many at once. */
+	requests_refused: number | null,
+	/**  Listening beyond this machine. */
+	exposed: boolean,
+	/**  Why it is not running, when it failed to start. */
+	error: string | null,
+};
+
 export type Theme = "light" | "dark" | "auto";
+
+/**  What a token may do. */
+export type TokenScope = 
+/**  The model APIs (chat, generate, embeddings, listings) and reading the configuration. */
+"use" | 
+/**  Also changing the configuration. */
+"admin";
 
 export type UiPrefs = {
 	theme: Theme,

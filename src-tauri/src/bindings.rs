@@ -82,6 +82,10 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::save_routing_settings,
             commands::candidate_states,
             commands::routing_events,
+            commands::api_page,
+            commands::save_api_settings,
+            commands::create_api_token,
+            commands::revoke_api_token,
         ])
         .events(collect_events![ModelStatusChanged, RoutingEventRaised])
         // One TypeScript type per Rust type; the wire shapes are the serialised ones.

@@ -7,8 +7,9 @@ fn main() {
     if switchboard_engine::worker::run_if_requested(&args) {
         return;
     }
-    if let Some(code) = switchboard_app::cli::run_if_requested(&args[1..]) {
-        std::process::exit(code);
+    // `switchboard-desktop serve`, `... chat` and the rest: the command line, no window.
+    if switchboard_cli::is_command(args.get(1).map(String::as_str)) {
+        std::process::exit(switchboard_cli::run(args));
     }
     switchboard_app::run();
 }

@@ -32,7 +32,7 @@ fn request(id: &str, prompt: &str, max_tokens: u32) -> LlmRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_survives_its_engine_worker_dying_mid_generation() {
     // This test binary is not the app: point the supervisor at the app binary.
-    std::env::set_var("SWITCHBOARD_ENGINE_WORKER", env!("CARGO_BIN_EXE_switchboard"));
+    std::env::set_var("SWITCHBOARD_ENGINE_WORKER", env!("CARGO_BIN_EXE_switchboard-desktop"));
     let dir = tempfile::tempdir().unwrap();
     let s = Arc::new(AppState::open(Paths::under(dir.path().join("data"), dir.path().join("cache"))).await.unwrap());
     let model = s.paths.models_dir.join("gemma-3-270m-q4_k_m.gguf");
@@ -78,7 +78,7 @@ async fn the_app_survives_its_engine_worker_dying_mid_generation() {
 }
 
 async fn app_with_model(dir: &std::path::Path) -> Arc<AppState> {
-    std::env::set_var("SWITCHBOARD_ENGINE_WORKER", env!("CARGO_BIN_EXE_switchboard"));
+    std::env::set_var("SWITCHBOARD_ENGINE_WORKER", env!("CARGO_BIN_EXE_switchboard-desktop"));
     let s = Arc::new(AppState::open(Paths::under(dir.join("data"), dir.join("cache"))).await.unwrap());
     let model = s.paths.models_dir.join("gemma-3-270m-q4_k_m.gguf");
     if std::fs::hard_link(cached_model(), &model).is_err() {

@@ -56,6 +56,7 @@ export class App {
         ? { WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" }
         : {}),
     };
+    this.env = env;
     // Its own process group: stop() ends tauri-driver, WebKitWebDriver and the app they
     // started together. An app left behind would hold this process's output open, and
     // the test runner would wait for it forever.

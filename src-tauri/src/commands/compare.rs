@@ -1,6 +1,7 @@
 //! Local-versus-cloud comparisons from the window: run (progress streamed),
 //! stop, list, open, delete, export as Markdown, and prompts from a file.
 
+use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -13,7 +14,7 @@ use crate::state::AppState;
 #[tauri::command]
 #[specta::specta]
 pub async fn run_comparison(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     request: ComparisonRequest,
     progress: Channel<ComparisonProgress>,
 ) -> Result<ComparisonReport, AppError> {
@@ -22,25 +23,25 @@ pub async fn run_comparison(
 
 #[tauri::command]
 #[specta::specta]
-pub fn stop_comparison(state: State<'_, AppState>) -> bool {
+pub fn stop_comparison(state: State<'_, Arc<AppState>>) -> bool {
     ops::compare::stop(&state)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_comparisons(state: State<'_, AppState>) -> Result<Vec<ComparisonListing>, AppError> {
+pub async fn list_comparisons(state: State<'_, Arc<AppState>>) -> Result<Vec<ComparisonListing>, AppError> {
     ops::compare::list(&state).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn comparison_report(state: State<'_, AppState>, id: String) -> Result<ComparisonReport, AppError> {
+pub async fn comparison_report(state: State<'_, Arc<AppState>>, id: String) -> Result<ComparisonReport, AppError> {
     ops::compare::get(&state, &id).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_comparison(state: State<'_, AppState>, id: String) -> Result<(), AppError> {
+pub async fn delete_comparison(state: State<'_, Arc<AppState>>, id: String) -> Result<(), AppError> {
     ops::compare::delete(&state, &id).await
 }
 
@@ -66,7 +67,7 @@ pub async fn prompts_from_file(path: String) -> Result<Vec<String>, AppError> {
 #[specta::specta]
 pub async fn export_comparison(
     app: tauri::AppHandle,
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     id: String,
 ) -> Result<Option<Vec<String>>, AppError> {
     let report = ops::compare::get(&state, &id).await?;

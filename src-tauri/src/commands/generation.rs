@@ -1,5 +1,6 @@
 //! Running requests from the UI through the gateway.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::ipc::Channel;
@@ -53,7 +54,7 @@ pub(crate) fn stream_to(
 #[tauri::command]
 #[specta::specta]
 pub async fn generate(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     request: LlmRequest,
     on_event: Channel<GenerationEvent>,
 ) -> Result<GenerationSummary, AppError> {
@@ -65,6 +66,6 @@ pub async fn generate(
 
 #[tauri::command]
 #[specta::specta]
-pub fn cancel_generation(state: State<'_, AppState>, request_id: String) -> bool {
+pub fn cancel_generation(state: State<'_, Arc<AppState>>, request_id: String) -> bool {
     state.gateway.cancel(&request_id)
 }

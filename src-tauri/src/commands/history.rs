@@ -2,6 +2,7 @@
 //! detail, exports to a file the user picks, the Costs page's report, and a
 //! request's expected cost before it is sent.
 
+use std::sync::Arc;
 use tauri::State;
 
 use switchboard_core::{AppError, CostReport, ExportFormat, LedgerFilter, LedgerPage};
@@ -14,7 +15,7 @@ use crate::state::AppState;
 #[tauri::command]
 #[specta::specta]
 pub async fn ledger_page(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     filter: LedgerFilter,
     cursor: Option<String>,
     limit: u32,
@@ -24,19 +25,19 @@ pub async fn ledger_page(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn ledger_count(state: State<'_, AppState>, filter: LedgerFilter) -> Result<Option<u32>, AppError> {
+pub async fn ledger_count(state: State<'_, Arc<AppState>>, filter: LedgerFilter) -> Result<Option<u32>, AppError> {
     ops::history::count(&state, &filter).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn request_detail(state: State<'_, AppState>, id: String) -> Result<RequestDetail, AppError> {
+pub async fn request_detail(state: State<'_, Arc<AppState>>, id: String) -> Result<RequestDetail, AppError> {
     ops::history::detail(&state, &id).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn ledger_facets(state: State<'_, AppState>) -> Result<LedgerFacets, AppError> {
+pub async fn ledger_facets(state: State<'_, Arc<AppState>>) -> Result<LedgerFacets, AppError> {
     ops::history::facets(&state).await
 }
 
@@ -53,7 +54,7 @@ pub struct ExportDone {
 #[specta::specta]
 pub async fn export_ledger(
     app: tauri::AppHandle,
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     filter: LedgerFilter,
     format: ExportFormat,
 ) -> Result<Option<ExportDone>, AppError> {
@@ -70,7 +71,7 @@ pub async fn export_ledger(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn cost_report(state: State<'_, AppState>, from: String, to: String) -> Result<CostReport, AppError> {
+pub async fn cost_report(state: State<'_, Arc<AppState>>, from: String, to: String) -> Result<CostReport, AppError> {
     state.gateway.cost_report(&from, &to).await
 }
 
@@ -78,7 +79,7 @@ pub async fn cost_report(state: State<'_, AppState>, from: String, to: String) -
 #[tauri::command]
 #[specta::specta]
 pub async fn latency_percentiles(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     from: String,
     to: String,
 ) -> Result<switchboard_core::LatencyPercentiles, AppError> {
@@ -88,7 +89,7 @@ pub async fn latency_percentiles(
 #[tauri::command]
 #[specta::specta]
 pub async fn estimate_cost(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     request: EstimateRequest,
 ) -> Result<Vec<CostEstimate>, AppError> {
     state.gateway.estimate(&request).await

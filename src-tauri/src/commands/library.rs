@@ -1,5 +1,6 @@
 //! The Models page: library, imports, downloads, per-model settings, embeddings.
 
+use std::sync::Arc;
 use tauri::State;
 
 use switchboard_core::AppError;
@@ -12,14 +13,14 @@ use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn models_page(state: State<'_, AppState>) -> Result<ModelsPage, AppError> {
+pub async fn models_page(state: State<'_, Arc<AppState>>) -> Result<ModelsPage, AppError> {
     ops::library::page(&state).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn import_model(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     path: String,
     mode: ImportMode,
 ) -> Result<LibraryModel, AppError> {
@@ -29,7 +30,7 @@ pub async fn import_model(
 #[tauri::command]
 #[specta::specta]
 pub async fn save_model_settings(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     id: String,
     settings: ModelSettings,
 ) -> Result<LibraryModel, AppError> {
@@ -38,14 +39,14 @@ pub async fn save_model_settings(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_model(state: State<'_, AppState>, id: String) -> Result<ModelsPage, AppError> {
+pub async fn delete_model(state: State<'_, Arc<AppState>>, id: String) -> Result<ModelsPage, AppError> {
     ops::library::delete(&state, &id).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn save_engine_settings(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     settings: EngineSettings,
 ) -> Result<ModelsPage, AppError> {
     ops::library::save_engine_settings(&state, settings).await
@@ -54,31 +55,34 @@ pub async fn save_engine_settings(
 // Async so that they run on the runtime the download tasks are spawned on.
 #[tauri::command]
 #[specta::specta]
-pub async fn start_download(state: State<'_, AppState>, request: DownloadRequest) -> Result<DownloadStatus, AppError> {
+pub async fn start_download(
+    state: State<'_, Arc<AppState>>,
+    request: DownloadRequest,
+) -> Result<DownloadStatus, AppError> {
     ops::library::start_download(&state, request)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn pause_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
+pub async fn pause_download(state: State<'_, Arc<AppState>>, id: String) -> Result<DownloadStatus, AppError> {
     state.downloads.pause(&id).map_err(Into::into)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn resume_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
+pub async fn resume_download(state: State<'_, Arc<AppState>>, id: String) -> Result<DownloadStatus, AppError> {
     state.downloads.resume(&id).map_err(Into::into)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel_download(state: State<'_, AppState>, id: String) -> Result<DownloadStatus, AppError> {
+pub async fn cancel_download(state: State<'_, Arc<AppState>>, id: String) -> Result<DownloadStatus, AppError> {
     state.downloads.cancel(&id).map_err(Into::into)
 }
 
 /// One vector per text from a local embedding model.
 #[tauri::command]
 #[specta::specta]
-pub async fn embed(state: State<'_, AppState>, request: EmbedRequest) -> Result<EmbedResponse, AppError> {
+pub async fn embed(state: State<'_, Arc<AppState>>, request: EmbedRequest) -> Result<EmbedResponse, AppError> {
     state.gateway.embed(request).await
 }

@@ -1,5 +1,6 @@
 //! Tauri commands: extract, call an op (or the gateway), return. No logic and no SQL here.
 
+mod api;
 mod compare;
 mod config;
 mod dialogs;
@@ -10,6 +11,7 @@ mod providers;
 mod routing;
 mod vision;
 
+pub use api::*;
 pub use compare::*;
 pub use config::*;
 pub use dialogs::*;
@@ -20,6 +22,7 @@ pub use providers::*;
 pub use routing::*;
 pub use vision::*;
 
+use std::sync::Arc;
 use tauri::State;
 
 use switchboard_core::AppError;
@@ -41,7 +44,7 @@ pub struct AppInfo {
 /// The compute devices the engine worker found (starts the worker if needed).
 #[tauri::command]
 #[specta::specta]
-pub async fn engine_devices(state: State<'_, AppState>) -> Result<Vec<switchboard_core::EngineDevice>, AppError> {
+pub async fn engine_devices(state: State<'_, Arc<AppState>>) -> Result<Vec<switchboard_core::EngineDevice>, AppError> {
     let engine = state.engine.clone();
     tokio::task::spawn_blocking(move || engine.devices())
         .await
@@ -50,7 +53,7 @@ pub async fn engine_devices(state: State<'_, AppState>) -> Result<Vec<switchboar
 
 #[tauri::command]
 #[specta::specta]
-pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+pub fn app_info(state: State<'_, Arc<AppState>>) -> AppInfo {
     AppInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         data_dir: state.paths.data_dir.display().to_string(),
@@ -62,21 +65,21 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 
 #[tauri::command]
 #[specta::specta]
-pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
+pub fn model_status(state: State<'_, Arc<AppState>>) -> ModelStatus {
     state.model_status()
 }
 
 /// The UI preferences (theme, language, navigation), read before the first render.
 #[tauri::command]
 #[specta::specta]
-pub async fn ui_prefs(state: State<'_, AppState>) -> Result<ops::prefs::UiPrefs, AppError> {
+pub async fn ui_prefs(state: State<'_, Arc<AppState>>) -> Result<ops::prefs::UiPrefs, AppError> {
     ops::prefs::load(&state).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn save_ui_prefs(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     prefs: ops::prefs::UiPrefs,
 ) -> Result<ops::prefs::UiPrefs, AppError> {
     ops::prefs::save(&state, &prefs).await

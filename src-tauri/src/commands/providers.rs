@@ -1,5 +1,6 @@
 //! Providers, keys, connection tests and prices.
 
+use std::sync::Arc;
 use tauri::State;
 
 use switchboard_core::AppError;
@@ -11,14 +12,14 @@ use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_providers(state: State<'_, AppState>) -> Result<ProvidersPage, AppError> {
+pub async fn list_providers(state: State<'_, Arc<AppState>>) -> Result<ProvidersPage, AppError> {
     ops::providers::page(&state).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn save_providers(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     updates: Vec<ProviderUpdate>,
 ) -> Result<ProvidersPage, AppError> {
     ops::providers::save_all(&state, updates).await
@@ -27,7 +28,7 @@ pub async fn save_providers(
 #[tauri::command]
 #[specta::specta]
 pub async fn create_provider(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     provider: ops::providers::NewProviderRequest,
 ) -> Result<ProvidersPage, AppError> {
     ops::providers::create(&state, provider).await
@@ -36,7 +37,7 @@ pub async fn create_provider(
 #[tauri::command]
 #[specta::specta]
 pub async fn create_group(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     group: ops::providers::NewGroupRequest,
 ) -> Result<ProvidersPage, AppError> {
     ops::providers::create_group(&state, group).await
@@ -44,25 +45,28 @@ pub async fn create_group(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_group(state: State<'_, AppState>, id: String) -> Result<ProvidersPage, AppError> {
+pub async fn delete_group(state: State<'_, Arc<AppState>>, id: String) -> Result<ProvidersPage, AppError> {
     ops::providers::delete_group(&state, &id).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_provider(state: State<'_, AppState>, id: String) -> Result<ProvidersPage, AppError> {
+pub async fn delete_provider(state: State<'_, Arc<AppState>>, id: String) -> Result<ProvidersPage, AppError> {
     ops::providers::delete(&state, &id).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn test_provider(state: State<'_, AppState>, id: String) -> Result<ConnectionReport, AppError> {
+pub async fn test_provider(state: State<'_, Arc<AppState>>, id: String) -> Result<ConnectionReport, AppError> {
     ops::providers::test_connection(&state, &id).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn refresh_provider_models(state: State<'_, AppState>, id: String) -> Result<Vec<ListedModel>, AppError> {
+pub async fn refresh_provider_models(
+    state: State<'_, Arc<AppState>>,
+    id: String,
+) -> Result<Vec<ListedModel>, AppError> {
     ops::providers::refresh_models(&state, &id).await
 }
 
@@ -70,7 +74,7 @@ pub async fn refresh_provider_models(state: State<'_, AppState>, id: String) -> 
 #[tauri::command]
 #[specta::specta]
 pub async fn reveal_provider_key(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     provider_id: String,
     key_id: String,
 ) -> Result<String, AppError> {
@@ -80,7 +84,7 @@ pub async fn reveal_provider_key(
 #[tauri::command]
 #[specta::specta]
 pub async fn import_prices(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     file_name: String,
     text: String,
 ) -> Result<PriceSummary, AppError> {

@@ -1,5 +1,6 @@
 //! Routing settings, candidate states and routing events.
 
+use std::sync::Arc;
 use switchboard_core::{AppError, RoutingEvent, RoutingSettings};
 use switchboard_gateway::CandidateState;
 use tauri::State;
@@ -9,14 +10,14 @@ use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn routing_settings(state: State<'_, AppState>) -> Result<RoutingSettings, AppError> {
+pub async fn routing_settings(state: State<'_, Arc<AppState>>) -> Result<RoutingSettings, AppError> {
     ops::routing::settings(&state).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn save_routing_settings(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     settings: RoutingSettings,
 ) -> Result<RoutingSettings, AppError> {
     ops::routing::save_settings(&state, settings).await
@@ -25,7 +26,7 @@ pub async fn save_routing_settings(
 #[tauri::command]
 #[specta::specta]
 pub async fn candidate_states(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     models: Vec<String>,
 ) -> Result<Vec<CandidateState>, AppError> {
     ops::routing::candidate_states(&state, models).await
@@ -34,7 +35,7 @@ pub async fn candidate_states(
 #[tauri::command]
 #[specta::specta]
 pub async fn routing_events(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     provider: Option<String>,
     limit: u32,
 ) -> Result<Vec<RoutingEvent>, AppError> {

@@ -1,5 +1,6 @@
 //! The Vision page.
 
+use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -12,7 +13,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
-pub async fn vision_page(state: State<'_, AppState>) -> Result<VisionPage, AppError> {
+pub async fn vision_page(state: State<'_, Arc<AppState>>) -> Result<VisionPage, AppError> {
     ops::vision::page(&state).await
 }
 
@@ -27,7 +28,7 @@ pub async fn image_previews(paths: Vec<String>) -> Vec<ImagePreview> {
 #[tauri::command]
 #[specta::specta]
 pub async fn describe_image(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<AppState>>,
     request: DescribeRequest,
     on_event: Channel<GenerationEvent>,
 ) -> Result<DescribeSummary, AppError> {

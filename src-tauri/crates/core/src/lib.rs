@@ -3,6 +3,7 @@
 //!
 //! This crate performs no I/O and knows nothing of Tauri, SQLite or llama.cpp.
 
+pub mod api;
 pub mod audit;
 pub mod comparison;
 pub mod comparison_md;
@@ -20,6 +21,7 @@ pub mod provider;
 pub mod route;
 pub mod use_case;
 
+pub use api::{validate_token_name, ApiServerSettings, ApiToken, CreatedToken, TokenScope, DEFAULT_API_PORT};
 pub use audit::{AuditEntry, AuditFilter};
 pub use comparison::{
     parse_prompts, sample_prompts, CandidateResult, CandidateSummary, ComparisonListing, ComparisonReport,
@@ -39,7 +41,7 @@ pub use generation::{FinishReason, GenerationStats};
 pub use group::{BalanceStrategy, ProviderGroup, MAX_GROUP_MEMBERS};
 pub use ledger::{NewRequestRecord, RequestRecord, RequestStatus, WINDOW_CALLER};
 pub use model_ref::ModelRef;
-pub use params::{ParamError, SamplingParams};
+pub use params::{ParamError, ParamOverrides, SamplingParams};
 pub use pricing::{ModelPrice, BUILTIN_PRICES_SOURCE};
 pub use provider::{
     builtin_providers, is_loopback_host, new_provider, provider_id_from_name, validate_provider_id, ProviderKind,

@@ -42,6 +42,50 @@ pub struct ParamError {
     pub message: String,
 }
 
+/// A request's own values for some parameters (as an API call gives them):
+/// each one set replaces the candidate's value, the rest stay as configured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct ParamOverrides {
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    #[serde(default)]
+    pub top_k: Option<u32>,
+    #[serde(default)]
+    pub top_p: Option<f32>,
+    #[serde(default)]
+    pub min_p: Option<f32>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub repeat_penalty: Option<f32>,
+    #[serde(default)]
+    pub presence_penalty: Option<f32>,
+    #[serde(default)]
+    pub frequency_penalty: Option<f32>,
+    #[serde(default)]
+    pub stop: Option<Vec<String>>,
+    #[serde(default)]
+    pub seed: Option<u32>,
+}
+
+impl ParamOverrides {
+    /// `base` with every value this sets replaced.
+    pub fn apply(&self, mut base: SamplingParams) -> SamplingParams {
+        macro_rules! set {
+            ($($f:ident),*) => {$(if let Some(v) = self.$f.clone() { base.$f = v; })*};
+        }
+        set!(temperature, top_k, top_p, min_p, max_tokens, repeat_penalty, presence_penalty, frequency_penalty, stop);
+        if self.seed.is_some() {
+            base.seed = self.seed;
+        }
+        base
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 pub const MAX_TOKENS_LIMIT: u32 = 32_768;
 pub const MAX_STOP_SEQUENCES: usize = 16;
 
@@ -163,5 +207,23 @@ mod tests {
         assert_eq!(p.min_p, 0.0);
         assert!(p.stop.is_empty());
         assert_eq!(p.seed, None);
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_set() {
+        let base = SamplingParams { stop: vec!["\n\n".into()], ..SamplingParams::new(0.7, 40, 0.9, 2048, 1.1) };
+        assert_eq!(ParamOverrides::default().apply(base.clone()), base);
+        assert!(ParamOverrides::default().is_empty());
+        let o = ParamOverrides { temperature: Some(0.0), max_tokens: Some(16), seed: Some(7), ..Default::default() };
+        let p = o.apply(base.clone());
+        assert_eq!((p.temperature, p.max_tokens, p.seed), (0.0, 16, Some(7)));
+        assert_eq!((p.top_k, p.top_p, p.repeat_penalty, p.stop.clone()), (40, 0.9, 1.1, base.stop.clone()));
+        let stop = ParamOverrides { stop: Some(vec![]), ..Default::default() }.apply(base);
+        assert!(stop.stop.is_empty(), "an empty list given clears the stop sequences");
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use switchboard_core::{GenerationStats, ModelRef, SamplingParams, UseCase};
 
-use crate::LlmRequest;
+use crate::{LlmRequest, RequestExtras};
 
 /// The memory the cache may take (answers and keys), in bytes.
 const CAPACITY_BYTES: u64 = 64 << 20;
@@ -57,8 +57,9 @@ pub(crate) fn reusable(use_case: &UseCase, params: &SamplingParams) -> bool {
 
 impl ResponseCache {
     /// The key of `req` when its use case caches and its parameters allow it.
-    pub fn key(use_case: &UseCase, req: &LlmRequest) -> Option<String> {
+    pub fn key(use_case: &UseCase, req: &LlmRequest, extras: &RequestExtras) -> Option<String> {
         let params = req.params.clone().unwrap_or_else(|| use_case.effective_params(None));
+        let params = extras.overrides.as_ref().map_or(params.clone(), |o| o.apply(params));
         if !reusable(use_case, &params) {
             return None;
         }
@@ -69,6 +70,8 @@ impl ResponseCache {
             "params": req.params,
             "history": req.history,
             "prompt": req.prompt,
+            "overrides": extras.overrides,
+            "json_schema": extras.json_schema,
         });
         Some(hex::encode(Sha256::digest(what.to_string().as_bytes())))
     }

@@ -39,6 +39,11 @@ impl Gateway {
     /// Embeds `req.inputs` with the use case's (or the request's) local model.
     /// Once the use case is known, every outcome leaves one ledger row.
     pub async fn embed(&self, req: EmbedRequest) -> Result<EmbedResponse, AppError> {
+        self.embed_as(switchboard_core::WINDOW_CALLER, req).await
+    }
+
+    /// [`Self::embed`] for `caller`, whom the ledger names.
+    pub async fn embed_as(&self, caller: &str, req: EmbedRequest) -> Result<EmbedResponse, AppError> {
         let use_case = self.use_case(&req.use_case).await?;
         let started = Instant::now();
         let model_text = req.model.clone().unwrap_or_else(|| use_case.model.clone());
@@ -49,7 +54,10 @@ impl Gateway {
             Ok(_) => self.run_embed(&use_case, &model, &req).await,
             Err(e) => Err(e),
         };
-        let mut record = NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0);
+        let mut record = NewRequestRecord {
+            caller: caller.to_string(),
+            ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
+        };
         match outcome {
             Ok(e) => {
                 record.input_tokens = e.input_tokens;

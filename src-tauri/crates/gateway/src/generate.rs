@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
     AppError, Attempt, ChatRole, ChatTurn, EngineRequest, ErrorCode, FinishReason, GenerationStats, ModelRef,
-    NewRequestRecord, Priority, RequestStatus, SamplingParams,
+    NewRequestRecord, ParamOverrides, Priority, RequestStatus, SamplingParams,
 };
 
 use switchboard_providers::{ChatMessage, ChatRequest};
@@ -37,6 +37,15 @@ pub struct LlmRequest {
     /// Interactive requests (the default) are served before background ones.
     #[serde(default)]
     pub priority: Priority,
+}
+
+/// What a request from the HTTP API may add to an [`LlmRequest`]: some of
+/// the parameters (each replaces the candidate's own value) and a JSON
+/// schema the answer must follow (replacing the use case's).
+#[derive(Debug, Clone, Default)]
+pub struct RequestExtras {
+    pub overrides: Option<ParamOverrides>,
+    pub json_schema: Option<String>,
 }
 
 /// Streamed while the request runs.
@@ -83,13 +92,24 @@ impl Gateway {
         req: LlmRequest,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
     ) -> Result<GenerationSummary, AppError> {
+        self.generate_with(caller, req, RequestExtras::default(), on_event).await
+    }
+
+    /// [`Self::generate_as`] with a request's own parameter values and JSON schema.
+    pub async fn generate_with(
+        &self,
+        caller: &str,
+        req: LlmRequest,
+        extras: RequestExtras,
+        on_event: impl Fn(GenerationEvent) + Send + 'static,
+    ) -> Result<GenerationSummary, AppError> {
         // The use case first: a request for an unknown one is refused before it is admitted.
         let use_case = self.use_case(&req.use_case).await?;
         let (request_id, cancel) = self.admit(&req.request_id)?;
         let started = Instant::now();
         // What is wrong with the request wherever it goes: checked once, before the cache and the route.
         let checked = self.check_request(&use_case, &req);
-        let cache_key = if checked.is_ok() { ResponseCache::key(&use_case, &req) } else { None };
+        let cache_key = if checked.is_ok() { ResponseCache::key(&use_case, &req, &extras) } else { None };
         if let (Some(key), Some(ttl)) = (&cache_key, use_case.cache_ttl_s) {
             if let Some(hit) = self.cache.get(key, std::time::Duration::from_secs(u64::from(ttl))) {
                 let result = self.answer_from_cache(&use_case, caller, &request_id, &hit, started, &on_event).await;
@@ -109,7 +129,7 @@ impl Gateway {
                 on_event(e)
             }
         };
-        let result = self.follow_route(&use_case, &req, checked, &cancel, on_event).await;
+        let result = self.follow_route(&use_case, &req, &extras, checked, &cancel, on_event).await;
         self.running.lock().expect("running lock").remove(&request_id);
         let Routed { model, params, attempts, outcome, failures } = result;
 
@@ -254,6 +274,7 @@ impl Gateway {
         &self,
         use_case: &switchboard_core::UseCase,
         req: &LlmRequest,
+        extras: &RequestExtras,
         checked: Result<(), AppError>,
         cancel: &Arc<AtomicBool>,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
@@ -270,7 +291,7 @@ impl Gateway {
                         system_prompt: use_case.system_prompt.clone(),
                         prompt: req.prompt.clone(),
                         params,
-                        json_schema: use_case.json_schema.clone(),
+                        json_schema: extras.json_schema.clone().or_else(|| use_case.json_schema.clone()),
                         raw_prompt: false,
                         ignore_eos: false,
                         priority: req.priority,
@@ -292,14 +313,14 @@ impl Gateway {
                     .map_err(|e| Failure::failed(local_class(e.code), e, 1))
                 }
                 Target::Remote { provider } => {
-                    let chat = chat_request(use_case, req, &model, params);
+                    let chat = chat_request(use_case, req, extras, &model, params);
                     let mut emit = emit;
                     self.run_remote(use_case, &provider, chat, cancel.clone(), &mut emit)
                         .await
                         .map(|o| Answer::remote(o, provider.clone()))
                 }
                 Target::Group { group, members } => {
-                    let chat = chat_request(use_case, req, &model, params);
+                    let chat = chat_request(use_case, req, extras, &model, params);
                     let mut emit = emit;
                     self.run_group(use_case, &group, &members, chat, cancel.clone(), &mut emit)
                         .await
@@ -307,7 +328,17 @@ impl Gateway {
                 }
             }
         };
-        self.follow(use_case, req.model.as_deref(), req.params.as_ref(), fallback_model, cancel, on_event, run).await
+        self.follow(
+            use_case,
+            req.model.as_deref(),
+            req.params.as_ref(),
+            extras.overrides.as_ref(),
+            fallback_model,
+            cancel,
+            on_event,
+            run,
+        )
+        .await
     }
 
     /// Keeps the request's conversation and answer where its use case asks
@@ -355,6 +386,7 @@ impl Gateway {
 fn chat_request(
     use_case: &switchboard_core::UseCase,
     req: &LlmRequest,
+    extras: &RequestExtras,
     model: &ModelRef,
     params: SamplingParams,
 ) -> ChatRequest {
@@ -362,7 +394,7 @@ fn chat_request(
         model: model.model.clone(),
         messages: chat_messages(use_case, req),
         params,
-        json_schema: use_case.json_schema.clone(),
+        json_schema: extras.json_schema.clone().or_else(|| use_case.json_schema.clone()),
         meter: Default::default(),
     }
 }

@@ -1,5 +1,5 @@
-//! Switchboard's gateway: the one function every caller (the UI, and later the
-//! local HTTP API and the CLI) uses to run an LLM request. It resolves the use
+//! Switchboard's gateway: the one function every caller (the UI, the local
+//! HTTP API and the CLI) uses to run an LLM request. It resolves the use
 //! case to a model and effective parameters (request override > custom
 //! parameters > use-case defaults), validates them, runs the request, and
 //! records it in the ledger whatever the outcome.
@@ -36,14 +36,14 @@ mod vision;
 pub use compare::{ComparisonProgress, COMPARE_CALLER};
 pub use costs::{CostEstimate, EstimateRequest};
 pub use embed::{EmbedRequest, EmbedResponse};
-pub use generate::{GenerationEvent, GenerationSummary, LlmRequest};
+pub use generate::{GenerationEvent, GenerationSummary, LlmRequest, RequestExtras};
 pub use health::ProviderHealth;
 pub use library::LocalEntry;
 pub use remote::provider_error;
-pub use resolve::Target;
+pub use resolve::{ResolvedCandidate, Target};
 pub use states::{CandidateState, CandidateStatus};
 pub use vault::{Vault, VaultStatus};
-pub use vision::{DescribeRequest, DescribeSummary, ImageFacts, DEFAULT_VISION_PROMPT};
+pub use vision::{DescribeExtras, DescribeRequest, DescribeSummary, ImageBytes, ImageFacts, DEFAULT_VISION_PROMPT};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

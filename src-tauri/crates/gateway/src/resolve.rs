@@ -97,3 +97,43 @@ impl Gateway {
         Ok((Target::Local { path: entry.path.clone(), load: entry.load.clone() }, Some(entry)))
     }
 }
+
+/// One candidate of a use case's route as the configuration API shows it.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct ResolvedCandidate {
+    /// `provider/model`.
+    pub model: String,
+    /// The parameters a request without its own would run with here.
+    pub params: switchboard_core::SamplingParams,
+    /// Could be tried now (its provider enabled, the model known).
+    pub available: bool,
+    /// Why not, when it cannot.
+    pub reason: Option<String>,
+}
+
+impl Gateway {
+    /// `use_case`'s route in the order a request would try it ("prefer cloud"
+    /// and "local only" applied), each candidate with its parameters.
+    pub async fn resolved_route(
+        &self,
+        use_case: &switchboard_core::UseCase,
+    ) -> Result<Vec<ResolvedCandidate>, AppError> {
+        let (kept, skipped) = self.plan(use_case, None).await?;
+        let mut out: Vec<ResolvedCandidate> = kept
+            .into_iter()
+            .map(|p| ResolvedCandidate {
+                model: p.model.to_string(),
+                params: p.params.unwrap_or_else(|| use_case.effective_params(None)),
+                available: p.target.is_ok(),
+                reason: p.target.err().map(|f| f.error.message),
+            })
+            .collect();
+        out.extend(skipped.into_iter().map(|(model, f)| ResolvedCandidate {
+            model: model.to_string(),
+            params: use_case.effective_params(None),
+            available: false,
+            reason: Some(f.error.message),
+        }));
+        Ok(out)
+    }
+}

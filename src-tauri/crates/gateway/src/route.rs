@@ -29,8 +29,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use switchboard_core::{
-    AppError, Attempt, AttemptOutcome, ErrorCode, FailureClass, FinishReason, GenerationStats, ModelRef, Placement,
-    ProviderSettings, RouteCandidate, SamplingParams, UseCase,
+    AppError, Attempt, AttemptOutcome, ErrorCode, FailureClass, FinishReason, GenerationStats, ModelRef,
+    ParamOverrides, Placement, ProviderSettings, RouteCandidate, SamplingParams, UseCase,
 };
 use switchboard_providers::Usage;
 
@@ -260,6 +260,7 @@ impl Gateway {
         use_case: &UseCase,
         explicit_model: Option<&str>,
         request_params: Option<&SamplingParams>,
+        overrides: Option<&ParamOverrides>,
         fallback_model: ModelRef,
         cancel: &Arc<AtomicBool>,
         on_event: impl Fn(GenerationEvent) + Send + 'static,
@@ -299,6 +300,10 @@ impl Gateway {
             }
             routed.model = model.clone();
             let params = request_params.cloned().or(own).unwrap_or_else(|| use_case.effective_params(None));
+            let params = match overrides {
+                Some(o) => o.apply(params),
+                None => params,
+            };
             routed.params = Some(params.clone());
             let skip = |routed: &mut Routed, f: Failure| {
                 routed.attempts.push(attempt(&model, AttemptOutcome::Skipped, Some(&f), 0, since));

@@ -44,6 +44,23 @@ pub struct DescribeRequest {
     pub params: Option<SamplingParams>,
 }
 
+/// An image sent with a request (the HTTP API's base64 or fetched URLs),
+/// instead of a file the request names.
+#[derive(Debug, Clone)]
+pub struct ImageBytes {
+    /// What the history and errors call it (`image 1`, a URL's file name).
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a request from the HTTP API brings beside a [`DescribeRequest`].
+#[derive(Debug, Clone, Default)]
+pub struct DescribeExtras {
+    /// The images themselves, in order; `image_path` is ignored when any are given.
+    pub images: Vec<ImageBytes>,
+    pub overrides: Option<switchboard_core::ParamOverrides>,
+}
+
 /// What the image turned out to be.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ImageFacts {
@@ -82,6 +99,18 @@ impl Gateway {
         req: DescribeRequest,
         on_event: impl Fn(GenerationEvent) + Send + Sync + 'static,
     ) -> Result<DescribeSummary, AppError> {
+        self.describe_with(switchboard_core::WINDOW_CALLER, req, DescribeExtras::default(), on_event).await
+    }
+
+    /// [`Self::describe_image`] for `caller`, with images given as bytes
+    /// (one or more: all go to the model with the prompt) and a request's own parameter values.
+    pub async fn describe_with(
+        &self,
+        caller: &str,
+        req: DescribeRequest,
+        extras: DescribeExtras,
+        on_event: impl Fn(GenerationEvent) + Send + Sync + 'static,
+    ) -> Result<DescribeSummary, AppError> {
         // The use case first: a request for an unknown one is refused before it is admitted.
         let use_case = self.use_case(req.use_case.as_deref().unwrap_or("vision_vlm")).await?;
         let (request_id, cancel) = self.admit(&req.request_id)?;
@@ -92,10 +121,11 @@ impl Gateway {
         let prompt =
             req.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).unwrap_or(DEFAULT_VISION_PROMPT).to_string();
         let text = Arc::new(Mutex::new(String::new()));
-        let (routed, facts) = match self.prepare_describe(&use_case, &req).await {
+        let image_count = extras.images.len().max(1) as u32;
+        let (routed, facts) = match self.prepare_describe(&use_case, &req, &extras.images).await {
             Err(e) => (Routed::refused(fallback_model, None, e), None),
-            Ok(image) => {
-                let facts = facts_of(&req, &image);
+            Ok(images) => {
+                let facts = facts_of(&req, &extras.images, &images[0]);
                 let on_event = {
                     let text = text.clone();
                     move |e: GenerationEvent| {
@@ -110,11 +140,12 @@ impl Gateway {
                         &use_case,
                         req.model.as_deref(),
                         req.params.as_ref(),
+                        extras.overrides.as_ref(),
                         fallback_model,
                         &cancel,
                         on_event,
                         |model, target, params, emit| {
-                            self.describe_at(&use_case, model, target, params, &prompt, &image, &cancel, emit)
+                            self.describe_at(&use_case, model, target, params, &prompt, &images, &cancel, emit)
                         },
                     )
                     .await;
@@ -125,9 +156,10 @@ impl Gateway {
         let Routed { model, params, attempts, outcome, failures } = routed;
 
         let mut record = NewRequestRecord {
-            image_count: 1,
+            image_count,
             params: params.clone(),
             route: attempts.clone(),
+            caller: caller.to_string(),
             ..NewRequestRecord::empty(&use_case.id, &model, started.elapsed().as_secs_f64() * 1000.0)
         };
         match (outcome, facts) {
@@ -176,7 +208,7 @@ impl Gateway {
                         use_case: use_case.id.clone(),
                         model: model.to_string(),
                         image_name: facts.name.clone(),
-                        image_path: req.image_path.clone(),
+                        image_path: if extras.images.is_empty() { req.image_path.clone() } else { String::new() },
                         image_sha256: facts.sha256.clone(),
                         width: facts.width,
                         height: facts.height,
@@ -217,13 +249,14 @@ impl Gateway {
         }
     }
 
-    /// What is wrong with the request wherever it goes, then the image, read
+    /// What is wrong with the request wherever it goes, then the images, read
     /// once for every candidate: a file that is not one is refused before any model work.
     async fn prepare_describe(
         &self,
         use_case: &switchboard_core::UseCase,
         req: &DescribeRequest,
-    ) -> Result<Arc<PreparedImage>, AppError> {
+        given: &[ImageBytes],
+    ) -> Result<Vec<Arc<PreparedImage>>, AppError> {
         if !use_case.enabled {
             return Err(AppError::new(ErrorCode::InvalidInput, format!("the use case '{}' is disabled", use_case.id)));
         }
@@ -236,13 +269,28 @@ impl Gateway {
         if let Some(m) = &req.model {
             ModelRef::parse(m)?;
         }
+        if !given.is_empty() {
+            let given = given.to_vec();
+            return tokio::task::spawn_blocking(move || {
+                given
+                    .iter()
+                    .map(|g| {
+                        switchboard_images::prepare(&g.bytes, &ImageLimits::default())
+                            .map(Arc::new)
+                            .map_err(|e| AppError::for_field("image", format!("{}: {e}", g.name)))
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        }
         let path = PathBuf::from(req.image_path.trim());
         let name = image_name(&req.image_path);
         let image = tokio::task::spawn_blocking(move || switchboard_images::load(&path, &ImageLimits::default()))
             .await
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
             .map_err(|e| AppError::for_field("image", format!("{name}: {e}")))?;
-        Ok(Arc::new(image))
+        Ok(vec![Arc::new(image)])
     }
 
     /// One candidate describes the image: a local model with its projector,
@@ -255,7 +303,7 @@ impl Gateway {
         target: Target,
         params: SamplingParams,
         prompt: &str,
-        image: &Arc<PreparedImage>,
+        images: &[Arc<PreparedImage>],
         cancel: &Arc<AtomicBool>,
         emit: Emit,
     ) -> Result<Answer, Failure> {
@@ -276,7 +324,10 @@ impl Gateway {
                 let vreq = VisionRequest {
                     system_prompt: use_case.system_prompt.clone(),
                     prompt: prompt.to_string(),
-                    images: vec![EngineImage { width: image.width, height: image.height, rgb: image.rgb.clone() }],
+                    images: images
+                        .iter()
+                        .map(|i| EngineImage { width: i.width, height: i.height, rgb: i.rgb.clone() })
+                        .collect(),
                     params,
                     load,
                     priority: Default::default(),
@@ -296,13 +347,13 @@ impl Gateway {
                 Ok(Answer { image_tokens: out.image_tokens, ..Answer::local(out.stats) })
             }
             Target::Remote { provider } => {
-                let chat = vision_chat(use_case, &model, params, prompt, image);
+                let chat = vision_chat(use_case, &model, params, prompt, images);
                 let mut emit = emit;
                 let out = self.run_remote(use_case, &provider, chat, cancel.clone(), &mut emit).await?;
                 Ok(Answer::remote(out, provider))
             }
             Target::Group { group, members } => {
-                let chat = vision_chat(use_case, &model, params, prompt, image);
+                let chat = vision_chat(use_case, &model, params, prompt, images);
                 let mut emit = emit;
                 let (out, member) = self.run_group(use_case, &group, &members, chat, cancel.clone(), &mut emit).await?;
                 Ok(Answer::member(out, member))
@@ -317,14 +368,14 @@ fn vision_chat(
     model: &ModelRef,
     params: SamplingParams,
     prompt: &str,
-    image: &PreparedImage,
+    images: &[Arc<PreparedImage>],
 ) -> ChatRequest {
     let mut messages = Vec::new();
     if let Some(system) = use_case.system_prompt.clone().filter(|s| !s.trim().is_empty()) {
         messages.push(ChatMessage::system(system));
     }
     let mut user = ChatMessage::new(Role::User, prompt);
-    user.images.push(jpeg_input(image));
+    user.images.extend(images.iter().map(|i| jpeg_input(i)));
     messages.push(user);
     ChatRequest { model: model.model.clone(), messages, params, json_schema: None, meter: Default::default() }
 }
@@ -334,9 +385,9 @@ fn image_name(path: &str) -> String {
     std::path::Path::new(path.trim()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn facts_of(req: &DescribeRequest, image: &PreparedImage) -> ImageFacts {
+fn facts_of(req: &DescribeRequest, given: &[ImageBytes], image: &PreparedImage) -> ImageFacts {
     ImageFacts {
-        name: image_name(&req.image_path),
+        name: given.first().map_or_else(|| image_name(&req.image_path), |g| g.name.clone()),
         format: image.format.to_string(),
         width: image.original_width,
         height: image.original_height,

@@ -3,6 +3,7 @@
 //!
 //! **Invariant:** SQL lives here and nowhere else; callers get typed functions.
 
+pub mod api;
 pub mod config;
 mod error;
 mod json;

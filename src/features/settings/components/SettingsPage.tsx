@@ -7,8 +7,9 @@ import { unwrap } from "../../../lib/ipc";
 import { LANGUAGES } from "../../../i18n";
 import { writePref, type LanguagePref, type ThemePref } from "../../../lib/prefs";
 import { useRoutingSettings, useSaveRoutingSettings } from "../../routing/api/routing";
+import { LocalApiSection } from "./LocalApiSection";
 
-/** Language, theme and facts about this installation. */
+/** Language, theme, routing, the local API and facts about this installation. */
 export function SettingsPage() {
   const { t, i18n } = useTranslation();
   const { colorScheme, setColorScheme } = useMantineColorScheme();
@@ -64,6 +65,7 @@ export function SettingsPage() {
           </Text>
         )}
       </Paper>
+      <LocalApiSection />
       <Paper withBorder p="md">
         <Title order={4} mb="xs">
           {t("settings.about")}

@@ -10,7 +10,6 @@ use switchboard_engine::{EngineConfig, WorkerCommand, WorkerEngine};
 use switchboard_gateway::{Gateway, Vault};
 use switchboard_secrets::{MasterKey, StorePreference};
 use switchboard_store::Store;
-use tauri::Manager;
 
 /// Files and folders the app uses.
 #[derive(Debug, Clone)]
@@ -23,17 +22,26 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// `$SWITCHBOARD_DATA_DIR`, else the platform's app-data folder.
-    pub fn resolve(app: &tauri::AppHandle) -> Result<Self, Box<dyn std::error::Error>> {
-        let data_dir = match std::env::var_os("SWITCHBOARD_DATA_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => app.path().app_data_dir()?,
-        };
-        let model_cache = match std::env::var_os("SWITCHBOARD_MODEL_CACHE") {
-            Some(dir) => PathBuf::from(dir),
-            None => app.path().cache_dir()?.join("switchboard/models"),
-        };
-        Ok(Self::under(data_dir, model_cache))
+    /// The data folder `data_dir` names, else `$SWITCHBOARD_DATA_DIR`, else
+    /// `platform_data_dir` (the desktop app passes the platform's app-data
+    /// folder; the command line uses [`Self::default_data_dir`]). Models are
+    /// cached in `$SWITCHBOARD_MODEL_CACHE`, else `platform_cache_dir/switchboard/models`.
+    pub fn resolve(data_dir: Option<PathBuf>, platform_data_dir: PathBuf, platform_cache_dir: PathBuf) -> Self {
+        let data_dir = data_dir.or_else(|| env_path("SWITCHBOARD_DATA_DIR")).unwrap_or(platform_data_dir);
+        let model_cache =
+            env_path("SWITCHBOARD_MODEL_CACHE").unwrap_or_else(|| platform_cache_dir.join("switchboard/models"));
+        Self::under(data_dir, model_cache)
+    }
+
+    /// Where the app keeps its data on Linux without a window to ask:
+    /// `$XDG_DATA_HOME` (or `~/.local/share`), then the app's identifier.
+    pub fn default_data_dir() -> PathBuf {
+        env_path("XDG_DATA_HOME").unwrap_or_else(|| home().join(".local/share")).join(APP_IDENTIFIER)
+    }
+
+    /// `$XDG_CACHE_HOME`, else `~/.cache`.
+    pub fn default_cache_dir() -> PathBuf {
+        env_path("XDG_CACHE_HOME").unwrap_or_else(|| home().join(".cache"))
     }
 
     pub fn under(data_dir: PathBuf, model_cache: PathBuf) -> Self {
@@ -48,6 +56,17 @@ impl Paths {
     pub fn log_file(&self) -> PathBuf {
         self.data_dir.join("logs").join("switchboard.log")
     }
+}
+
+/// The app's identifier (`tauri.conf.json`), which names its data folder.
+pub const APP_IDENTIFIER: &str = "dev.switchboard.app";
+
+fn env_path(key: &str) -> Option<PathBuf> {
+    std::env::var_os(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+fn home() -> PathBuf {
+    env_path("HOME").unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The default local model, as the UI sees it.

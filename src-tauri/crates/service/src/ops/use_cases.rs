@@ -36,6 +36,11 @@ pub async fn check_model(state: &AppState, model: &str, vision: bool) -> Result<
 }
 
 pub async fn save(state: &AppState, id: &str, cfg: UseCaseConfig) -> Result<UseCase, AppError> {
+    save_as(state, &state.actor, id, cfg).await
+}
+
+/// [`save`] audited as `actor` (the HTTP API names its token: `token:<name>`).
+pub async fn save_as(state: &AppState, actor: &str, id: &str, cfg: UseCaseConfig) -> Result<UseCase, AppError> {
     let current = state.store().use_case(id).await?;
     if cfg.model != current.model {
         check_model(state, &cfg.model, current.vision).await?;
@@ -48,7 +53,7 @@ pub async fn save(state: &AppState, id: &str, cfg: UseCaseConfig) -> Result<UseC
                 .map_err(|e| AppError { field: Some(format!("fallbacks.{i}.model")), ..e })?;
         }
     }
-    Ok(state.store().save_use_case(&state.actor, id, &cfg).await?)
+    Ok(state.store().save_use_case(actor, id, &cfg).await?)
 }
 
 pub async fn create(state: &AppState, new: NewUseCase) -> Result<UseCase, AppError> {

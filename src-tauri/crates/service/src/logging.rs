@@ -54,6 +54,8 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
             ),
             // Key formats of the providers we talk to: sk-..., sk-ant-..., AIza...
             (r"\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}", "$1-[redacted]"),
+            // Switchboard's own API tokens.
+            (r"\bsb-[A-Za-z0-9_-]{8,}", "sb-[redacted]"),
             (r"\bAIza[0-9A-Za-z_-]{20,}", "[redacted]"),
             // Azure keys: 32 hex digits.
             (r"\b[0-9a-fA-F]{32}\b", "[redacted]"),
@@ -174,7 +176,7 @@ mod tests {
 
     #[test]
     fn secrets_and_addresses_are_masked_and_plain_text_is_kept() {
-        let line = r#"provider said: {"error":"Incorrect API key provided: sk-proj-AbCdEf123456"} Authorization: Bearer eyJhbGciOi.payload.sig api_key=hunter2secret x-goog-api-key: AIzaSyA1234567890abcdefghijk mail jane.doe@example.com azure 0123456789abcdef0123456789abcdef"#;
+        let line = r#"provider said: {"error":"Incorrect API key provided: sk-proj-AbCdEf123456"} Authorization: Bearer eyJhbGciOi.payload.sig api_key=hunter2secret x-goog-api-key: AIzaSyA1234567890abcdefghijk mail jane.doe@example.com azure 0123456789abcdef0123456789abcdef api sb-Q2xvdWRzQXJlTm90QVNlcnZpY2VUb2tlbnMxMjM0"#;
         let out = scrub(line);
         for leaked in [
             "sk-proj-AbCdEf123456",
@@ -183,6 +185,7 @@ mod tests {
             "AIzaSyA1234567890",
             "jane.doe@example.com",
             "0123456789abcdef0123",
+            "sb-Q2xvdWRz",
         ] {
             assert!(!out.contains(leaked), "{leaked} leaked: {out}");
         }

@@ -1,5 +1,5 @@
-//! The commands without a window (`switchboard compare`, `switchboard costs
-//! export`), run as the real binary on a data folder of their own.
+//! The command line's ledger commands (`switchboard compare`, `switchboard
+//! costs export`), run as the real binary on a data folder of their own.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -31,11 +31,11 @@ fn costs_export_writes_the_ledger_and_refuses_bad_arguments_by_name() {
     assert_eq!(csv.lines().count(), 1);
 
     for (args, says) in [
-        (vec!["costs", "export", "--out", "x.csv", "--format", "xml"], "not an export format"),
-        (vec!["costs", "export"], "--out is required"),
+        (vec!["costs", "export", "--out", "x.csv", "--format", "xml"], "invalid value 'xml'"),
+        (vec!["costs", "export"], "--out <OUT>"),
         (vec!["costs", "export", "--out", "x.csv", "--from", "2026-13-01"], "is not a date"),
         (vec!["costs", "export", "--out", "x.csv", "--status", "maybe"], "not a status"),
-        (vec!["costs", "export", "--bogus"], "unknown option --bogus"),
+        (vec!["costs", "export", "--bogus"], "unexpected argument '--bogus'"),
         (vec!["compare", "--use-case", "answer_generation", "--candidates", "local/a", "--samples"], "choose 2 to 8"),
         (
             vec!["compare", "--use-case", "answer_generation", "--candidates", "local/a,local/b"],

@@ -1,6 +1,7 @@
-//! Each operation written once, free of Tauri: a command, a test or (later)
-//! the local HTTP API calls these and adds only transport.
+//! Each operation written once, free of Tauri: a Tauri command, an HTTP
+//! handler, a command-line subcommand or a test calls these and adds only transport.
 
+pub mod api;
 pub mod audit;
 pub mod compare;
 pub mod config_io;

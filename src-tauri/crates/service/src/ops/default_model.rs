@@ -4,35 +4,28 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use crate::state::{AppState, LocalModel, ModelStatus};
 use switchboard_core::AppError;
 use switchboard_models::{default_model, FetchOptions, Progress};
-use tauri::{AppHandle, Manager};
-use tauri_specta::Event;
-
-use crate::bindings::ModelStatusChanged;
-use crate::state::{AppState, LocalModel, ModelStatus};
 
 /// The index the default model's wheels are fetched from.
 pub fn index_url() -> String {
     std::env::var("SWITCHBOARD_PYPI_INDEX").unwrap_or_else(|_| "https://pypi.org/simple".into())
 }
 
-/// Makes the default model available without blocking start-up.
-pub fn start_in_background(app: AppHandle) {
-    tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
-        let publish = |status: ModelStatus| {
-            state.set_model_status(status.clone());
-            let _ = ModelStatusChanged(status).emit(&app);
-        };
-        match ensure(&state, &publish).await {
-            Ok(model) => publish(ModelStatus::Ready { model }),
-            Err(error) => {
-                tracing::error!(%error, "default model unavailable");
-                publish(ModelStatus::Failed { error });
-            }
+/// Makes the default model available, telling `publish` (and the state) how it goes.
+pub async fn make_available(state: &AppState, publish: &(dyn Fn(ModelStatus) + Send + Sync)) {
+    let publish = |status: ModelStatus| {
+        state.set_model_status(status.clone());
+        publish(status);
+    };
+    match ensure(state, &publish).await {
+        Ok(model) => publish(ModelStatus::Ready { model }),
+        Err(error) => {
+            tracing::error!(%error, "default model unavailable");
+            publish(ModelStatus::Failed { error });
         }
-    });
+    }
 }
 
 /// Ensures the default model is in the models folder; `publish` hears about progress.

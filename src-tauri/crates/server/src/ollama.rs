@@ -1,0 +1,319 @@
+//! Ollama-compatible endpoints, so an unchanged Ollama client talks to
+//! Switchboard: `POST /api/chat` and `/api/generate` (streamed as NDJSON by
+//! default, `images` as base64, `format` as "json" or a schema, `options`),
+//! `POST /api/embed` (and the older `/api/embeddings`), `GET /api/tags`, `GET /api/version`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use futures_util::stream;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_core::{ChatTurn, ParamOverrides};
+
+use crate::body::Json;
+use crate::conversation::{self, Conversation};
+use crate::error::{ApiError, Dialect};
+use crate::openai::{extension, stop_list, texts};
+use crate::run::{Finished, Item, Running};
+use crate::{target, ApiState, Caller};
+
+const D: Dialect = Dialect::Ollama;
+
+/// The Ollama API version this server answers as (clients check it for features).
+pub const OLLAMA_VERSION: &str = "0.12.0";
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChatRequest {
+    pub model: String,
+    #[schema(value_type = Vec<Object>)]
+    #[serde(default)]
+    pub messages: Vec<Value>,
+    /// NDJSON unless false.
+    pub stream: Option<bool>,
+    /// "json" or a JSON schema.
+    #[schema(value_type = Option<Object>)]
+    pub format: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct GenerateRequest {
+    pub model: String,
+    #[serde(default)]
+    pub prompt: String,
+    pub system: Option<String>,
+    /// Base64 images (the vision use case describes them).
+    #[serde(default)]
+    pub images: Vec<String>,
+    pub stream: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub format: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<Value>,
+}
+
+/// A chat, Ollama's way.
+#[utoipa::path(post, path = "/api/chat", request_body = ChatRequest, tag = "ollama",
+    responses((status = 200, description = "NDJSON chunks, or one object when stream is false")), security(("token" = [])))]
+pub async fn chat(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    Json(req): Json<ChatRequest>,
+) -> Result<Response, ApiError> {
+    let mut conv = Conversation::default();
+    let n = req.messages.len();
+    for (i, m) in req.messages.iter().enumerate() {
+        let role = conversation::role(m.get("role").and_then(Value::as_str).unwrap_or(""), D, i)?;
+        let content = match m.get("content") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(_) => return Err(ApiError::field(D, &format!("messages[{i}].content"), "a string")),
+        };
+        let images = strings(m.get("images"), &format!("messages[{i}].images"))?;
+        if i + 1 == n {
+            conv.images = images;
+        } else if !images.is_empty() {
+            conv.earlier_images = true;
+        }
+        conv.turns.push(ChatTurn { role, content });
+    }
+    conv.overrides = overrides(req.options.as_ref())?;
+    conv.json_schema = format(req.format.as_ref())?;
+    let vision = !conv.images.is_empty() || conv.earlier_images;
+    let target = target::resolve(&state, &req.model, vision, D).await?;
+    let running = conversation::start(&state, &caller, target, conv, D).await?;
+    answer(running, req.model, req.stream.unwrap_or(true), Shape::Chat).await
+}
+
+/// A completion of one prompt (with images for a vision use case), Ollama's way.
+#[utoipa::path(post, path = "/api/generate", request_body = GenerateRequest, tag = "ollama",
+    responses((status = 200, description = "NDJSON chunks, or one object when stream is false")), security(("token" = [])))]
+pub async fn generate(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    Json(req): Json<GenerateRequest>,
+) -> Result<Response, ApiError> {
+    let vision = !req.images.is_empty();
+    let target = target::resolve(&state, &req.model, vision, D).await?;
+    if req.prompt.trim().is_empty() && !vision {
+        // Ollama answers an empty prompt by loading the model; here there is nothing to wait for.
+        return Ok(axum::Json(json!({
+            "model": req.model, "created_at": now(), "response": "", "done": true, "done_reason": "load"
+        }))
+        .into_response());
+    }
+    let mut conv = Conversation::default();
+    if let Some(system) = req.system.filter(|s| !s.trim().is_empty()) {
+        conv.turns.push(ChatTurn { role: switchboard_core::ChatRole::System, content: system });
+    }
+    let prompt =
+        if req.prompt.trim().is_empty() { switchboard_gateway::DEFAULT_VISION_PROMPT.to_string() } else { req.prompt };
+    conv.turns.push(ChatTurn { role: switchboard_core::ChatRole::User, content: prompt });
+    conv.images = req.images;
+    conv.overrides = overrides(req.options.as_ref())?;
+    conv.json_schema = format(req.format.as_ref())?;
+    let running = conversation::start(&state, &caller, target, conv, D).await?;
+    answer(running, req.model, req.stream.unwrap_or(true), Shape::Generate).await
+}
+
+#[derive(Clone, Copy)]
+enum Shape {
+    Chat,
+    Generate,
+}
+
+impl Shape {
+    fn chunk(self, model: &str, text: &str) -> Value {
+        match self {
+            Shape::Chat => {
+                json!({"model": model, "created_at": now(), "message": {"role": "assistant", "content": text}, "done": false})
+            }
+            Shape::Generate => json!({"model": model, "created_at": now(), "response": text, "done": false}),
+        }
+    }
+
+    fn last(self, model: &str, text: &str, done: &Finished) -> Value {
+        let mut v = self.chunk(model, text);
+        let s = &done.stats;
+        let ns = |ms: f64| (ms * 1e6).round() as u64;
+        let prompt_ms = s.ttft_ms.unwrap_or(0.0);
+        v["done"] = json!(true);
+        v["done_reason"] = json!(crate::openai::finish_reason(s.finish_reason));
+        v["total_duration"] = json!(ns(s.latency_ms));
+        v["load_duration"] = json!(ns(s.load_ms));
+        v["prompt_eval_count"] = json!(s.input_tokens);
+        v["prompt_eval_duration"] = json!(ns(prompt_ms));
+        v["eval_count"] = json!(s.output_tokens);
+        v["eval_duration"] = json!(ns((s.latency_ms - prompt_ms).max(0.0)));
+        v["switchboard"] = extension(done);
+        v
+    }
+}
+
+/// One object, or NDJSON lines ending with the statistics.
+async fn answer(mut running: Running, model: String, stream: bool, shape: Shape) -> Result<Response, ApiError> {
+    if !stream {
+        let (text, done) = running.collect().await.map_err(|e| ApiError::from_app(D, e))?;
+        return Ok(axum::Json(shape.last(&model, &text, &done)).into_response());
+    }
+    let first = running.first().await;
+    if let Some(Item::Done(Err(e))) = first {
+        return Err(ApiError::from_app(D, e));
+    }
+    let lines = stream::unfold((running, first, false), move |(mut running, pending, ended)| {
+        let model = model.clone();
+        async move {
+            if ended {
+                return None;
+            }
+            let item = match pending {
+                Some(item) => Some(item),
+                None => running.next().await,
+            };
+            let (line, ended) = match item? {
+                Item::Token(text) => (shape.chunk(&model, &text), false),
+                Item::Done(Ok(done)) => (shape.last(&model, "", &done), true),
+                Item::Done(Err(e)) => (ApiError::from_app(D, e).body(), true),
+            };
+            Some((Ok::<_, std::convert::Infallible>(format!("{line}\n")), (running, None, ended)))
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], axum::body::Body::from_stream(lines)).into_response())
+}
+
+/// Ollama's `options` as parameter values.
+fn overrides(options: Option<&Value>) -> Result<ParamOverrides, ApiError> {
+    let Some(o) = options.filter(|o| !o.is_null()) else { return Ok(ParamOverrides::default()) };
+    if !o.is_object() {
+        return Err(ApiError::field(D, "options", "an object"));
+    }
+    let f = |k: &str| o.get(k).and_then(Value::as_f64).map(|v| v as f32);
+    let u = |k: &str| -> Result<Option<u32>, ApiError> {
+        match o.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .map(Some)
+                .ok_or_else(|| ApiError::field(D, &format!("options.{k}"), "a whole number from 0 to 4294967295")),
+        }
+    };
+    // num_predict -1 (no limit) and -2 (fill the context) leave the configured maximum.
+    let num_predict = match o.get("num_predict").and_then(Value::as_i64) {
+        Some(n) if n > 0 => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+        _ => None,
+    };
+    Ok(ParamOverrides {
+        temperature: f("temperature"),
+        top_k: u("top_k")?,
+        top_p: f("top_p"),
+        min_p: f("min_p"),
+        max_tokens: num_predict,
+        repeat_penalty: f("repeat_penalty"),
+        presence_penalty: f("presence_penalty"),
+        frequency_penalty: f("frequency_penalty"),
+        stop: stop_list(o.get("stop"), D)?,
+        seed: u("seed")?,
+    })
+}
+
+/// `format`: "json" for any JSON object, or a JSON schema.
+fn format(format: Option<&Value>) -> Result<Option<String>, ApiError> {
+    match format {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if s == "json" => Ok(Some(r#"{"type":"object"}"#.to_string())),
+        Some(v @ Value::Object(_)) => Ok(Some(v.to_string())),
+        Some(_) => Err(ApiError::field(D, "format", "\"json\" or a JSON schema")),
+    }
+}
+
+fn strings(v: Option<&Value>, field: &str) -> Result<Vec<String>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| ApiError::field(D, field, "base64 strings")))
+            .collect(),
+        Some(_) => Err(ApiError::field(D, field, "a list of base64 strings")),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EmbedBody {
+    pub model: String,
+    /// A string or a list of strings (`/api/embed`).
+    #[schema(value_type = Option<Object>)]
+    pub input: Option<Value>,
+    /// One string (the older `/api/embeddings`).
+    pub prompt: Option<String>,
+}
+
+/// Embeddings from a local embedding model.
+#[utoipa::path(post, path = "/api/embed", request_body = EmbedBody, tag = "ollama",
+    responses((status = 200, description = "The embeddings")), security(("token" = [])))]
+pub async fn embed(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    Json(req): Json<EmbedBody>,
+) -> Result<Response, ApiError> {
+    let legacy = req.input.is_none() && req.prompt.is_some();
+    let inputs = match (&req.input, &req.prompt) {
+        (Some(input), _) => texts(input, "input", D)?,
+        (None, Some(p)) => vec![p.clone()],
+        (None, None) => return Err(ApiError::field(D, "input", "give the text to embed")),
+    };
+    let out = crate::openai::embed(&state, &caller, &req.model, inputs, D).await?;
+    if legacy {
+        return Ok(axum::Json(json!({"embedding": out.vectors.first()})).into_response());
+    }
+    Ok(axum::Json(json!({
+        "model": req.model,
+        "embeddings": out.vectors,
+        "total_duration": (out.latency_ms * 1e6).round() as u64,
+        "load_duration": 0,
+        "prompt_eval_count": out.input_tokens,
+        "switchboard": {"ledger_id": out.ledger_id, "model": out.model, "pooling": out.pooling},
+    }))
+    .into_response())
+}
+
+/// The use cases and models, as Ollama lists its models.
+#[utoipa::path(get, path = "/api/tags", tag = "ollama", responses((status = 200, description = "The models")),
+    security(("token" = [])))]
+pub async fn tags(State(state): State<Arc<ApiState>>) -> Result<Response, ApiError> {
+    let (use_cases, models) = crate::openai::listing(&state, D).await?;
+    let at = now();
+    let entry = |name: &str, size: f64, family: &str| {
+        json!({
+            "name": name, "model": name, "modified_at": at, "size": size as u64, "digest": digest_of(name),
+            "details": {"parent_model": "", "format": "gguf", "family": family, "families": [family],
+                        "parameter_size": "", "quantization_level": ""}
+        })
+    };
+    let mut list: Vec<Value> = use_cases.iter().filter(|u| u.enabled).map(|u| entry(&u.id, 0.0, "use-case")).collect();
+    list.extend(models.iter().map(|m| entry(&m.id, m.size_bytes, &m.provider)));
+    Ok(axum::Json(json!({"models": list})).into_response())
+}
+
+/// The Ollama API version answered, and Switchboard's own.
+#[utoipa::path(get, path = "/api/version", tag = "ollama", responses((status = 200, description = "Versions")),
+    security(("token" = [])))]
+pub async fn version() -> Response {
+    axum::Json(json!({"version": OLLAMA_VERSION, "switchboard": env!("CARGO_PKG_VERSION")})).into_response()
+}
+
+/// Ollama lists a sha256 per model: here, of the listed name.
+fn digest_of(name: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(name.as_bytes()))
+}
