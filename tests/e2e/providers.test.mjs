@@ -66,7 +66,9 @@ async function toggle(testId) {
 function filesUnder(dir) {
   return readdirSync(dir).flatMap((name) => {
     const p = path.join(dir, name);
-    return statSync(p).isDirectory() ? (name === "models" ? [] : filesUnder(p)) : [p];
+    const st = statSync(p);
+    // Regular files only: the single-instance socket holds no data.
+    return st.isDirectory() ? (name === "models" ? [] : filesUnder(p)) : st.isFile() ? [p] : [];
   });
 }
 

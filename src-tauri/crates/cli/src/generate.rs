@@ -38,6 +38,16 @@ pub fn overrides(p: &ParamArgs) -> ParamOverrides {
     }
 }
 
+/// The parameters given, checked against the use case's (a value out of range is refused by name).
+async fn checked_overrides(state: &AppState, use_case: &str, p: &ParamArgs) -> Result<ParamOverrides, AppError> {
+    let use_case = state.store().use_case(use_case).await?;
+    let o = overrides(p);
+    o.apply(use_case.effective_params(None))
+        .validate()
+        .map_err(|e| AppError::for_field(e.field.clone(), e.to_string()))?;
+    Ok(o)
+}
+
 /// Tokens to standard output as they come (not with `--json`, which prints the whole answer at the end).
 fn printer(json: bool) -> impl Fn(GenerationEvent) + Send + Sync + 'static {
     move |e| {
@@ -77,6 +87,7 @@ pub async fn chat(state: &AppState, out: &Out, a: ChatArgs) -> Result<(), AppErr
         return Err(AppError::for_field("prompt", "the prompt is empty"));
     }
     let json_schema = a.json_schema.as_deref().map(schema_text).transpose()?;
+    let o = checked_overrides(state, &a.use_case, &a.params).await?;
     let req = LlmRequest {
         request_id: format!("cli-{}", uuid::Uuid::new_v4()),
         use_case: a.use_case,
@@ -86,7 +97,6 @@ pub async fn chat(state: &AppState, out: &Out, a: ChatArgs) -> Result<(), AppErr
         params: None,
         priority: Default::default(),
     };
-    let o = overrides(&a.params);
     let extras = RequestExtras { overrides: (!o.is_empty()).then_some(o), json_schema };
     let (text, collect) = collector();
     let print = printer(out.json);
@@ -109,6 +119,7 @@ pub async fn chat(state: &AppState, out: &Out, a: ChatArgs) -> Result<(), AppErr
 }
 
 pub async fn describe(state: &AppState, out: &Out, a: DescribeArgs) -> Result<(), AppError> {
+    let o = checked_overrides(state, &a.use_case, &a.params).await?;
     let mut images = Vec::with_capacity(a.images.len());
     for path in &a.images {
         images.push(read_image(path)?);
@@ -121,7 +132,6 @@ pub async fn describe(state: &AppState, out: &Out, a: DescribeArgs) -> Result<()
         image_path: String::new(),
         params: None,
     };
-    let o = overrides(&a.params);
     let extras = DescribeExtras { images, overrides: (!o.is_empty()).then_some(o) };
     let summary = state.gateway.describe_with(CLI_CALLER, req, extras, printer(out.json)).await?;
     let answer = Answer {
