@@ -175,7 +175,10 @@ fn finish(out: &Out, answer: &Answer) {
 /// `--json-schema`: a file holding the schema, or the schema itself; checked to be JSON.
 fn schema_text(given: &str) -> Result<String, AppError> {
     let text = if Path::new(given).is_file() {
-        std::fs::read_to_string(given).map_err(|e| AppError::for_field("json_schema", format!("{given}: {e}")))?
+        let bytes = switchboard_files::read_capped(Path::new(given), 1024 * 1024)
+            .map_err(|e| AppError::for_field("json_schema", format!("{given}: {e}")))?;
+        String::from_utf8(bytes)
+            .map_err(|_| AppError::for_field("json_schema", format!("{given} is not UTF-8 text")))?
     } else {
         given.to_string()
     };

@@ -96,11 +96,16 @@ pub async fn image(state: &ApiState, given: &str, index: usize, dialect: Dialect
             return Err(bad(format!("it is larger than {} MiB", state.settings.max_body_mib)));
         }
         let url_name = given.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(&name).to_string();
-        let bytes = response.bytes().await.map_err(|e| bad(format!("could not fetch it: {e}")))?;
-        if bytes.len() > limit {
-            return Err(bad(format!("it is larger than {} MiB", state.settings.max_body_mib)));
+        // Read chunk by chunk under the cap: a server that sends no length cannot fill the memory.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| bad(format!("could not fetch it: {e}")))? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(bad(format!("it is larger than {} MiB", state.settings.max_body_mib)));
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        return Ok(ImageBytes { name: url_name, bytes: bytes.to_vec() });
+        return Ok(ImageBytes { name: url_name, bytes });
     }
     let data = match given.strip_prefix("data:") {
         Some(rest) => {
