@@ -4,7 +4,8 @@
 //! library's one-time store set-up sees that case's environment.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_secrets-probe");
 
@@ -12,6 +13,50 @@ fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("spawn");
     eprintln!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     out
+}
+
+/// Runs a D-Bus session command with its output in files, not pipes: a daemon the
+/// session started (gnome-keyring-daemon, activated services) can outlive it and
+/// would hold a pipe open forever. The command is killed after `DEADLINE`, and every
+/// process still running with this test's HOME is ended afterwards.
+fn run_session(cmd: &mut Command, home: &Path) -> Output {
+    const DEADLINE: Duration = Duration::from_secs(90);
+    let out_path = home.join("session.stdout");
+    let err_path = home.join("session.stderr");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    end_processes_of(home);
+    let out = Output { status, stdout: std::fs::read(&out_path).unwrap(), stderr: std::fs::read(&err_path).unwrap() };
+    eprintln!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Kills the processes whose environment names `home` as HOME (daemons left by a session).
+fn end_processes_of(home: &Path) {
+    let wanted = format!("HOME={}", home.display()).into_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        if environ.split(|b| *b == 0).any(|var| var == wanted.as_slice()) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
 }
 
 fn stdout(out: &Output) -> String {
@@ -32,14 +77,17 @@ fn in_session(home: &Path, start_keyring: &str, args: &[&str]) -> Output {
         );
     }
     let script = format!(r#"{start_keyring}; exec "$@""#);
-    run(Command::new("timeout")
-        .args(["60", "dbus-run-session", "--", "sh", "-c", &script, "sh", PROBE])
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_RUNTIME_DIR", home)
-        .env("SWITCHBOARD_KEYRING_SERVICE", "switchboard-test"))
+    run_session(
+        Command::new("timeout")
+            .args(["-k", "5", "60", "dbus-run-session", "--", "sh", "-c", &script, "sh", PROBE])
+            .args(args)
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_RUNTIME_DIR", home)
+            .env("SWITCHBOARD_KEYRING_SERVICE", "switchboard-test"),
+        home,
+    )
 }
 
 #[test]
