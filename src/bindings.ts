@@ -864,6 +864,11 @@ export type ModelLoadSettings = {
 	context_length?: number | null,
 	/**  CPU threads; `None` = the machine's physical cores. */
 	threads?: number | null,
+	/**
+	 *  Requests generated at once in the model's one context (continuous
+	 *  batching), sharing its context window; `None` = the engine default.
+	 */
+	parallel?: number | null,
 };
 
 /**  One choice in a model dropdown. */

@@ -148,7 +148,8 @@ async fn settings_and_projectors_are_checked_saved_and_shown() {
     let options = models::list(&s).await.unwrap();
     assert!(options.iter().all(|o| !o.id.contains("mmproj")), "projectors are not assignable alone");
 
-    let load = ModelLoadSettings { gpu_layers: Some(0), context_length: Some(2048), threads: Some(1) };
+    let load =
+        ModelLoadSettings { gpu_layers: Some(0), context_length: Some(2048), threads: Some(1), parallel: Some(2) };
     let saved = library::save_settings(
         &s,
         "gemma",
@@ -167,6 +168,8 @@ async fn settings_and_projectors_are_checked_saved_and_shown() {
         (ModelLoadSettings { gpu_layers: Some(5000), ..load.clone() }, "gpu_layers"),
         (ModelLoadSettings { context_length: Some(100), ..load.clone() }, "context_length"),
         (ModelLoadSettings { threads: Some(0), ..load.clone() }, "threads"),
+        (ModelLoadSettings { parallel: Some(0), ..load.clone() }, "parallel"),
+        (ModelLoadSettings { parallel: Some(65), ..load.clone() }, "parallel"),
     ];
     for (l, field) in bad {
         let err = library::save_settings(&s, "gemma", ModelSettings { load: l, projector: None }).await.unwrap_err();

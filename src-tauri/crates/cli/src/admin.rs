@@ -52,6 +52,33 @@ pub async fn models(state: &AppState, out: &Out, cmd: ModelsCommand) -> Result<(
                 None => format!("{} has no projector", m.id),
             });
         }
+        ModelsCommand::Set { model, gpu_layers, context, threads, parallel } => {
+            let page = ops::library::page(state).await?;
+            let entry = page
+                .models
+                .iter()
+                .find(|m| m.id == model)
+                .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no model {model} in the library")))?;
+            let mut load = entry.load.clone();
+            let keep = |given: Option<crate::args::LoadValue>, now: Option<u32>| given.map_or(now, |v| v.0);
+            load.gpu_layers = keep(gpu_layers, load.gpu_layers);
+            load.context_length = keep(context, load.context_length);
+            load.threads = keep(threads, load.threads);
+            load.parallel = keep(parallel, load.parallel);
+            let settings = ops::library::ModelSettings { load, projector: entry.projector.clone() };
+            let saved = ops::library::save_settings(state, &model, settings).await?;
+            let shown = |v: Option<u32>| v.map_or_else(|| "default".to_string(), |v| v.to_string());
+            out.print(&saved, |m| {
+                format!(
+                    "{}: GPU layers {}, context {}, threads {}, parallel requests {}",
+                    m.id,
+                    m.load.gpu_layers.map_or_else(|| "auto".to_string(), |v| v.to_string()),
+                    shown(m.load.context_length),
+                    shown(m.load.threads),
+                    shown(m.load.parallel)
+                )
+            });
+        }
         ModelsCommand::Download { url, sha256, file_name } => {
             let request = switchboard_models::DownloadRequest { url, file_name, sha256, size_bytes: None };
             let started = ops::library::start_download(state, request)?;

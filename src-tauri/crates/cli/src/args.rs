@@ -148,6 +148,24 @@ pub enum ModelsCommand {
         #[arg(long)]
         projector: String,
     },
+    /// Change how a model is loaded; options not given stay as they are
+    /// ("default" gives the choice back to the engine).
+    Set {
+        /// The model's id in the library.
+        model: String,
+        /// Layers on the GPU (0 to 1024), or "auto".
+        #[arg(long, value_parser = optional_count)]
+        gpu_layers: Option<LoadValue>,
+        /// Context window in tokens, shared by the parallel requests, or "default".
+        #[arg(long, value_parser = optional_count)]
+        context: Option<LoadValue>,
+        /// CPU threads, or "default".
+        #[arg(long, value_parser = optional_count)]
+        threads: Option<LoadValue>,
+        /// Requests generated at once (1 to 64), or "default".
+        #[arg(long, value_parser = optional_count)]
+        parallel: Option<LoadValue>,
+    },
     /// Download a GGUF file into the models folder (verified, resumable).
     Download {
         url: String,
@@ -315,4 +333,19 @@ pub enum TokensCommand {
     },
     /// Revoke a token by name.
     Revoke { name: String },
+}
+
+/// A load setting given on the command line: a number, or none for the engine's own choice.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadValue(pub Option<u32>);
+
+/// A whole number, or "default"/"auto" for the engine's own choice.
+fn optional_count(s: &str) -> Result<LoadValue, String> {
+    match s {
+        "default" | "auto" => Ok(LoadValue(None)),
+        n => n
+            .parse()
+            .map(|n| LoadValue(Some(n)))
+            .map_err(|_| format!("{n:?} is not a whole number, \"default\" or \"auto\"")),
+    }
 }

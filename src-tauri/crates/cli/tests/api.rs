@@ -371,3 +371,48 @@ async fn past_the_concurrency_limit_requests_wait_then_are_refused_with_retry_af
     assert_eq!(first.await.unwrap().status, StatusCode::OK);
     assert_eq!(second.await.unwrap().status, StatusCode::OK, "the waiting request was served");
 }
+
+#[tokio::test]
+async fn callers_at_once_are_generated_together_each_with_its_own_answer_and_ledger_row() {
+    let f = fixture().await;
+    let r = f.router(ApiServerSettings::default());
+    // Loaded first, so that the three below start together.
+    send(&r, request("POST", "/v1/chat/completions", Some(&f.token), Some(chat_body("answer_generation", false))))
+        .await;
+    let body = |prompt: &str, max_tokens: u32| {
+        json!({"model": "answer_generation", "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": max_tokens, "temperature": 0, "ignore_eos": true})
+    };
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = [("Tell me about the sea.", 40u32), ("Tell me about mountains.", 40), ("Say hello.", 12)]
+        .into_iter()
+        .map(|(prompt, n)| {
+            let (r, t, b) = (r.clone(), f.token.clone(), body(prompt, n));
+            tokio::spawn(async move {
+                let reply = send(&r, request("POST", "/v1/chat/completions", Some(&t), Some(b))).await;
+                (reply, started.elapsed())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        let (reply, took) = call.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        answers.push((reply.json(), took));
+    }
+    // ignore_eos: each wrote exactly what it asked for.
+    let tokens: Vec<u64> = answers.iter().map(|(v, _)| v["usage"]["completion_tokens"].as_u64().unwrap()).collect();
+    assert_eq!(tokens, [40, 40, 12]);
+    // The short one did not wait for the long ones to finish.
+    assert!(
+        answers[2].1 < answers[0].1 && answers[2].1 < answers[1].1,
+        "{:?}",
+        answers.iter().map(|a| a.1).collect::<Vec<_>>()
+    );
+    let rows = switchboard_store::queries::requests::recent(f.app.store().pool(), 10).await.unwrap();
+    for (v, _) in &answers {
+        let id = v["switchboard"]["ledger_id"].as_str().unwrap();
+        let row = rows.iter().find(|r| r.id == id).expect("a ledger row for each caller");
+        assert_eq!(u64::from(row.record.output_tokens), v["usage"]["completion_tokens"].as_u64().unwrap());
+    }
+}

@@ -145,6 +145,38 @@ fn use_cases_and_tokens_change_as_in_the_window() {
 }
 
 #[test]
+fn a_models_load_settings_change_from_the_command_line_and_bad_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_with_model(dir.path());
+    let id = "gemma-3-270m-q4_k_m";
+    let set = run(&data, &["--json", "models", "set", id, "--parallel", "8", "--context", "8192"]);
+    assert_eq!(set.status.code(), Some(0), "{}", text(&set.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&set.stdout).expect("JSON");
+    assert_eq!((v["load"]["parallel"].as_u64(), v["load"]["context_length"].as_u64()), (Some(8), Some(8192)));
+    // What is not given stays; "default" gives the choice back.
+    let again = run(&data, &["--json", "models", "set", id, "--context", "default"]);
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!((v["load"]["parallel"].as_u64(), v["load"]["context_length"].as_u64()), (Some(8), None));
+    for (args, said) in [
+        (vec!["--parallel", "0"], "parallel requests must be 1 to 64"),
+        (vec!["--parallel", "65"], "parallel requests must be 1 to 64"),
+        (vec!["--threads", "many"], "is not a whole number"),
+    ] {
+        let mut all = vec!["models", "set", id];
+        all.extend(args);
+        let bad = run(&data, &all);
+        assert_eq!(bad.status.code(), Some(2), "{all:?}");
+        assert!(text(&bad.stderr).contains(said), "{}", text(&bad.stderr));
+    }
+    let kept = run(&data, &["--json", "models", "set", id]);
+    let v: serde_json::Value = serde_json::from_slice(&kept.stdout).expect("JSON");
+    assert_eq!(v["load"]["parallel"].as_u64(), Some(8), "a refused change left the setting as it was");
+    let missing = run(&data, &["models", "set", "absent", "--parallel", "2"]);
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(text(&missing.stderr).contains("no model absent"), "{}", text(&missing.stderr));
+}
+
+#[test]
 fn several_processes_on_one_database_each_leave_their_rows() {
     let dir = tempfile::tempdir().unwrap();
     let data = data_with_model(dir.path());

@@ -77,7 +77,14 @@ pub struct ModelLoadSettings {
     /// CPU threads; `None` = the machine's physical cores.
     #[serde(default)]
     pub threads: Option<u32>,
+    /// Requests generated at once in the model's one context (continuous
+    /// batching), sharing its context window; `None` = the engine default.
+    #[serde(default)]
+    pub parallel: Option<u32>,
 }
+
+/// The most requests one model generates at once.
+pub const MAX_PARALLEL: u32 = 64;
 
 impl ModelLoadSettings {
     /// Range checks, naming the field.
@@ -93,6 +100,12 @@ impl ModelLoadSettings {
         }
         if let Some(n) = self.threads.filter(|&n| !(1..=256).contains(&n)) {
             return Err(AppError::for_field("threads", format!("threads must be 1 to 256, not {n}")));
+        }
+        if let Some(n) = self.parallel.filter(|&n| !(1..=MAX_PARALLEL).contains(&n)) {
+            return Err(AppError::for_field(
+                "parallel",
+                format!("parallel requests must be 1 to {MAX_PARALLEL}, not {n}"),
+            ));
         }
         Ok(())
     }

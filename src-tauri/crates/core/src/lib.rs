@@ -34,7 +34,7 @@ pub use costs::{
 };
 pub use engine::{
     validate_history, ChatRole, ChatTurn, Embeddings, EngineDevice, EngineImage, EngineRequest, ModelLoadSettings,
-    Priority, ResidentModel, TextEngine, VisionRequest, VisionStats, MAX_HISTORY_TURNS,
+    Priority, ResidentModel, TextEngine, VisionRequest, VisionStats, MAX_HISTORY_TURNS, MAX_PARALLEL,
 };
 pub use error::{AppError, ErrorCode};
 pub use generation::{FinishReason, GenerationStats};

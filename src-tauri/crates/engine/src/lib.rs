@@ -10,6 +10,7 @@
 //! **Invariant:** this is the only crate that links llama.cpp. The app talks to
 //! it through `core::TextEngine`; nothing above it sees a llama.cpp type.
 
+mod batch;
 mod error;
 mod gguf;
 mod sampler;
@@ -19,6 +20,7 @@ mod supervisor;
 mod text_engine;
 pub mod worker;
 
+pub use batch::{BatchIo, SeqRequest};
 pub use error::EngineError;
 pub use gguf::check_gguf_header;
 pub use stop::StopMatcher;

@@ -1,11 +1,14 @@
 //! The app's side of the engine worker: starts it on demand, queues requests
 //! fairly (interactive before background, first come first served within
 //! each; a request cancelled while it waits leaves the queue at once),
-//! forwards one at a time, streams its text back, cancels, and when the worker
-//! dies says why (from its exit signal and the last lines llama.cpp wrote)
-//! and starts a fresh one for the next request, backing off if it keeps dying.
+//! forwards them (generation requests for the model that is generating join
+//! its batch up to its parallel slots; anything else waits for the worker to
+//! be free), streams each one's text back, cancels, and when the worker dies
+//! says why (from its exit signal and the last lines llama.cpp wrote) to every
+//! request it held and starts a fresh one for the next, backing off if it
+//! keeps dying.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -79,14 +82,40 @@ impl CrashClass {
     }
 }
 
+/// Where the worker's events go: each request's own channel, by id.
+type Routes = Arc<Mutex<RouteTable>>;
+
+#[derive(Default)]
+struct RouteTable {
+    /// False once the worker's output ended: no request may wait on it then.
+    alive: bool,
+    senders: HashMap<u64, mpsc::Sender<FromWorker>>,
+}
+
 struct Worker {
+    /// Tells this worker from the ones before and after it.
+    serial: u64,
     /// What it was started with; a changed configuration replaces it before the next job.
     config: EngineConfig,
     child: Child,
     stdin: ChildStdin,
-    events: mpsc::Receiver<FromWorker>,
+    routes: Routes,
+    /// When the worker last said anything (text, progress, a result).
+    last_sign: Arc<Mutex<Instant>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     started: Instant,
+}
+
+/// A request's place in the route table, given back when it ends.
+struct Route {
+    routes: Routes,
+    id: u64,
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        self.routes.lock().expect("routes lock").senders.remove(&self.id);
+    }
 }
 
 #[derive(Default)]
@@ -95,21 +124,42 @@ struct Health {
     failures: u32,
 }
 
+/// Which requests may share the worker: generation for one model loaded one
+/// way shares its batch, up to its slots; anything else runs alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Lane {
+    Batch { model: PathBuf, load: ModelLoadSettings, slots: usize },
+    Alone,
+}
+
 /// Requests waiting for the worker, in the order they will be served.
 #[derive(Default)]
 struct Queue {
     waiting: BTreeSet<(Priority, u64)>,
-    busy: bool,
+    /// Requests running now, and what they share.
+    running: usize,
+    lane: Option<Lane>,
 }
 
-/// Holding the engine; the next waiting request goes when this is dropped.
+/// Holding a place in the worker; the next waiting request may go when this is dropped.
 struct Turn<'a>(&'a WorkerEngine);
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        self.0.queue.lock().expect("queue lock").busy = false;
+        let mut queue = self.0.queue.lock().expect("queue lock");
+        queue.running -= 1;
+        if queue.running == 0 {
+            queue.lane = None;
+        }
+        drop(queue);
         self.0.turn.notify_all();
     }
+}
+
+/// Why a worker is given up on.
+enum Failure<'a> {
+    Died,
+    Unresponsive(&'a str),
 }
 
 /// A [`TextEngine`] whose llama.cpp runs in a supervised child process.
@@ -126,6 +176,8 @@ pub struct WorkerEngine {
     /// The models the worker holds in memory, as it last reported.
     resident: Arc<Mutex<Vec<ResidentModel>>>,
     watchdog: Mutex<Watchdog>,
+    /// The last worker given up on and why: every request it held fails with the same words.
+    last_failure: Mutex<Option<(u64, AppError)>>,
 }
 
 /// How a job ended.
@@ -148,6 +200,7 @@ impl WorkerEngine {
             devices: Mutex::default(),
             resident: Arc::default(),
             watchdog: Mutex::default(),
+            last_failure: Mutex::default(),
         }
     }
 
@@ -174,16 +227,26 @@ impl WorkerEngine {
         self.queue.lock().expect("queue lock").waiting.len()
     }
 
-    /// Waits until this request is first in line and the worker is free;
-    /// `None` when it was cancelled while waiting.
-    fn wait_turn(&self, priority: Priority, cancel: &AtomicBool) -> Option<Turn<'_>> {
+    /// Waits until this request is first in line and the worker can take it
+    /// (free, or generating in the same lane with a slot to spare); `None`
+    /// when it was cancelled while waiting.
+    fn wait_turn(&self, priority: Priority, lane: Lane, cancel: &AtomicBool) -> Option<Turn<'_>> {
         let ticket = (priority, self.next_id.fetch_add(1, Ordering::Relaxed));
         let mut queue = self.queue.lock().expect("queue lock");
         queue.waiting.insert(ticket);
         loop {
-            if !queue.busy && queue.waiting.first() == Some(&ticket) {
+            let fits = match (&lane, &queue.lane) {
+                _ if queue.running == 0 => true,
+                (Lane::Batch { slots, .. }, Some(running)) => *running == lane && queue.running < *slots,
+                _ => false,
+            };
+            if fits && queue.waiting.first() == Some(&ticket) {
                 queue.waiting.remove(&ticket);
-                queue.busy = true;
+                queue.running += 1;
+                queue.lane = Some(lane);
+                drop(queue);
+                // The next in line may fit too.
+                self.turn.notify_all();
                 return Some(Turn(self));
             }
             if cancel.load(Ordering::Relaxed) {
@@ -194,6 +257,12 @@ impl WorkerEngine {
             }
             queue = self.turn.wait_timeout(queue, Duration::from_millis(25)).expect("queue lock").0;
         }
+    }
+
+    /// The lane of a generation request: its model, loaded its way, with as many slots as it has.
+    fn batch_lane(&self, model_path: &Path, load: &ModelLoadSettings) -> Lane {
+        let slots = load.parallel.unwrap_or(self.config().parallel).clamp(1, switchboard_core::MAX_PARALLEL);
+        Lane::Batch { model: model_path.to_path_buf(), load: load.clone(), slots: slots as usize }
     }
 
     pub fn config(&self) -> EngineConfig {
@@ -253,24 +322,52 @@ impl WorkerEngine {
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr_pipe = child.stderr.take().expect("piped stderr");
-        let (tx, events) = mpsc::channel();
+        let (ready_tx, ready) = mpsc::channel();
+        let routes: Routes = Arc::new(Mutex::new(RouteTable { alive: true, senders: HashMap::new() }));
+        let last_sign = Arc::new(Mutex::new(Instant::now()));
         let resident = self.resident.clone();
         resident.lock().expect("resident lock").clear();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                match serde_json::from_str::<FromWorker>(&line) {
-                    // Kept current here: the worker also reports between requests (idle unloads).
-                    Ok(FromWorker::Resident { models }) => *resident.lock().expect("resident lock") = models,
-                    Ok(event) => {
-                        if tx.send(event).is_err() {
-                            break;
+        {
+            let (routes, last_sign) = (routes.clone(), last_sign.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    *last_sign.lock().expect("sign lock") = Instant::now();
+                    let event = match serde_json::from_str::<FromWorker>(&line) {
+                        Ok(event) => event,
+                        Err(e) => {
+                            tracing::warn!(%e, "unreadable line from the engine worker");
+                            continue;
                         }
+                    };
+                    let id = match &event {
+                        // Kept current here: the worker also reports between requests (idle unloads).
+                        FromWorker::Resident { models } => {
+                            *resident.lock().expect("resident lock") = models.clone();
+                            continue;
+                        }
+                        FromWorker::Ready { .. } => {
+                            let _ = ready_tx.send(event);
+                            continue;
+                        }
+                        FromWorker::Progress => continue,
+                        FromWorker::Text { id, .. }
+                        | FromWorker::Done { id, .. }
+                        | FromWorker::Embedded { id, .. }
+                        | FromWorker::Described { id, .. }
+                        | FromWorker::Failed { id, .. }
+                        | FromWorker::Counted { id, .. } => *id,
+                    };
+                    if let Some(tx) = routes.lock().expect("routes lock").senders.get(&id) {
+                        let _ = tx.send(event);
                     }
-                    Err(e) => tracing::warn!(%e, "unreadable line from the engine worker"),
                 }
-            }
-        });
+                // The worker is gone: every request waiting on it hears so at once.
+                let mut table = routes.lock().expect("routes lock");
+                table.alive = false;
+                table.senders.clear();
+            });
+        }
         let stderr: Arc<Mutex<VecDeque<String>>> = Arc::default();
         {
             let stderr = stderr.clone();
@@ -286,8 +383,9 @@ impl WorkerEngine {
                 }
             });
         }
-        let mut worker = Worker { config, child, stdin, events, stderr, started: Instant::now() };
-        match worker.events.recv_timeout(START_TIMEOUT) {
+        let serial = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut worker = Worker { serial, config, child, stdin, routes, last_sign, stderr, started: Instant::now() };
+        match ready.recv_timeout(START_TIMEOUT) {
             Ok(FromWorker::Ready { pid, devices }) => {
                 tracing::info!(pid, devices = ?devices.iter().map(|d| &d.name).collect::<Vec<_>>(), "engine worker started");
                 *self.devices.lock().expect("devices lock") = Some(devices);
@@ -377,76 +475,107 @@ impl WorkerEngine {
     fn run_job(
         &self,
         priority: Priority,
+        lane: Lane,
         cancel: &AtomicBool,
         job: impl FnOnce(u64) -> ToWorker,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Option<Outcome>, AppError> {
-        // One job at a time: llama.cpp's contexts are used by one thread.
-        let Some(_turn) = self.wait_turn(priority, cancel) else {
+        let Some(_turn) = self.wait_turn(priority, lane, cancel) else {
             return Ok(None);
         };
-        let mut slot = self.worker.lock().expect("worker lock");
-        self.retire_outdated(&mut slot);
-        if slot.as_mut().is_some_and(|w| matches!(w.child.try_wait(), Ok(Some(_)))) {
-            let mut dead = slot.take().expect("checked");
-            let _ = self.died(&mut dead);
-        }
-        if slot.is_none() {
-            *slot = Some(self.spawn()?);
-        }
-        let worker = slot.as_mut().expect("just started");
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let send = |stdin: &mut ChildStdin, msg: &ToWorker| {
-            let line = serde_json::to_string(msg).expect("requests serialise");
-            writeln!(stdin, "{line}").and_then(|_| stdin.flush())
+        let (tx, events) = mpsc::channel();
+        let (serial, last_sign, _route) = {
+            let mut slot = self.worker.lock().expect("worker lock");
+            // A worker with requests in flight keeps its configuration until they end.
+            if slot.as_ref().is_none_or(|w| w.routes.lock().expect("routes lock").senders.is_empty()) {
+                self.retire_outdated(&mut slot);
+            }
+            let dead = slot.as_mut().and_then(|w| matches!(w.child.try_wait(), Ok(Some(_))).then_some(w.serial));
+            if let Some(serial) = dead {
+                let _ = self.give_up(&mut slot, serial, Failure::Died);
+            }
+            if slot.is_none() {
+                *slot = Some(self.spawn()?);
+            }
+            let worker = slot.as_mut().expect("just started");
+            let serial = worker.serial;
+            {
+                let mut table = worker.routes.lock().expect("routes lock");
+                if !table.alive {
+                    drop(table);
+                    return Err(self.give_up(&mut slot, serial, Failure::Died));
+                }
+                table.senders.insert(id, tx);
+            }
+            let route = Route { routes: worker.routes.clone(), id };
+            if send(&mut worker.stdin, &job(id)).is_err() {
+                return Err(self.give_up(&mut slot, serial, Failure::Died));
+            }
+            (serial, worker.last_sign.clone(), route)
         };
-        if send(&mut worker.stdin, &job(id)).is_err() {
-            let mut dead = slot.take().expect("present");
-            return Err(self.died(&mut dead));
-        }
         let watchdog = *self.watchdog.lock().expect("watchdog lock");
-        let mut last_sign = Instant::now();
+        let started = Instant::now();
         let mut cancel_sent: Option<Instant> = None;
         loop {
             // Checked on every event, not only when the stream pauses: tokens can arrive faster than the poll.
             if cancel.load(Ordering::Relaxed) && cancel_sent.is_none() {
                 cancel_sent = Some(Instant::now());
-                let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
+                let mut slot = self.worker.lock().expect("worker lock");
+                if let Some(worker) = slot.as_mut().filter(|w| w.serial == serial) {
+                    let _ = send(&mut worker.stdin, &ToWorker::Cancel { id });
+                }
             }
+            let last = started.max(*last_sign.lock().expect("sign lock"));
             let stuck = match cancel_sent {
                 Some(at) if at.elapsed() > watchdog.cancel_grace => {
                     Some(format!("a cancelled request did not end within {} s", watchdog.cancel_grace.as_secs_f64()))
                 }
-                _ if last_sign.elapsed() > watchdog.stall => {
+                _ if last.elapsed() > watchdog.stall => {
                     Some(format!("no progress for {} s", watchdog.stall.as_secs_f64()))
                 }
                 _ => None,
             };
             if let Some(why) = stuck {
-                let mut stuck_worker = slot.take().expect("present");
-                return Err(self.unresponsive(&mut stuck_worker, &why));
+                let mut slot = self.worker.lock().expect("worker lock");
+                return Err(self.give_up(&mut slot, serial, Failure::Unresponsive(&why)));
             }
-            let event = worker.events.recv_timeout(Duration::from_millis(25));
-            if event.is_ok() {
-                last_sign = Instant::now();
-            }
-            let outcome = match event {
-                Ok(FromWorker::Text { id: i, text }) if i == id => {
+            let outcome = match events.recv_timeout(Duration::from_millis(25)) {
+                Ok(FromWorker::Text { text, .. }) => {
                     on_text(&text);
                     continue;
                 }
-                Ok(FromWorker::Done { id: i, stats }) if i == id => Outcome::Generated(stats),
-                Ok(FromWorker::Embedded { id: i, embeddings }) if i == id => Outcome::Embedded(embeddings),
-                Ok(FromWorker::Described { id: i, stats }) if i == id => Outcome::Described(stats),
-                Ok(FromWorker::Failed { id: i, error }) if i == id => return Err(error),
+                Ok(FromWorker::Done { stats, .. }) => Outcome::Generated(stats),
+                Ok(FromWorker::Embedded { embeddings, .. }) => Outcome::Embedded(embeddings),
+                Ok(FromWorker::Described { stats, .. }) => Outcome::Described(stats),
+                Ok(FromWorker::Failed { error, .. }) => return Err(error),
                 Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let mut dead = slot.take().expect("present");
-                    return Err(self.died(&mut dead));
+                    let mut slot = self.worker.lock().expect("worker lock");
+                    return Err(self.give_up(&mut slot, serial, Failure::Died));
                 }
             };
             self.health.lock().expect("health lock").failures = 0;
             return Ok(Some(outcome));
+        }
+    }
+
+    /// Gives up on worker `serial`: the first request to notice takes it out,
+    /// learns why it died (or kills it when stuck) and records the reason; the
+    /// others it held get the same words.
+    fn give_up(&self, slot: &mut Option<Worker>, serial: u64, failure: Failure<'_>) -> AppError {
+        if slot.as_ref().is_some_and(|w| w.serial == serial) {
+            let mut worker = slot.take().expect("checked");
+            let error = match failure {
+                Failure::Died => self.died(&mut worker),
+                Failure::Unresponsive(why) => self.unresponsive(&mut worker, why),
+            };
+            *self.last_failure.lock().expect("failure lock") = Some((serial, error.clone()));
+            return error;
+        }
+        match &*self.last_failure.lock().expect("failure lock") {
+            Some((s, error)) if *s == serial => error.clone(),
+            _ => AppError::new(ErrorCode::EngineFailed, "the local engine stopped; it restarts for the next request"),
         }
     }
 
@@ -465,6 +594,12 @@ impl WorkerEngine {
             ),
         )
     }
+}
+
+/// Writes one request line to the worker.
+fn send(stdin: &mut ChildStdin, msg: &ToWorker) -> std::io::Result<()> {
+    let line = serde_json::to_string(msg).expect("requests serialise");
+    writeln!(stdin, "{line}").and_then(|_| stdin.flush())
 }
 
 /// A request cancelled while it waited: nothing ran.
@@ -487,27 +622,35 @@ const COUNT_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl WorkerEngine {
     /// Asks an idle, running worker to count a prompt's tokens; none when no
-    /// worker runs, a job holds it, or it does not answer in time (a count
+    /// worker runs, a request runs, or it does not answer in time (a count
     /// never starts a worker or waits for a turn).
     fn count_in_worker(&self, model_path: &Path, req: &EngineRequest) -> Option<u32> {
-        let mut slot = self.worker.try_lock().ok()?;
-        let worker = slot.as_mut()?;
-        if !matches!(worker.child.try_wait(), Ok(None)) {
+        if self.queue.lock().expect("queue lock").running > 0 {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let msg = ToWorker::CountTokens { id, model_path: model_path.to_path_buf(), request: req.clone() };
-        let line = serde_json::to_string(&msg).expect("requests serialise");
-        writeln!(worker.stdin, "{line}").and_then(|_| worker.stdin.flush()).ok()?;
-        let deadline = Instant::now() + COUNT_TIMEOUT;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match worker.events.recv_timeout(left) {
-                Ok(FromWorker::Counted { id: i, tokens }) if i == id => return tokens,
-                Ok(_) => continue,
-                Err(_) => return None,
+        let (tx, events) = mpsc::channel();
+        let _route = {
+            let mut slot = self.worker.try_lock().ok()?;
+            let worker = slot.as_mut()?;
+            if !matches!(worker.child.try_wait(), Ok(None)) {
+                return None;
             }
+            let mut table = worker.routes.lock().expect("routes lock");
+            if !table.alive {
+                return None;
+            }
+            table.senders.insert(id, tx);
+            drop(table);
+            let route = Route { routes: worker.routes.clone(), id };
+            let msg = ToWorker::CountTokens { id, model_path: model_path.to_path_buf(), request: req.clone() };
+            send(&mut worker.stdin, &msg).ok()?;
+            route
+        };
+        match events.recv_timeout(COUNT_TIMEOUT) {
+            Ok(FromWorker::Counted { tokens, .. }) => tokens,
+            _ => None,
         }
-        None
     }
 }
 
@@ -525,7 +668,8 @@ impl TextEngine for WorkerEngine {
     ) -> Result<GenerationStats, AppError> {
         let waited = Instant::now();
         let job = |id| ToWorker::Generate { id, model_path: model_path.to_path_buf(), request: req.clone() };
-        match self.run_job(req.priority, cancel, job, on_text)? {
+        let lane = self.batch_lane(model_path, &req.load);
+        match self.run_job(req.priority, lane, cancel, job, on_text)? {
             Some(Outcome::Generated(stats)) => Ok(stats),
             Some(Outcome::Embedded(_) | Outcome::Described(_)) => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
@@ -549,7 +693,7 @@ impl TextEngine for WorkerEngine {
             load: load.clone(),
             texts: texts.to_vec(),
         };
-        match self.run_job(priority, &never, job, &mut |_| {})? {
+        match self.run_job(priority, Lane::Alone, &never, job, &mut |_| {})? {
             Some(Outcome::Embedded(e)) => Ok(e),
             _ => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
@@ -572,7 +716,7 @@ impl TextEngine for WorkerEngine {
             projector_path: projector_path.to_path_buf(),
             request: req.clone(),
         };
-        match self.run_job(req.priority, cancel, job, on_text)? {
+        match self.run_job(req.priority, Lane::Alone, cancel, job, on_text)? {
             Some(Outcome::Described(stats)) => Ok(stats),
             Some(_) => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))

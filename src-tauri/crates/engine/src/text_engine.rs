@@ -29,7 +29,7 @@ use crate::{gguf, sampler, stop::StopMatcher, EngineError};
 /// slow job from a stuck one.
 static PULSE: AtomicU64 = AtomicU64::new(0);
 
-fn pulse() {
+pub(crate) fn pulse() {
     PULSE.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -55,6 +55,13 @@ pub struct EngineConfig {
     /// A model unused for this many seconds is unloaded (0: never).
     #[serde(default = "default_idle_unload")]
     pub idle_unload_secs: u64,
+    /// Requests a model generates at once (a model's own setting wins).
+    #[serde(default = "default_parallel")]
+    pub parallel: u32,
+}
+
+fn default_parallel() -> u32 {
+    4
 }
 
 fn default_max_resident() -> u32 {
@@ -73,6 +80,7 @@ impl Default for EngineConfig {
             sample_full_vocabulary: false,
             max_resident_models: default_max_resident(),
             idle_unload_secs: default_idle_unload(),
+            parallel: default_parallel(),
         }
     }
 }
@@ -135,31 +143,39 @@ pub struct ModelInfo {
     pub pooling: Option<LlamaPoolingType>,
 }
 
-/// A model held in memory, with the context (and KV cache) of its last request.
+/// A model held in memory, with the context (and KV cache) its requests share.
 ///
 /// Field order is drop order: the context borrows the model and goes first.
-struct Resident {
-    ctx: Option<LlamaContext<'static>>,
+pub(crate) struct Resident {
+    pub(crate) ctx: Option<LlamaContext<'static>>,
     /// The vision projector loaded for this model, and from where.
     mtmd: Option<(PathBuf, MtmdContext)>,
-    /// The tokens whose state is in `ctx`'s KV cache (sequence 0), in order.
-    cached: Vec<LlamaToken>,
-    model: Box<LlamaModel>,
-    info: ModelInfo,
+    /// One per parallel request: sequence `i` of `ctx` holds `slots[i]`'s tokens.
+    pub(crate) slots: Vec<SlotCache>,
+    pub(crate) model: Box<LlamaModel>,
+    pub(crate) info: ModelInfo,
     load: ModelLoadSettings,
-    n_ctx: u32,
-    threads: u32,
-    last_used: Instant,
+    pub(crate) n_ctx: u32,
+    pub(crate) threads: u32,
+    pub(crate) last_used: Instant,
+}
+
+/// What one sequence of a model's context holds.
+pub(crate) struct SlotCache {
+    /// The tokens whose state is in the KV cache for this sequence, in order.
+    pub(crate) cached: Vec<LlamaToken>,
+    pub(crate) last_used: Instant,
 }
 
 // SAFETY: a llama.cpp context may move between threads as long as one thread
 // uses it at a time; residents are only reached through the engine's mutex.
 unsafe impl Send for Resident {}
 
-/// The generation context, created on first use and kept for the prompt cache.
-fn ensure_context<'c>(
+/// The generation context, created on first use and kept for the prompt
+/// cache: one sequence per slot, sharing the window (unified KV cache).
+pub(crate) fn ensure_context<'c>(
     slot: &'c mut Option<LlamaContext<'static>>,
-    cached: &mut Vec<LlamaToken>,
+    slots: &mut [SlotCache],
     model: &LlamaModel,
     n_ctx: u32,
     threads: u32,
@@ -175,9 +191,13 @@ fn ensure_context<'c>(
             .with_n_batch(n_batch)
             .with_n_ubatch(n_batch)
             .with_n_threads(threads)
-            .with_n_threads_batch(threads);
+            .with_n_threads_batch(threads)
+            .with_n_seq_max(slots.len().max(1) as u32)
+            .with_kv_unified(slots.len() > 1);
         *slot = Some(model.new_context(backend()?, params).map_err(|e| EngineError::Context(e.to_string()))?);
-        cached.clear();
+        for s in slots.iter_mut() {
+            s.cached.clear();
+        }
     }
     Ok(slot.as_mut().expect("created"))
 }
@@ -254,7 +274,10 @@ impl Engine {
 
     /// The models in memory, most recently used first.
     pub fn resident_models(&self) -> Vec<ResidentModel> {
-        let residents = self.lock();
+        Self::describe_residents(&self.lock())
+    }
+
+    pub(crate) fn describe_residents(residents: &[Resident]) -> Vec<ResidentModel> {
         let mut out: Vec<&Resident> = residents.iter().collect();
         out.sort_by_key(|r| std::cmp::Reverse(r.last_used));
         out.into_iter().map(Resident::describe).collect()
@@ -298,8 +321,9 @@ impl Engine {
     /// Generates text for `req` with the model at `path`, calling `on_text` with
     /// each piece of decoded text as it is produced. Cancellation ends the
     /// request cleanly with [`FinishReason::Cancelled`]; what was produced stays.
-    /// The start of the prompt that is still in the model's KV cache from the
-    /// previous request (a conversation's earlier turns) is not processed again.
+    /// The start of the prompt that is still in the model's KV cache from an
+    /// earlier request (a conversation's earlier turns) is not processed again.
+    /// (Requests served together share one context: see [`Engine::serve`].)
     pub fn generate(
         &self,
         path: &Path,
@@ -307,26 +331,30 @@ impl Engine {
         cancel: &AtomicBool,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<GenerationStats, EngineError> {
-        let started = Instant::now();
-        req.params.validate().map_err(|e| EngineError::Params(e.to_string()))?;
-        req.load.validate().map_err(|e| EngineError::Params(e.message))?;
-        if req.prompt.trim().is_empty() {
-            return Err(EngineError::EmptyPrompt);
+        struct One<'a> {
+            cancel: &'a AtomicBool,
+            on_text: &'a mut dyn FnMut(&str),
+            result: Option<Result<GenerationStats, EngineError>>,
         }
-        switchboard_core::validate_history(&req.history).map_err(|e| EngineError::Params(e.message))?;
-        let mut residents = self.lock();
-        let (index, load_ms) = self.resident(&mut residents, path, &req.load)?;
-        let resident = &mut residents[index];
-        let result = Self::run(&self.config, resident, req, cancel, on_text, started, load_ms);
-        if result.is_err() {
-            // The KV cache may hold a half-processed batch: start clean next time.
-            if let Some(ctx) = resident.ctx.as_mut() {
-                ctx.clear_kv_cache();
+        impl crate::batch::BatchIo for One<'_> {
+            fn next(&mut self, _: &Path, _: &ModelLoadSettings) -> Option<crate::batch::SeqRequest> {
+                None
             }
-            resident.cached.clear();
+            fn cancelled(&mut self, _: u64) -> bool {
+                self.cancel.load(Ordering::Relaxed)
+            }
+            fn text(&mut self, _: u64, text: &str) {
+                (self.on_text)(text);
+            }
+            fn finished(&mut self, _: u64, result: Result<GenerationStats, EngineError>) {
+                self.result = Some(result);
+            }
         }
-        resident.last_used = Instant::now();
-        result
+        let first =
+            crate::batch::SeqRequest { id: 0, path: path.to_path_buf(), req: req.clone(), received: Instant::now() };
+        let mut one = One { cancel, on_text, result: None };
+        self.serve(first, &mut one);
+        one.result.unwrap_or_else(|| Err(EngineError::Decode("the request ended without a result".into())))
     }
 
     /// The prompt's tokens as [`Self::generate`] would tokenize them, if the
@@ -342,125 +370,6 @@ impl Engine {
             render_prompt(model, req.system_prompt.as_deref(), &req.history, &req.prompt)
         };
         Some(model.vocab().tokenize(prompt.as_bytes(), true, true).len() as u32)
-    }
-
-    fn run(
-        config: &EngineConfig,
-        resident: &mut Resident,
-        req: &GenerateRequest,
-        cancel: &AtomicBool,
-        on_text: &mut dyn FnMut(&str),
-        started: Instant,
-        load_ms: f64,
-    ) -> Result<GenerationStats, EngineError> {
-        let Resident { ctx: ctx_slot, cached, model, info, n_ctx, threads, .. } = resident;
-        let (n_ctx, threads) = (*n_ctx, *threads);
-        let sliding_window = info.sliding_window;
-        let model: &LlamaModel = model;
-        let prompt = if req.raw_prompt {
-            req.prompt.clone()
-        } else {
-            render_prompt(model, req.system_prompt.as_deref(), &req.history, &req.prompt)
-        };
-        let vocab = model.vocab();
-        let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
-        let prompt_tokens = tokens.len() as u32;
-        if prompt_tokens >= n_ctx {
-            return Err(EngineError::PromptTooLong { prompt_tokens, n_ctx });
-        }
-        let grammar = match &req.json_schema {
-            Some(schema) => Some(sampler::schema_grammar(model, schema)?),
-            None => None,
-        };
-        let n_vocab = model.n_vocab();
-        let n_batch = config.n_batch.max(1);
-        let ctx = ensure_context(ctx_slot, cached, model, n_ctx, threads, n_batch)?;
-
-        // Reuse the longest prefix still in the KV cache; at least the last
-        // prompt token is processed again, for its logits. llama.cpp computes a
-        // token alone and inside a batch with different kernels, so reused state
-        // can differ from recomputed state in the last bits: a request with a
-        // seed asks to be reproducible and always processes its whole prompt.
-        let use_cache = !req.no_prompt_cache && req.params.seed.is_none();
-        let mut reuse = if use_cache { common_prefix(cached, &tokens) } else { 0 };
-        reuse = reuse.min(tokens.len() - 1);
-        if reuse > 0 && sliding_window > 0 {
-            // A sliding-window cache forgets old positions: reuse only if what the
-            // new tokens must attend to is still there (as llama.cpp's server checks).
-            let pos_min = ctx.kv_cache_seq_pos_min(0);
-            if pos_min > (reuse as i32 - sliding_window as i32).max(0) {
-                reuse = 0;
-            }
-        }
-        if reuse > 0 && !matches!(ctx.clear_kv_cache_seq(Some(0), Some(reuse as u32), None), Ok(true)) {
-            reuse = 0;
-        }
-        if reuse == 0 {
-            ctx.clear_kv_cache();
-        }
-        cached.truncate(reuse);
-
-        // Prompt processing, in batches of n_batch; logits only for the last token.
-        let prompt_started = Instant::now();
-        let mut batch = LlamaBatch::new(n_batch as usize, 1);
-        let last = tokens.len() - 1;
-        for chunk in tokens[reuse..].chunks(n_batch as usize) {
-            if cancel.load(Ordering::Relaxed) {
-                let mut s = stats(started, load_ms, prompt_tokens, 0, None, None, None, FinishReason::Cancelled);
-                s.cached_input_tokens = reuse as u32;
-                return Ok(s);
-            }
-            batch.clear();
-            let first = cached.len();
-            for (i, token) in chunk.iter().enumerate() {
-                let pos = first + i;
-                batch.add(*token, pos as i32, &[0], pos == last).map_err(|e| EngineError::Decode(e.to_string()))?;
-            }
-            ctx.decode(&mut batch).map_err(|e| EngineError::Decode(e.to_string()))?;
-            pulse();
-            cached.extend_from_slice(chunk);
-        }
-        let prompt_secs = prompt_started.elapsed().as_secs_f64();
-        let processed = prompt_tokens - reuse as u32;
-
-        // A grammar must see every token it could allow, so it needs the whole vocabulary.
-        let candidate_limit = if config.sample_full_vocabulary || grammar.is_some() {
-            None
-        } else {
-            sampler::candidate_limit(&req.params)
-        };
-        let has_grammar = grammar.is_some();
-        let mut sampler = sampler::build(&req.params, n_vocab, random_seed(), grammar);
-        // The penalties' window starts with the prompt, as in llama.cpp's server, so
-        // a repeat penalty also stops the model parroting the prompt. (A grammar would
-        // take the prompt for output, so with a schema the window holds output only.)
-        if !has_grammar && req.params.uses_penalties() {
-            for &token in &tokens {
-                sampler.accept(token);
-            }
-        }
-        let logits_at = batch.n_tokens() - 1;
-        let out = produce(
-            ctx,
-            model,
-            Decode { params: &req.params, ignore_eos: req.ignore_eos, candidate_limit, n_ctx, offset: 0 },
-            sampler,
-            logits_at,
-            cached,
-            cancel,
-            on_text,
-        )?;
-        let Produced { finish, produced, first_token, last_token } = out;
-
-        let prompt_tps = (prompt_secs > 0.0 && processed > 0).then(|| f64::from(processed) / prompt_secs);
-        let gen_tps = first_token.and_then(|first| {
-            let secs = last_token.duration_since(first).as_secs_f64();
-            (produced > 1 && secs > 0.0).then(|| f64::from(produced - 1) / secs)
-        });
-        let ttft = first_token.map(|t| t.duration_since(started).as_secs_f64() * 1000.0);
-        let mut s = stats(started, load_ms, prompt_tokens, produced, ttft, prompt_tps, gen_tps, finish);
-        s.cached_input_tokens = reuse as u32;
-        Ok(s)
     }
 
     /// One L2-normalised vector per text, pooled as the model says (mean, CLS,
@@ -680,14 +589,14 @@ impl Engine {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Resident>> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Resident>> {
         // A panic while holding the lock leaves no half-written state worth refusing.
         self.residents.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The index of the resident model for `path` with `load`, loading it
     /// (and unloading the least recently used beyond the limit) when needed.
-    fn resident(
+    pub(crate) fn resident(
         &self,
         residents: &mut Vec<Resident>,
         path: &Path,
@@ -709,10 +618,12 @@ impl Engine {
         let (model, info) = load_model(path, load, self.config.n_ctx)?;
         let n_ctx = load.context_length.unwrap_or(self.config.n_ctx).min(info.context_length.max(1));
         let threads = load.threads.unwrap_or(self.config.threads).max(1);
+        let parallel = load.parallel.unwrap_or(self.config.parallel).clamp(1, switchboard_core::MAX_PARALLEL);
+        let now = Instant::now();
         residents.push(Resident {
             ctx: None,
             mtmd: None,
-            cached: Vec::new(),
+            slots: (0..parallel).map(|_| SlotCache { cached: Vec::new(), last_used: now }).collect(),
             model: Box::new(model),
             info,
             load: load.clone(),
@@ -840,7 +751,7 @@ fn vision_batch(configured: u32, largest_image: u32) -> u32 {
     configured.max(largest_image).max(1)
 }
 
-fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+pub(crate) fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
@@ -923,7 +834,7 @@ fn load_model(path: &Path, load: &ModelLoadSettings, n_ctx: u32) -> Result<(Llam
 /// without one gets llama.cpp's built-in template for its architecture's
 /// family (Gemma's turns for Gemma, ChatML otherwise), and plain text when
 /// even that fails.
-fn render_prompt(model: &LlamaModel, system: Option<&str>, history: &[ChatTurn], prompt: &str) -> String {
+pub(crate) fn render_prompt(model: &LlamaModel, system: Option<&str>, history: &[ChatTurn], prompt: &str) -> String {
     let system = system.map(str::trim).filter(|s| !s.is_empty());
     let mut turns: Vec<(&str, &str)> = Vec::with_capacity(history.len() + 2);
     if let Some(s) = system {
@@ -973,7 +884,7 @@ fn fallback_template(model: &LlamaModel) -> &'static str {
     }
 }
 
-fn random_seed() -> u32 {
+pub(crate) fn random_seed() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
@@ -981,7 +892,7 @@ fn random_seed() -> u32 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn stats(
+pub(crate) fn stats(
     started: Instant,
     load_ms: f64,
     input_tokens: u32,

@@ -5,19 +5,20 @@
 //! prints goes to stderr. It exits as soon as stdin closes, which happens
 //! when the app exits or is killed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    AppError, Embeddings, EngineDevice, EngineRequest, GenerationStats, ModelLoadSettings, ResidentModel, TextEngine,
+    AppError, Embeddings, EngineDevice, EngineRequest, GenerationStats, ModelLoadSettings, ResidentModel,
     VisionRequest, VisionStats,
 };
 
-use crate::{Engine, EngineConfig};
+use crate::{BatchIo, Engine, EngineConfig, EngineError, SeqRequest};
 
 /// The argument that turns a binary into the engine worker.
 pub const WORKER_FLAG: &str = "--engine-worker";
@@ -97,7 +98,7 @@ pub enum FromWorker {
 
 /// One unit of work for the worker.
 enum Job {
-    Generate(u64, PathBuf, EngineRequest),
+    Generate(SeqRequest),
     Embed(u64, PathBuf, ModelLoadSettings, Vec<String>),
     Count(u64, PathBuf, EngineRequest),
     Describe(u64, PathBuf, PathBuf, VisionRequest),
@@ -153,36 +154,44 @@ pub fn serve(config: EngineConfig) {
         });
     }
 
-    // The request being generated and its cancel flag.
-    type Running = Option<(u64, Arc<AtomicBool>)>;
-    let current: Arc<Mutex<Running>> = Arc::new(Mutex::new(None));
-    let cancelled: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    // The cancel flag of every request read and not yet answered.
+    let flags: Arc<Mutex<HashMap<u64, Arc<AtomicBool>>>> = Arc::default();
     let (jobs_tx, jobs) = mpsc::channel::<Job>();
     {
-        let current = current.clone();
-        let cancelled = cancelled.clone();
+        let flags = flags.clone();
         std::thread::spawn(move || {
+            let flag = |id: u64| {
+                flags.lock().expect("flags lock").insert(id, Arc::new(AtomicBool::new(false)));
+            };
             for line in std::io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<ToWorker>(&line) {
                     Ok(ToWorker::Generate { id, model_path, request }) => {
-                        let _ = jobs_tx.send(Job::Generate(id, model_path, request));
+                        flag(id);
+                        let received = Instant::now();
+                        let _ = jobs_tx.send(Job::Generate(SeqRequest {
+                            id,
+                            path: model_path,
+                            req: crate::GenerateRequest::from(&request),
+                            received,
+                        }));
                     }
                     Ok(ToWorker::Embed { id, model_path, load, texts }) => {
                         let _ = jobs_tx.send(Job::Embed(id, model_path, load, texts));
                     }
                     Ok(ToWorker::Describe { id, model_path, projector_path, request }) => {
+                        flag(id);
                         let _ = jobs_tx.send(Job::Describe(id, model_path, projector_path, request));
                     }
                     Ok(ToWorker::CountTokens { id, model_path, request }) => {
                         let _ = jobs_tx.send(Job::Count(id, model_path, request));
                     }
-                    Ok(ToWorker::Cancel { id }) => match &*current.lock().expect("current lock") {
-                        Some((running, flag)) if *running == id => flag.store(true, Ordering::Relaxed),
-                        _ => {
-                            cancelled.lock().expect("cancelled lock").insert(id);
+                    // A request already answered has no flag: nothing to cancel.
+                    Ok(ToWorker::Cancel { id }) => {
+                        if let Some(flag) = flags.lock().expect("flags lock").get(&id) {
+                            flag.store(true, Ordering::Relaxed);
                         }
-                    },
+                    }
                     Err(e) => eprintln!("engine worker: unreadable request: {e}"),
                 }
             }
@@ -192,36 +201,45 @@ pub fn serve(config: EngineConfig) {
     }
 
     let engine = Engine::new(config);
+    let flag_of = |id: u64| flags.lock().expect("flags lock").get(&id).cloned().unwrap_or_default();
+    let answered = |id: u64| {
+        flags.lock().expect("flags lock").remove(&id);
+    };
+    // Jobs read but not started, in order: a batch takes the generation requests
+    // at the front that are for its model, and ends before anything else runs.
+    let mut queue: VecDeque<Job> = VecDeque::new();
     loop {
-        let job = match jobs.recv_timeout(std::time::Duration::from_secs(1)) {
-            Ok(job) => job,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if !engine.unload_idle().is_empty() {
-                    send(&FromWorker::Resident { models: engine.resident_models() });
+        let job = match queue.pop_front() {
+            Some(job) => job,
+            None => match jobs.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if !engine.unload_idle().is_empty() {
+                        send(&FromWorker::Resident { models: engine.resident_models() });
+                    }
+                    continue;
                 }
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
         };
         match job {
-            Job::Generate(id, model_path, request) => {
-                let flag = Arc::new(AtomicBool::new(cancelled.lock().expect("cancelled lock").remove(&id)));
-                *current.lock().expect("current lock") = Some((id, flag.clone()));
-                let mut on_text = |text: &str| send(&FromWorker::Text { id, text: text.to_string() });
-                let result = TextEngine::generate(&engine, &model_path, &request, &flag, &mut on_text);
-                *current.lock().expect("current lock") = None;
+            Job::Generate(first) => {
+                let mut counts = Vec::new();
+                let mut io =
+                    WorkerIo { jobs: &jobs, queue: &mut queue, counts: &mut counts, flags: &flags, send: &send };
+                engine.serve(first, &mut io);
                 send(&FromWorker::Resident { models: engine.resident_models() });
-                send(&match result {
-                    Ok(stats) => FromWorker::Done { id, stats },
-                    Err(error) => FromWorker::Failed { id, error },
-                });
+                // Counts that came while the model was generating, now that it is free.
+                for (id, model_path, request) in counts {
+                    let tokens = engine.count_prompt_tokens(&model_path, &crate::GenerateRequest::from(&request));
+                    send(&FromWorker::Counted { id, tokens });
+                }
             }
             Job::Describe(id, model_path, projector_path, request) => {
-                let flag = Arc::new(AtomicBool::new(cancelled.lock().expect("cancelled lock").remove(&id)));
-                *current.lock().expect("current lock") = Some((id, flag.clone()));
+                let flag = flag_of(id);
                 let mut on_text = |text: &str| send(&FromWorker::Text { id, text: text.to_string() });
                 let result = engine.describe(&model_path, &projector_path, &request, &flag, &mut on_text);
-                *current.lock().expect("current lock") = None;
+                answered(id);
                 send(&FromWorker::Resident { models: engine.resident_models() });
                 send(&match result {
                     Ok(stats) => FromWorker::Described { id, stats },
@@ -241,6 +259,55 @@ pub fn serve(config: EngineConfig) {
                 });
             }
         }
+    }
+}
+
+/// The batch's view of the worker: new requests from the pipe, cancel flags, events out.
+struct WorkerIo<'a, S: Fn(&FromWorker)> {
+    jobs: &'a mpsc::Receiver<Job>,
+    queue: &'a mut VecDeque<Job>,
+    counts: &'a mut Vec<(u64, PathBuf, EngineRequest)>,
+    flags: &'a Mutex<HashMap<u64, Arc<AtomicBool>>>,
+    send: &'a S,
+}
+
+impl<S: Fn(&FromWorker)> BatchIo for WorkerIo<'_, S> {
+    fn next(&mut self, path: &Path, load: &ModelLoadSettings) -> Option<SeqRequest> {
+        while let Ok(job) = self.jobs.try_recv() {
+            match job {
+                // Counted once the batch ends (the supervisor only asks while nothing runs, so
+                // these came just as the batch ended).
+                Job::Count(id, model_path, request) => self.counts.push((id, model_path, request)),
+                job => self.queue.push_back(job),
+            }
+        }
+        match self.queue.front() {
+            Some(Job::Generate(r)) if r.path == path && r.req.load == *load => match self.queue.pop_front() {
+                Some(Job::Generate(r)) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn cancelled(&mut self, id: u64) -> bool {
+        self.flags.lock().expect("flags lock").get(&id).is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    fn text(&mut self, id: u64, text: &str) {
+        (self.send)(&FromWorker::Text { id, text: text.to_string() });
+    }
+
+    fn loaded(&mut self, models: Vec<ResidentModel>) {
+        (self.send)(&FromWorker::Resident { models });
+    }
+
+    fn finished(&mut self, id: u64, result: Result<GenerationStats, EngineError>) {
+        self.flags.lock().expect("flags lock").remove(&id);
+        (self.send)(&match result {
+            Ok(stats) => FromWorker::Done { id, stats },
+            Err(error) => FromWorker::Failed { id, error: error.into() },
+        });
     }
 }
 

@@ -122,7 +122,7 @@ fn bad_history_is_refused_with_the_turn_named() {
 fn load_settings_choose_the_context_window_and_a_too_long_prompt_is_refused() {
     let path = model_path();
     let e = engine(EngineConfig::default());
-    let small = ModelLoadSettings { context_length: Some(256), threads: Some(1), gpu_layers: Some(0) };
+    let small = ModelLoadSettings { context_length: Some(256), threads: Some(1), gpu_layers: Some(0), parallel: None };
     let (info, _) = e.load_with(&path, &small).unwrap();
     assert_eq!(info.offloaded_layers, 0, "gpu_layers 0 keeps every layer on the CPU");
     assert_eq!(info.total_layers, 19, "Gemma 3 270M has 18 layers plus the output layer");

@@ -146,7 +146,11 @@ fn the_worker_ends_with_its_owner_and_reports_model_errors_as_errors() {
 
 #[test]
 fn waiting_requests_are_served_interactive_first_and_a_cancelled_one_leaves_at_once() {
-    let w = Arc::new(worker());
+    // One slot: every request waits for the one generating.
+    let w = Arc::new(WorkerEngine::new(
+        WorkerCommand { program: env!("CARGO_BIN_EXE_engine-worker").into() },
+        EngineConfig { parallel: 1, ..config() },
+    ));
     run(w.as_ref(), &request("Hi", 2)).unwrap();
     let order = Arc::new(std::sync::Mutex::new(Vec::<&'static str>::new()));
     let (started_tx, started_rx) = std::sync::mpsc::channel();

@@ -72,6 +72,7 @@ impl ResponseCache {
             "prompt": req.prompt,
             "overrides": extras.overrides,
             "json_schema": extras.json_schema,
+            "ignore_eos": extras.ignore_eos,
         });
         Some(hex::encode(Sha256::digest(what.to_string().as_bytes())))
     }

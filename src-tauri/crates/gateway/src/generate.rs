@@ -46,6 +46,9 @@ pub struct LlmRequest {
 pub struct RequestExtras {
     pub overrides: Option<ParamOverrides>,
     pub json_schema: Option<String>,
+    /// Generate up to max tokens past the end of the answer (local models;
+    /// load tests measure a fixed length, as with llama.cpp's server).
+    pub ignore_eos: bool,
 }
 
 /// Streamed while the request runs.
@@ -293,7 +296,7 @@ impl Gateway {
                         params,
                         json_schema: extras.json_schema.clone().or_else(|| use_case.json_schema.clone()),
                         raw_prompt: false,
-                        ignore_eos: false,
+                        ignore_eos: extras.ignore_eos,
                         priority: req.priority,
                         history: req.history.clone(),
                         load,

@@ -22,6 +22,7 @@ pub struct Conversation {
     pub earlier_images: bool,
     pub overrides: ParamOverrides,
     pub json_schema: Option<String>,
+    pub ignore_eos: bool,
 }
 
 /// A role as the APIs name it.
@@ -117,7 +118,7 @@ pub async fn start(
         params: None,
         priority: Priority::Interactive,
     };
-    let extras = RequestExtras { overrides, json_schema: conv.json_schema };
+    let extras = RequestExtras { overrides, json_schema: conv.json_schema, ignore_eos: conv.ignore_eos };
     Ok(run::chat(&state.app, caller.ledger_name(), req, extras))
 }
 

@@ -54,6 +54,10 @@ pub struct ChatCompletionRequest {
     pub response_format: Option<Value>,
     /// Only 1.
     pub n: Option<u32>,
+    /// Not in OpenAI's API (llama.cpp's and vLLM's servers accept it): a local
+    /// model writes `max_tokens` tokens, going on past the end of its answer.
+    #[serde(default)]
+    pub ignore_eos: bool,
 }
 
 /// Chat completions for a use case or a model.
@@ -225,6 +229,7 @@ fn conversation_of(req: &ChatCompletionRequest) -> Result<Conversation, ApiError
         stop: stop_list(req.stop.as_ref(), D)?,
         seed,
     };
+    conv.ignore_eos = req.ignore_eos;
     conv.json_schema = match &req.response_format {
         None => None,
         Some(f) => match f.get("type").and_then(Value::as_str) {

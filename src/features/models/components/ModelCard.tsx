@@ -6,11 +6,17 @@ import { formatBytes } from "../../../lib/format";
 import { IpcError, errorMessage } from "../../../lib/ipc";
 import { formatParams, parseOptionalInt, useDeleteModel, useSaveModelSettings } from "../api/library";
 
-type Draft = { gpuLayers: string; context: string; threads: string; projector: string | null };
+type Draft = { gpuLayers: string; context: string; threads: string; parallel: string; projector: string | null };
 
 function draftOf(m: LibraryModel): Draft {
   const s = (v: number | null | undefined) => (v == null ? "" : String(v));
-  return { gpuLayers: s(m.load.gpu_layers), context: s(m.load.context_length), threads: s(m.load.threads), projector: m.projector };
+  return {
+    gpuLayers: s(m.load.gpu_layers),
+    context: s(m.load.context_length),
+    threads: s(m.load.threads),
+    parallel: s(m.load.parallel),
+    projector: m.projector,
+  };
 }
 
 /** One model: what its header says, whether it is in memory, and its load settings. */
@@ -27,7 +33,8 @@ export function ModelCard({ model: m, projectors }: { model: LibraryModel; proje
   const gpuLayers = parseOptionalInt(draft.gpuLayers, 0, 1024);
   const context = parseOptionalInt(draft.context, 256, 1048576);
   const threads = parseOptionalInt(draft.threads, 1, 256);
-  const invalid = gpuLayers === undefined || context === undefined || threads === undefined;
+  const parallel = parseOptionalInt(draft.parallel, 1, 64);
+  const invalid = gpuLayers === undefined || context === undefined || threads === undefined || parallel === undefined;
   const dirty = JSON.stringify(draft) !== JSON.stringify(draftOf(m));
   const serverField = save.error instanceof IpcError ? save.error.field : null;
   const fieldError = (field: string, local: boolean, hint: string) =>
@@ -119,6 +126,14 @@ export function ModelCard({ model: m, projectors }: { model: LibraryModel; proje
               onChange={(e) => setDraft({ ...draft, threads: e.currentTarget.value })}
               error={fieldError("threads", threads === undefined, t("modelsPage.load.range", { min: 1, max: 256 }))}
             />
+            <TextInput
+              data-testid="model-parallel"
+              label={t("modelsPage.load.parallel")}
+              placeholder={t("modelsPage.load.default")}
+              value={draft.parallel}
+              onChange={(e) => setDraft({ ...draft, parallel: e.currentTarget.value })}
+              error={fieldError("parallel", parallel === undefined, t("modelsPage.load.range", { min: 1, max: 64 }))}
+            />
           </Group>
           {!m.capabilities.includes("embedding") && (
             <Select
@@ -157,7 +172,12 @@ export function ModelCard({ model: m, projectors }: { model: LibraryModel; proje
               save.mutate({
                 id: m.id,
                 settings: {
-                  load: { gpu_layers: gpuLayers ?? null, context_length: context ?? null, threads: threads ?? null },
+                  load: {
+                    gpu_layers: gpuLayers ?? null,
+                    context_length: context ?? null,
+                    threads: threads ?? null,
+                    parallel: parallel ?? null,
+                  },
                   projector: draft.projector,
                 },
               })

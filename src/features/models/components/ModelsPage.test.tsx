@@ -27,7 +27,7 @@ function model(id: string, patch: Partial<LibraryModel> = {}): LibraryModel {
     error: null,
     capabilities: ["text"],
     projector: null,
-    load: { gpu_layers: null, context_length: null, threads: null },
+    load: { gpu_layers: null, context_length: null, threads: null, parallel: null },
     resident: null,
     used_by: [],
     ...patch,
@@ -118,10 +118,18 @@ describe("Models page", () => {
     await user.clear(within(card).getByTestId("model-context"));
     await user.type(within(card).getByTestId("model-context"), "8192");
     await user.type(within(card).getByTestId("model-threads"), "2");
+    await user.type(within(card).getByTestId("model-parallel"), "0");
+    expect(card).toHaveTextContent("a whole number from 1 to 64");
+    expect(save).toBeDisabled();
+    await user.clear(within(card).getByTestId("model-parallel"));
+    await user.type(within(card).getByTestId("model-parallel"), "8");
     await user.click(save);
     await waitFor(() => expect(calls.some((c) => c.cmd === "save_model_settings")).toBe(true));
     const sent = calls.find((c) => c.cmd === "save_model_settings")!.args;
-    expect(sent).toEqual({ id: "gemma", settings: { load: { gpu_layers: null, context_length: 8192, threads: 2 }, projector: null } });
+    expect(sent).toEqual({
+      id: "gemma",
+      settings: { load: { gpu_layers: null, context_length: 8192, threads: 2, parallel: 8 }, projector: null },
+    });
   });
 
   it("puts a refused import's reason on the path field", async () => {

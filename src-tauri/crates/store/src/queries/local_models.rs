@@ -28,12 +28,13 @@ fn from_row(r: sqlx::sqlite::SqliteRow) -> Result<LocalModelRow, StoreError> {
             gpu_layers: u(r.try_get("gpu_layers")?),
             context_length: u(r.try_get("context_length")?),
             threads: u(r.try_get("threads")?),
+            parallel: u(r.try_get("parallel")?),
         },
         added_at: r.try_get("added_at")?,
     })
 }
 
-const COLUMNS: &str = "id, path, referenced, projector_path, gpu_layers, context_length, threads, added_at";
+const COLUMNS: &str = "id, path, referenced, projector_path, gpu_layers, context_length, threads, parallel, added_at";
 
 pub async fn list<'e>(db: impl SqliteExecutor<'e>) -> Result<Vec<LocalModelRow>, StoreError> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM local_models ORDER BY id"))
@@ -56,11 +57,12 @@ pub async fn get<'e>(db: impl SqliteExecutor<'e>, id: &str) -> Result<Option<Loc
 /// Inserts the row or replaces what is set for it.
 pub async fn upsert<'e>(db: impl SqliteExecutor<'e>, row: &LocalModelRow, at: &str) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO local_models (id, path, referenced, projector_path, gpu_layers, context_length, threads, added_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO local_models (id, path, referenced, projector_path, gpu_layers, context_length, threads, parallel, added_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET path = excluded.path, referenced = excluded.referenced,
              projector_path = excluded.projector_path, gpu_layers = excluded.gpu_layers,
-             context_length = excluded.context_length, threads = excluded.threads, updated_at = excluded.updated_at",
+             context_length = excluded.context_length, threads = excluded.threads,
+             parallel = excluded.parallel, updated_at = excluded.updated_at",
     )
     .bind(&row.id)
     .bind(&row.path)
@@ -69,6 +71,7 @@ pub async fn upsert<'e>(db: impl SqliteExecutor<'e>, row: &LocalModelRow, at: &s
     .bind(row.load.gpu_layers.map(i64::from))
     .bind(row.load.context_length.map(i64::from))
     .bind(row.load.threads.map(i64::from))
+    .bind(row.load.parallel.map(i64::from))
     .bind(&row.added_at)
     .bind(at)
     .execute(db)
