@@ -73,9 +73,15 @@ pub fn run() {
         })
         .build(tauri::generate_context!())
         .expect("error while building Switchboard")
-        .run(|_app, event| {
+        .run(|app, event| {
             if let tauri::RunEvent::ExitRequested { .. } | tauri::RunEvent::Exit = event {
                 single_instance::exiting();
+            }
+            if let tauri::RunEvent::Exit = event {
+                // Ledger rows the API queued are written before the process ends.
+                if let Some(state) = app.try_state::<Arc<state::AppState>>() {
+                    tauri::async_runtime::block_on(state.store().flush_ledger());
+                }
             }
         });
 }

@@ -97,7 +97,12 @@ pub async fn chat(state: &AppState, out: &Out, a: ChatArgs) -> Result<(), AppErr
         params: None,
         priority: Default::default(),
     };
-    let extras = RequestExtras { overrides: (!o.is_empty()).then_some(o), json_schema, ignore_eos: false };
+    let extras = RequestExtras {
+        overrides: (!o.is_empty()).then_some(o),
+        json_schema,
+        ignore_eos: false,
+        queue_ledger_row: false,
+    };
     let (text, collect) = collector();
     let print = printer(out.json);
     let summary = state

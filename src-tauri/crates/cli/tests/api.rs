@@ -208,6 +208,8 @@ async fn bad_bodies_are_refused_with_the_reason_and_nothing_runs() {
     let reply = send(&r, not_json).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.json()["error"].as_str().unwrap().contains("not valid"), "{}", reply.body);
+    // Rows the API queued on the ledger's writer commit first.
+    f.app.store().flush_ledger().await;
     let ledger = switchboard_store::queries::requests::recent(f.app.store().pool(), 10).await.unwrap();
     assert!(ledger.is_empty(), "refused requests ran nothing: {ledger:?}");
 }
@@ -246,6 +248,8 @@ async fn chat_completions_answer_plain_and_streamed_with_usage_and_the_ledger_ro
     assert_eq!(usage["choices"].as_array().unwrap().len(), 0, "include_usage: a last chunk with usage only");
     assert_eq!(usage["usage"]["completion_tokens"], 8);
 
+    // Rows the API queued on the ledger's writer commit first.
+    f.app.store().flush_ledger().await;
     let rows = switchboard_store::queries::requests::recent(f.app.store().pool(), 10).await.unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.record.caller == "token:rag-service"), "{rows:?}");
@@ -409,6 +413,8 @@ async fn callers_at_once_are_generated_together_each_with_its_own_answer_and_led
         "{:?}",
         answers.iter().map(|a| a.1).collect::<Vec<_>>()
     );
+    // Rows the API queued on the ledger's writer commit first.
+    f.app.store().flush_ledger().await;
     let rows = switchboard_store::queries::requests::recent(f.app.store().pool(), 10).await.unwrap();
     for (v, _) in &answers {
         let id = v["switchboard"]["ledger_id"].as_str().unwrap();

@@ -49,6 +49,12 @@ pub struct RequestExtras {
     /// Generate up to max tokens past the end of the answer (local models;
     /// load tests measure a fixed length, as with llama.cpp's server).
     pub ignore_eos: bool,
+    /// Answer without waiting for the ledger row's commit (the HTTP API):
+    /// the row is queued on the ledger's writer and commits right after
+    /// (see its loss window in the store's `ledger/writer.rs`). Requests that
+    /// hold a budget reservation or keep their text still wait: the budget
+    /// and the kept text need the row in the file.
+    pub queue_ledger_row: bool,
 }
 
 /// Streamed while the request runs.
@@ -178,7 +184,11 @@ impl Gateway {
                         .cost_avoided(&use_case, record.input_tokens, record.cached_input_tokens, record.output_tokens)
                         .await;
                 }
-                let row = self.store.record(&record).await?;
+                let row = if extras.queue_ledger_row && reservation.is_none() && use_case.keep_text_days.is_none() {
+                    self.store.record_queued(&record).await?
+                } else {
+                    self.store.record(&record).await?
+                };
                 let answer_text = text.lock().expect("text lock").clone();
                 self.keep_text(&use_case, &req, &row.id, &answer_text).await;
                 // The cost is in the ledger now: the reservation can go.

@@ -118,7 +118,8 @@ pub async fn start(
         params: None,
         priority: Priority::Interactive,
     };
-    let extras = RequestExtras { overrides, json_schema: conv.json_schema, ignore_eos: conv.ignore_eos };
+    let extras =
+        RequestExtras { overrides, json_schema: conv.json_schema, ignore_eos: conv.ignore_eos, queue_ledger_row: true };
     Ok(run::chat(&state.app, caller.ledger_name(), req, extras))
 }
 

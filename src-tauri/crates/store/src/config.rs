@@ -5,6 +5,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use switchboard_core::{builtin_use_cases, NewUseCase, RoutingEvent, RoutingSettings, UseCase, UseCaseConfig};
 
+use crate::cached::Lookup;
 use crate::queries::audit::{self, NewAuditEntry};
 use crate::queries::{events, local_models, use_cases};
 use crate::{Store, StoreError};
@@ -68,10 +69,16 @@ const ROUTING_KEY: &str = "routing";
 impl Store {
     /// The settings every route follows (defaults until an admin saves some).
     pub async fn routing_settings(&self) -> Result<RoutingSettings, StoreError> {
-        match local_models::setting(self.pool(), ROUTING_KEY).await? {
-            Some(text) => crate::json::from_text(&text, "app_settings.routing"),
-            None => Ok(RoutingSettings::default()),
-        }
+        let generation = match self.cache.routing() {
+            Lookup::Hit(found) => return Ok(found),
+            Lookup::Miss(generation) => generation,
+        };
+        let found = match local_models::setting(self.pool(), ROUTING_KEY).await? {
+            Some(text) => crate::json::from_text(&text, "app_settings.routing")?,
+            None => RoutingSettings::default(),
+        };
+        self.cache.keep_routing(generation, &found);
+        Ok(found)
     }
 
     /// Saves the routing settings with an audit row per changed field.
@@ -132,7 +139,15 @@ impl Store {
     }
 
     pub async fn use_case(&self, id: &str) -> Result<UseCase, StoreError> {
-        use_cases::get(self.pool(), id).await?.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))
+        let found = match self.cache.use_case(id) {
+            Lookup::Hit(found) => found,
+            Lookup::Miss(generation) => {
+                let found = use_cases::get(self.pool(), id).await?;
+                self.cache.keep_use_case(generation, id, &found);
+                found
+            }
+        };
+        found.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))
     }
 
     /// Saves an admin's edit of one use case and audits each changed field.

@@ -4,6 +4,7 @@
 //! **Invariant:** SQL lives here and nowhere else; callers get typed functions.
 
 pub mod api;
+mod cached;
 pub mod config;
 mod error;
 mod json;
@@ -18,6 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use sqlx::SqlitePool;
 use sqlx::{Sqlite, Transaction};
 
+pub use cached::MAX_AGE as READ_CACHE_MAX_AGE;
 pub use config::now;
 pub use error::StoreError;
 
@@ -29,6 +31,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Store {
     pool: SqlitePool,
     ledger: ledger::LedgerWriter,
+    /// The configuration requests read, in memory (see `cached.rs`).
+    cache: std::sync::Arc<cached::ReadCache>,
 }
 
 impl Store {
@@ -57,14 +61,20 @@ impl Store {
             // ledger's indexes stay in memory while rows are added and summed.
             .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(5));
+        let cache = std::sync::Arc::new(cached::ReadCache::default());
+        let watcher = cache.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(move |conn, _| {
+                let watcher = watcher.clone();
+                Box::pin(async move { watcher.watch(conn).await })
+            })
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         MIGRATOR.run(&pool).await?;
         let ledger = ledger::LedgerWriter::start(pool.clone());
-        Ok(Self { pool, ledger })
+        Ok(Self { pool, ledger, cache })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -78,6 +88,21 @@ impl Store {
         rec: &switchboard_core::NewRequestRecord,
     ) -> Result<switchboard_core::RequestRecord, StoreError> {
         self.ledger.insert(rec).await
+    }
+
+    /// Appends a ledger row and returns it without waiting for its commit
+    /// (see the loss window in `ledger/writer.rs`); [`Self::close`] and
+    /// [`Self::flush_ledger`] wait for every queued row.
+    pub async fn record_queued(
+        &self,
+        rec: &switchboard_core::NewRequestRecord,
+    ) -> Result<switchboard_core::RequestRecord, StoreError> {
+        self.ledger.insert_queued(rec).await
+    }
+
+    /// Waits until every ledger row sent so far has committed.
+    pub async fn flush_ledger(&self) {
+        self.ledger.flush().await;
     }
 
     /// SQLite's own check of the whole file: `Ok` or what it found wrong.

@@ -3,6 +3,7 @@
 
 use switchboard_core::{builtin_providers, pricing, ModelPrice, ProviderSettings};
 
+use crate::cached::Lookup;
 use crate::config::now;
 use crate::queries::audit::{self, NewAuditEntry};
 use crate::queries::model_prices;
@@ -26,7 +27,14 @@ impl Store {
     }
 
     pub async fn group(&self, id: &str) -> Result<Option<switchboard_core::ProviderGroup>, StoreError> {
-        crate::queries::groups::get(self.pool(), id).await
+        match self.cache.group(id) {
+            Lookup::Hit(found) => Ok(found),
+            Lookup::Miss(generation) => {
+                let found = crate::queries::groups::get(self.pool(), id).await?;
+                self.cache.keep_group(generation, id, &found);
+                Ok(found)
+            }
+        }
     }
 
     /// Adds an endpoint group: its id is free (no provider or group has it)
@@ -222,11 +230,26 @@ impl Store {
     }
 
     pub async fn provider(&self, id: &str) -> Result<ProviderRow, StoreError> {
-        q::get(self.pool(), id).await?.ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))
+        let found = match self.cache.provider(id) {
+            Lookup::Hit(found) => found,
+            Lookup::Miss(generation) => {
+                let found = q::get(self.pool(), id).await?;
+                self.cache.keep_provider(generation, id, &found);
+                found
+            }
+        };
+        found.ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))
     }
 
     pub async fn provider_keys(&self, id: &str) -> Result<Vec<StoredKey>, StoreError> {
-        q::keys(self.pool(), id).await
+        match self.cache.keys(id) {
+            Lookup::Hit(found) => Ok(found),
+            Lookup::Miss(generation) => {
+                let found = q::keys(self.pool(), id).await?;
+                self.cache.keep_keys(generation, id, &found);
+                Ok(found)
+            }
+        }
     }
 
     /// Saves a provider's settings and key changes at once, with audit rows.
@@ -292,10 +315,16 @@ impl Store {
 
     /// The price of `model` at a provider of `kind`: imported first, then built in.
     pub async fn price(&self, kind: &str, model: &str) -> Result<Option<ModelPrice>, StoreError> {
-        if let Some(p) = model_prices::get(self.pool(), kind, model).await? {
-            return Ok(Some(p));
-        }
-        Ok(pricing::builtin_price(kind, model).cloned())
+        let generation = match self.cache.price(kind, model) {
+            Lookup::Hit(found) => return Ok(found),
+            Lookup::Miss(generation) => generation,
+        };
+        let found = match model_prices::get(self.pool(), kind, model).await? {
+            Some(p) => Some(p),
+            None => pricing::builtin_price(kind, model).cloned(),
+        };
+        self.cache.keep_price(generation, kind, model, &found);
+        Ok(found)
     }
 
     /// (count, source file name, imported at) of the imported prices.
@@ -323,6 +352,8 @@ impl Store {
     pub async fn use_case_month_spend_now(&self, use_case: &str) -> Result<f64, StoreError> {
         let (start, end, _) = crate::queries::requests::month_window(chrono::Utc::now(), &chrono::Local);
         let of = crate::queries::requests::SpendOf::UseCase(use_case);
+        // Rows queued on the ledger's writer count: they are spent.
+        self.ledger.flush().await;
         crate::queries::requests::spend_between(self.pool(), of, &start, &end).await
     }
 
@@ -335,6 +366,8 @@ impl Store {
     ) -> Result<f64, StoreError> {
         let (start, end, _) = crate::queries::requests::month_window(now, tz);
         let of = crate::queries::requests::SpendOf::Provider(provider);
+        // Rows queued on the ledger's writer count: they are spent.
+        self.ledger.flush().await;
         crate::queries::requests::spend_between(self.pool(), of, &start, &end).await
     }
 }

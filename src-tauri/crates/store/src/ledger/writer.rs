@@ -1,9 +1,21 @@
 //! The ledger's writer: rows from every caller are committed together (group
-//! commit). A request's row is sent here and its caller waits until the
-//! transaction holding it has committed, so an acknowledged row is never
-//! lost; while one transaction commits, the rows that arrive meanwhile wait
-//! and go in the next one, many rows to a multi-row INSERT. A busy gateway
-//! then pays for one commit per batch instead of one per request.
+//! commit). While one transaction commits, the rows that arrive meanwhile
+//! wait and go in the next one, many rows to a multi-row INSERT. A busy
+//! gateway then pays for one commit per batch instead of one per request.
+//!
+//! Two ways in:
+//! - [`LedgerWriter::insert`] returns once the transaction holding the row
+//!   has committed: an acknowledged row is never lost.
+//! - [`LedgerWriter::insert_queued`] returns at once with the row's id; the
+//!   row commits with the next batch, right after the one being written.
+//!   **Loss window:** if the process dies (killed, power cut) the rows queued
+//!   and not yet committed are lost: at most [`MAX_QUEUED`] rows (past that,
+//!   callers wait for the commit as with `insert`), in practice the requests
+//!   answered during the last commit (about a millisecond). A graceful stop
+//!   ([`LedgerWriter::flush`], which `Store::close` runs) loses nothing.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use sqlx::SqlitePool;
 use switchboard_core::{NewRequestRecord, RequestRecord};
@@ -14,11 +26,14 @@ use crate::StoreError;
 
 /// The most rows one transaction takes.
 const MAX_BATCH: usize = 512;
+/// The most queued rows waiting for their commit; past this, queued inserts wait too.
+pub const MAX_QUEUED: usize = 4096;
 
 type Reply = oneshot::Sender<Result<(), String>>;
 
 enum Job {
-    Row(Box<RequestRecord>, Reply),
+    /// A row, and whom to tell once it committed (no one for a queued row).
+    Row(Box<RequestRecord>, Option<Reply>),
     /// Answered once every row sent before it has committed.
     Flush(oneshot::Sender<()>),
 }
@@ -27,6 +42,8 @@ enum Job {
 #[derive(Clone, Debug)]
 pub struct LedgerWriter {
     tx: mpsc::UnboundedSender<Job>,
+    /// Queued rows not yet committed.
+    queued: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Job {
@@ -39,17 +56,42 @@ impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime.
     pub(crate) fn start(pool: SqlitePool) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, rx));
-        Self { tx }
+        let queued = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(pool, rx, queued.clone()));
+        Self { tx, queued }
+    }
+
+    /// A row for `rec`, stamped now with a fresh time-ordered id.
+    fn stamp(rec: &NewRequestRecord) -> RequestRecord {
+        RequestRecord { id: uuid::Uuid::now_v7().to_string(), created_at: crate::now(), record: rec.clone() }
     }
 
     /// Appends a row, stamped now with a fresh time-ordered id, and returns
     /// it once it has committed.
     pub async fn insert(&self, rec: &NewRequestRecord) -> Result<RequestRecord, StoreError> {
-        let row = RequestRecord { id: uuid::Uuid::now_v7().to_string(), created_at: crate::now(), record: rec.clone() };
+        self.insert_row(Self::stamp(rec)).await
+    }
+
+    /// Appends a row and returns it at once; it commits with the next batch
+    /// (see the loss window above). With [`MAX_QUEUED`] rows already waiting,
+    /// waits for this one's commit instead.
+    pub async fn insert_queued(&self, rec: &NewRequestRecord) -> Result<RequestRecord, StoreError> {
+        let row = Self::stamp(rec);
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return self.insert_row(row).await;
+        }
+        if self.tx.send(Job::Row(Box::new(row.clone()), None)).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(StoreError::Corrupt("the ledger writer has stopped".into()));
+        }
+        Ok(row)
+    }
+
+    async fn insert_row(&self, row: RequestRecord) -> Result<RequestRecord, StoreError> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Job::Row(Box::new(row.clone()), reply))
+            .send(Job::Row(Box::new(row.clone()), Some(reply)))
             .map_err(|_| StoreError::Corrupt("the ledger writer has stopped".into()))?;
         match done.await {
             Ok(Ok(())) => Ok(row),
@@ -67,8 +109,8 @@ impl LedgerWriter {
     }
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut rows: Vec<(Box<RequestRecord>, Reply)> = Vec::new();
+async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>, queued: Arc<AtomicUsize>) {
+    let mut rows: Vec<(Box<RequestRecord>, Option<Reply>)> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
@@ -81,10 +123,18 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
         }
         if !rows.is_empty() {
             let batch: Vec<&RequestRecord> = rows.iter().map(|(r, _)| r.as_ref()).collect();
+            let done = |reply: Option<Reply>, result: Result<(), String>| match reply {
+                Some(reply) => {
+                    let _ = reply.send(result);
+                }
+                None => {
+                    queued.fetch_sub(1, Ordering::AcqRel);
+                }
+            };
             match write(&pool, &batch).await {
                 Ok(()) => {
                     for (_, reply) in rows.drain(..) {
-                        let _ = reply.send(Ok(()));
+                        done(reply, Ok(()));
                     }
                 }
                 // One bad row must not take its batch with it: each goes alone.
@@ -92,9 +142,9 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
                     for (row, reply) in rows.drain(..) {
                         let result = write(&pool, &[&row]).await.map_err(|e| e.to_string());
                         if let Err(e) = &result {
-                            tracing::error!(error = %e, "could not write a ledger row");
+                            tracing::error!(error = %e, ledger_id = %row.id, "could not write a ledger row");
                         }
-                        let _ = reply.send(result);
+                        done(reply, result);
                     }
                 }
             }

@@ -1,0 +1,161 @@
+//! The configuration every request reads (its use case, the routing
+//! settings, a provider, its sealed keys, an endpoint group, a price), kept
+//! in memory so that a request does not wait for SQLite to answer the same
+//! questions again.
+//!
+//! **Invariant:** a change committed through this store is seen by every
+//! read that starts after the commit returns: each pooled connection has an
+//! update hook that notes a change to a configuration table and a commit hook
+//! that then moves the generation on, and an entry filled under an older
+//! generation is never returned. A change made by another process (the
+//! command line while the app serves) is seen within [`MAX_AGE`]: the whole
+//! cache is dropped that often. The ledger's tables are not configuration: a
+//! busy gateway writing rows does not empty the cache.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use switchboard_core::{ModelPrice, ProviderGroup, RoutingSettings, UseCase};
+
+use crate::queries::providers::{ProviderRow, StoredKey};
+
+/// How long a read may be reused at most (what another process changed shows within this).
+pub const MAX_AGE: Duration = Duration::from_secs(1);
+
+/// The tables whose rows the cache holds answers about.
+const CONFIG_TABLES: [&str; 6] =
+    ["use_cases", "app_settings", "providers", "provider_keys", "provider_groups", "model_prices"];
+
+#[derive(Default)]
+struct Entries {
+    /// The generation the entries were read under.
+    generation: u64,
+    since: Option<Instant>,
+    use_cases: HashMap<String, Option<UseCase>>,
+    routing: Option<RoutingSettings>,
+    providers: HashMap<String, Option<ProviderRow>>,
+    keys: HashMap<String, Vec<StoredKey>>,
+    groups: HashMap<String, Option<ProviderGroup>>,
+    prices: HashMap<(String, String), Option<ModelPrice>>,
+}
+
+/// One store's cache; shared by its clones.
+#[derive(Default)]
+pub(crate) struct ReadCache {
+    /// Moved on by every commit that changed a configuration table.
+    generation: Arc<AtomicU64>,
+    entries: Mutex<Entries>,
+}
+
+impl std::fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCache").field("generation", &self.generation.load(Ordering::Relaxed)).finish()
+    }
+}
+
+/// What a lookup found: the cached answer, or the generation to fill it under.
+pub(crate) enum Lookup<T> {
+    Hit(T),
+    Miss(u64),
+}
+
+impl ReadCache {
+    /// Installs the hooks that keep the cache true on a new pooled connection.
+    pub(crate) async fn watch(&self, conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+        let mut handle = conn.lock_handle().await?;
+        let touched = Arc::new(AtomicBool::new(false));
+        let (t, generation) = (touched.clone(), self.generation.clone());
+        handle.set_update_hook(move |change| {
+            if CONFIG_TABLES.contains(&change.table) {
+                t.store(true, Ordering::Relaxed);
+                // Also now: a read that starts before the commit must not be kept under the new generation.
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
+        });
+        let (t, generation) = (touched.clone(), self.generation.clone());
+        handle.set_commit_hook(move || {
+            if t.swap(false, Ordering::Relaxed) {
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
+            true
+        });
+        handle.set_rollback_hook(move || touched.store(false, Ordering::Relaxed));
+        Ok(())
+    }
+
+    fn lookup<T>(&self, pick: impl FnOnce(&Entries) -> Option<T>) -> Lookup<T> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut entries = self.entries.lock().expect("read cache lock");
+        let fresh = entries.generation == generation && entries.since.is_some_and(|s| s.elapsed() < MAX_AGE);
+        if !fresh {
+            *entries = Entries { generation, since: Some(Instant::now()), ..Entries::default() };
+            return Lookup::Miss(generation);
+        }
+        match pick(&entries) {
+            Some(found) => Lookup::Hit(found),
+            None => Lookup::Miss(generation),
+        }
+    }
+
+    /// Keeps what was read under `generation`, unless a change committed meanwhile.
+    fn keep(&self, generation: u64, put: impl FnOnce(&mut Entries)) {
+        let mut entries = self.entries.lock().expect("read cache lock");
+        if entries.generation == generation && self.generation.load(Ordering::Acquire) == generation {
+            put(&mut entries);
+        }
+    }
+
+    pub(crate) fn use_case(&self, id: &str) -> Lookup<Option<UseCase>> {
+        self.lookup(|e| e.use_cases.get(id).cloned())
+    }
+    pub(crate) fn keep_use_case(&self, generation: u64, id: &str, found: &Option<UseCase>) {
+        self.keep(generation, |e| {
+            e.use_cases.insert(id.to_string(), found.clone());
+        });
+    }
+
+    pub(crate) fn routing(&self) -> Lookup<RoutingSettings> {
+        self.lookup(|e| e.routing.clone())
+    }
+    pub(crate) fn keep_routing(&self, generation: u64, found: &RoutingSettings) {
+        self.keep(generation, |e| e.routing = Some(found.clone()));
+    }
+
+    pub(crate) fn provider(&self, id: &str) -> Lookup<Option<ProviderRow>> {
+        self.lookup(|e| e.providers.get(id).cloned())
+    }
+    pub(crate) fn keep_provider(&self, generation: u64, id: &str, found: &Option<ProviderRow>) {
+        self.keep(generation, |e| {
+            e.providers.insert(id.to_string(), found.clone());
+        });
+    }
+
+    pub(crate) fn keys(&self, provider: &str) -> Lookup<Vec<StoredKey>> {
+        self.lookup(|e| e.keys.get(provider).cloned())
+    }
+    pub(crate) fn keep_keys(&self, generation: u64, provider: &str, found: &[StoredKey]) {
+        self.keep(generation, |e| {
+            e.keys.insert(provider.to_string(), found.to_vec());
+        });
+    }
+
+    pub(crate) fn group(&self, id: &str) -> Lookup<Option<ProviderGroup>> {
+        self.lookup(|e| e.groups.get(id).cloned())
+    }
+    pub(crate) fn keep_group(&self, generation: u64, id: &str, found: &Option<ProviderGroup>) {
+        self.keep(generation, |e| {
+            e.groups.insert(id.to_string(), found.clone());
+        });
+    }
+
+    pub(crate) fn price(&self, kind: &str, model: &str) -> Lookup<Option<ModelPrice>> {
+        self.lookup(|e| e.prices.get(&(kind.to_string(), model.to_string())).cloned())
+    }
+    pub(crate) fn keep_price(&self, generation: u64, kind: &str, model: &str, found: &Option<ModelPrice>) {
+        self.keep(generation, |e| {
+            e.prices.insert((kind.to_string(), model.to_string()), found.clone());
+        });
+    }
+}
