@@ -38,7 +38,7 @@ async fn a_change_through_the_store_is_read_back_at_once() {
     store.save_provider("tester", &openai, &[]).await.unwrap();
     assert!(store.provider("openai").await.unwrap().settings.enabled, "the provider's new settings");
 
-    store.save_routing_settings("tester", &RoutingSettings { local_only: true, ..Default::default() }).await.unwrap();
+    store.save_routing_settings("tester", &RoutingSettings { local_only: true }).await.unwrap();
     assert!(store.routing_settings().await.unwrap().local_only);
 
     // Plain SQL on the store's own pool is seen too (the connections' hooks, not the functions, notice).
