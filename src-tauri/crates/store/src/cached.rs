@@ -6,8 +6,11 @@
 //! **Invariant:** a change committed through this store is seen by every
 //! read that starts after the commit returns: each pooled connection has an
 //! update hook that notes a change to a configuration table and a commit hook
-//! that then moves the generation on, and an entry filled under an older
-//! generation is never returned. A change made by another process (the
+//! that then moves the generation on, a write transaction moves it on once
+//! more after its commit returned (a read between the commit hook and the
+//! commit becoming visible may have read the old row), and an entry filled
+//! under an older generation is never returned. A single statement run on the
+//! pool outside a write transaction relies on the hooks alone. A change made by another process (the
 //! command line while the app serves) is seen within [`MAX_AGE`]: the whole
 //! cache is dropped that often. The ledger's tables are not configuration: a
 //! busy gateway writing rows does not empty the cache.
@@ -83,6 +86,19 @@ impl ReadCache {
         });
         handle.set_rollback_hook(move || touched.store(false, Ordering::Relaxed));
         Ok(())
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// After a commit has returned: if configuration changed since
+    /// `generation` (the hooks moved it on, before the commit was visible),
+    /// what was read meanwhile may be old and is dropped.
+    pub(crate) fn settled(&self, generation: u64) {
+        if self.generation.load(Ordering::Acquire) != generation {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     fn lookup<T>(&self, pick: impl FnOnce(&Entries) -> Option<T>) -> Lookup<T> {

@@ -26,6 +26,38 @@ pub use error::StoreError;
 /// The migrations compiled into the binary; never edit one once released.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// A write transaction (see [`Store::write_tx`]); used as the connection it holds.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    cache: std::sync::Arc<cached::ReadCache>,
+    /// The read cache's generation when the transaction began.
+    generation: u64,
+}
+
+impl WriteTx {
+    /// Commits, and once the change is visible to every reader makes sure
+    /// no read cached while it was being committed is used again.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, cache, generation } = self;
+        tx.commit().await?;
+        cache.settled(generation);
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
 /// The open database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -60,6 +92,8 @@ impl Store {
             // 16 MiB of page cache per connection (SQLite's default is 2 MiB): a large
             // ledger's indexes stay in memory while rows are added and summed.
             .pragma("cache_size", "-16384")
+            // Statement journals and sorts in memory: no temporary file per ledger batch.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5));
         let cache = std::sync::Arc::new(cached::ReadCache::default());
         let watcher = cache.clone();
@@ -136,8 +170,10 @@ impl Store {
     /// A deferred transaction that reads and then writes fails with "database
     /// is locked" when another writer committed in between, whatever the busy
     /// time-out; one that starts as a writer waits its turn instead.
-    pub async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    pub async fn write_tx(&self) -> Result<WriteTx, StoreError> {
+        let generation = self.cache.generation();
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, cache: self.cache.clone(), generation })
     }
 
     pub async fn close(&self) {

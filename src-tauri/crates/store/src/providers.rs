@@ -100,7 +100,7 @@ impl Store {
 }
 
 /// The use cases whose route names a model of the provider or group `id`.
-async fn route_users(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, id: &str) -> Result<Vec<String>, StoreError> {
+async fn route_users(tx: &mut crate::WriteTx, id: &str) -> Result<Vec<String>, StoreError> {
     let prefix = format!("{id}/");
     Ok(crate::queries::use_cases::list(&mut **tx)
         .await?
@@ -373,7 +373,7 @@ impl Store {
 }
 
 async fn save_one(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut crate::WriteTx,
     at: &str,
     actor: &str,
     settings: &ProviderSettings,

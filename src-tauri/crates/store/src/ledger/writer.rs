@@ -7,12 +7,13 @@
 //! - [`LedgerWriter::insert`] returns once the transaction holding the row
 //!   has committed: an acknowledged row is never lost.
 //! - [`LedgerWriter::insert_queued`] returns at once with the row's id; the
-//!   row commits with the next batch, right after the one being written.
+//!   row commits with the next batch, which waits [`GATHER`] for more
+//!   queued rows to share its commit (at once when anyone waits for a commit).
 //!   **Loss window:** if the process dies (killed, power cut) the rows queued
 //!   and not yet committed are lost: at most [`MAX_QUEUED`] rows (past that,
 //!   callers wait for the commit as with `insert`), in practice the requests
-//!   answered during the last commit (about a millisecond). A graceful stop
-//!   ([`LedgerWriter::flush`], which `Store::close` runs) loses nothing.
+//!   answered in the last few milliseconds (`GATHER` plus one commit). A
+//!   graceful stop ([`LedgerWriter::flush`], which `Store::close` runs) loses nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ use crate::StoreError;
 
 /// The most rows one transaction takes.
 const MAX_BATCH: usize = 512;
+/// How long queued rows wait for others to share their commit (none when
+/// someone waits for a commit).
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 /// The most queued rows waiting for their commit; past this, queued inserts wait too.
 pub const MAX_QUEUED: usize = 4096;
 
@@ -119,6 +123,17 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>, queued: Arc
             match job {
                 Job::Row(row, reply) => rows.push((row, reply)),
                 Job::Flush(done) => flushes.push(done),
+            }
+        }
+        // Only queued rows, which nobody waits for: the ones that follow
+        // within a few milliseconds join them, one commit for all.
+        let gather_until = tokio::time::Instant::now() + GATHER;
+        while rows.len() < MAX_BATCH && flushes.is_empty() && rows.iter().all(|(_, reply)| reply.is_none()) {
+            match tokio::time::timeout_at(gather_until, rx.recv()).await {
+                Ok(Some(Job::Row(row, reply))) => rows.push((row, reply)),
+                Ok(Some(Job::Flush(done))) => flushes.push(done),
+                // Time is up, or every handle is gone: write what there is.
+                Ok(None) | Err(_) => break,
             }
         }
         if !rows.is_empty() {
