@@ -38,12 +38,7 @@ pub async fn models(state: &AppState, out: &Out, cmd: ModelsCommand) -> Result<(
             out.print(&model, |m| format!("imported local/{}", m.id));
         }
         ModelsCommand::Pair { model, projector } => {
-            let page = ops::library::page(state).await?;
-            let entry = page
-                .models
-                .iter()
-                .find(|m| m.id == model)
-                .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no model {model} in the library")))?;
+            let entry = library_entry(state, &model).await?;
             let projector = (projector != "none").then_some(projector);
             let settings = ops::library::ModelSettings { load: entry.load.clone(), projector };
             let saved = ops::library::save_settings(state, &model, settings).await?;
@@ -53,12 +48,7 @@ pub async fn models(state: &AppState, out: &Out, cmd: ModelsCommand) -> Result<(
             });
         }
         ModelsCommand::Set { model, gpu_layers, context, threads, parallel } => {
-            let page = ops::library::page(state).await?;
-            let entry = page
-                .models
-                .iter()
-                .find(|m| m.id == model)
-                .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no model {model} in the library")))?;
+            let entry = library_entry(state, &model).await?;
             let mut load = entry.load.clone();
             let keep = |given: Option<crate::args::LoadValue>, now: Option<u32>| given.map_or(now, |v| v.0);
             load.gpu_layers = keep(gpu_layers, load.gpu_layers);
@@ -263,4 +253,14 @@ pub async fn tokens(state: &AppState, out: &Out, cmd: TokensCommand) -> Result<(
         }
     }
     Ok(())
+}
+
+/// A model of the library by id, or "no model ... in the library".
+async fn library_entry(state: &AppState, model: &str) -> Result<ops::library::LibraryModel, AppError> {
+    ops::library::page(state)
+        .await?
+        .models
+        .into_iter()
+        .find(|m| m.id == model)
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no model {model} in the library")))
 }
