@@ -78,10 +78,15 @@ pub fn run() {
                 single_instance::exiting();
             }
             if let tauri::RunEvent::Exit = event {
-                // Ledger rows the API queued are written before the process ends.
-                if let Some(state) = app.try_state::<Arc<state::AppState>>() {
-                    tauri::async_runtime::block_on(state.store().flush_ledger());
-                }
+                // The API stops first (requests in flight get a few seconds to end), then
+                // the ledger rows it queued are written, before the process ends.
+                let server = app.state::<api_server::ApiServer>();
+                tauri::async_runtime::block_on(async {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server.stop()).await;
+                    if let Some(state) = app.try_state::<Arc<state::AppState>>() {
+                        state.store().flush_ledger().await;
+                    }
+                });
             }
         });
 }

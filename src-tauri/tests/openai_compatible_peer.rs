@@ -79,7 +79,7 @@ async fn llama_server_answers_through_the_openai_compatible_provider() {
     )
     .await
     .unwrap();
-    let report = providers::test_connection(&s, "openai_compatible").await.unwrap();
+    let report = providers::test_connection(&s, "token:peer-check", "openai_compatible").await.unwrap();
     assert!(report.ok, "{}", report.message);
     assert_eq!(report.report.unwrap().completion_model.as_deref(), Some("gemma-3-270m"));
 
@@ -137,6 +137,7 @@ async fn llama_server_answers_through_the_openai_compatible_provider() {
     let (probes, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.record.use_case == "connection_test");
     assert_eq!(probes.len(), 1);
     assert_eq!(probes[0].record.status, RequestStatus::Ok);
+    assert_eq!(probes[0].record.caller, "token:peer-check", "the test is recorded under whoever asked for it");
     assert_eq!(rows.len(), 2);
     for row in rows {
         assert_eq!(row.record.status, RequestStatus::Ok);

@@ -87,7 +87,7 @@ async fn keys_are_sealed_at_rest_and_only_masks_cross_to_the_ui() {
     assert_eq!(view.keys.iter().map(|k| k.mask.as_str()).collect::<Vec<_>>(), ["sk-...0001", "sk-...e002"]);
     assert_eq!(view.settings.monthly_budget_usd, Some(20.0));
 
-    let report = providers::test_connection(&s, "openai").await.unwrap();
+    let report = providers::test_connection(&s, "window", "openai").await.unwrap();
     assert!(report.ok, "{}", report.message);
     let probe = report.report.as_ref().unwrap();
     assert_eq!(probe.model_count, 3);
@@ -99,6 +99,7 @@ async fn keys_are_sealed_at_rest_and_only_masks_cross_to_the_ui() {
     let probe_row = rows.iter().find(|r| r.record.use_case == "connection_test").expect("the probe is recorded");
     assert_eq!((probe_row.record.provider.as_str(), probe_row.record.model.as_str()), ("openai", "gpt-4o-mini"));
     assert_eq!(probe_row.record.output_tokens, 1);
+    assert_eq!(probe_row.record.caller, "window");
     assert!(probe_row.record.cost_usd > 0.0);
 
     // The listed models are now assignable, with the provider named.
@@ -204,7 +205,7 @@ async fn a_refused_key_is_reported_in_words_and_recorded_as_the_status() {
     settings.base_url = format!("{}/v1", server.uri());
     settings.allow_http = true;
     providers::save_all(&s, vec![update(settings, Some(SECOND), &[])]).await.unwrap();
-    let report = providers::test_connection(&s, "openai").await.unwrap();
+    let report = providers::test_connection(&s, "window", "openai").await.unwrap();
     assert!(!report.ok);
     assert!(report.message.contains("API key was refused"), "{}", report.message);
     assert!(!report.message.contains(SECOND));
@@ -307,7 +308,7 @@ async fn two_instances_of_one_kind_serve_their_own_models_and_one_in_use_cannot_
         settings.base_url = format!("{}/v1", server.uri());
         settings.allow_http = true;
         providers::save_all(&s, vec![update(settings, Some(key), &[])]).await.unwrap();
-        assert!(providers::test_connection(&s, id).await.unwrap().ok);
+        assert!(providers::test_connection(&s, "window", id).await.unwrap().ok);
     }
     // Each instance's models are its own, and requests go to its own server with its own key.
     let mut cfg = s.store().use_case("answer_generation").await.unwrap().config();
@@ -376,7 +377,7 @@ async fn a_group_offers_the_models_its_members_share_and_is_protected_while_used
         settings.base_url = format!("{}/v1", server.uri());
         settings.allow_http = true;
         providers::save_all(&s, vec![update(settings, Some(key), &[])]).await.unwrap();
-        assert!(providers::test_connection(&s, &id).await.unwrap().ok);
+        assert!(providers::test_connection(&s, "window", &id).await.unwrap().ok);
     }
     let new = |name: &str, members: &[&str]| providers::NewGroupRequest {
         name: name.into(),

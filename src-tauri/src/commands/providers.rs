@@ -58,7 +58,7 @@ pub async fn delete_provider(state: State<'_, Arc<AppState>>, id: String) -> Res
 #[tauri::command]
 #[specta::specta]
 pub async fn test_provider(state: State<'_, Arc<AppState>>, id: String) -> Result<ConnectionReport, AppError> {
-    ops::providers::test_connection(&state, &id).await
+    ops::providers::test_connection(&state, switchboard_core::WINDOW_CALLER, &id).await
 }
 
 #[tauri::command]

@@ -64,7 +64,7 @@ pub async fn run(state: &AppState, out: &Out, cmd: ProvidersCommand) -> Result<(
             out.print(&saved, |p| format!("saved {}", p.settings.id));
         }
         ProvidersCommand::Test { id } => {
-            let report = ops::providers::test_connection(state, &id).await?;
+            let report = ops::providers::test_connection(state, crate::generate::CLI_CALLER, &id).await?;
             let ok = report.ok;
             out.print(&report, |r| r.message.clone());
             if !ok {

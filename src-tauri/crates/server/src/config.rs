@@ -119,7 +119,7 @@ pub async fn test_provider(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     admin(&caller)?;
-    let report = ops::providers::test_connection(&state.app, &id).await.map_err(app_error)?;
+    let report = ops::providers::test_connection(&state.app, &caller.ledger_name(), &id).await.map_err(app_error)?;
     Ok(axum::Json(report).into_response())
 }
 

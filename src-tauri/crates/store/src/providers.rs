@@ -280,7 +280,11 @@ impl Store {
     }
 
     pub async fn set_provider_check(&self, id: &str, check: &q::ProviderCheck) -> Result<(), StoreError> {
-        q::set_check(self.pool(), id, check).await
+        let generation = self.cache.generation();
+        q::set_check(self.pool(), id, check).await?;
+        // One statement outside a write transaction: the cache is told once it is visible.
+        self.cache.settled(generation);
+        Ok(())
     }
 
     /// Replaces the model list a provider reported.

@@ -319,8 +319,9 @@ async fn endpoint(state: &AppState, settings: &ProviderSettings) -> Result<Endpo
 }
 
 /// Lists the provider's models (stored for the model dropdowns), then asks
-/// the first for one token. The outcome is stored as the provider's status.
-pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionReport, AppError> {
+/// the first for one token. The outcome is stored as the provider's status;
+/// the token asked for is a ledger row of `caller` (`window`, `cli`, `token:<name>`).
+pub async fn test_connection(state: &AppState, caller: &str, id: &str) -> Result<ConnectionReport, AppError> {
     let settings = state.store().provider(id).await?.settings;
     let checked_at = switchboard_store::config::now();
     let outcome = async {
@@ -337,7 +338,7 @@ pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionRep
     }
     .await;
     if let Ok(ProbeReport { completion_model: Some(model), completion_ms: Some(ms), .. }) = &outcome {
-        record_probe(state, &settings, model, *ms).await;
+        record_probe(state, caller, &settings, model, *ms).await;
     }
     let report = match outcome {
         Ok(report) => {
@@ -363,7 +364,7 @@ pub async fn test_connection(state: &AppState, id: &str) -> Result<ConnectionRep
 
 /// "Test connection" asks for one token, which the provider bills: it goes in
 /// the ledger (use case `connection_test`) like any other request.
-async fn record_probe(state: &AppState, settings: &ProviderSettings, model: &str, ms: f64) {
+async fn record_probe(state: &AppState, caller: &str, settings: &ProviderSettings, model: &str, ms: f64) {
     // "Say OK." with the chat framing, and the one token asked for.
     const PROBE_INPUT_TOKENS: u32 = 10;
     let price = state.store().price(settings.kind.as_str(), model).await.ok().flatten();
@@ -373,6 +374,7 @@ async fn record_probe(state: &AppState, settings: &ProviderSettings, model: &str
         output_tokens: 1,
         cost_usd: price.map_or(0.0, |p| p.cost(PROBE_INPUT_TOKENS, 0, 1)),
         status: switchboard_core::RequestStatus::Ok,
+        caller: caller.to_string(),
         ..switchboard_core::NewRequestRecord::empty("connection_test", &model_ref, ms)
     };
     if let Err(e) = state.store().record(&record).await {

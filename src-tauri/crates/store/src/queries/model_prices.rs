@@ -34,7 +34,8 @@ pub async fn get<'e>(
 }
 
 pub async fn delete_all<'e>(db: impl SqliteExecutor<'e>) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM model_prices").execute(db).await?;
+    // `WHERE 1`: a DELETE without one is SQLite's truncate, which runs no update hook (the read cache's).
+    sqlx::query("DELETE FROM model_prices WHERE 1").execute(db).await?;
     Ok(())
 }
 
