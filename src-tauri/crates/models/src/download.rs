@@ -111,7 +111,7 @@ pub struct Downloads {
 pub fn download_file_name(req: &DownloadRequest) -> Result<String, FetchError> {
     let from_url = || {
         let url = reqwest::Url::parse(&req.url).ok()?;
-        url.path_segments()?.filter(|s| !s.is_empty()).last().map(str::to_string)
+        url.path_segments()?.rfind(|s| !s.is_empty()).map(str::to_string)
     };
     let name = match &req.file_name {
         Some(n) if !n.trim().is_empty() => n.trim().to_string(),
