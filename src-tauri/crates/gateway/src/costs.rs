@@ -150,8 +150,8 @@ impl Gateway {
     /// The Costs page for the days `from..=to` (the user's time zone), with
     /// this month's budgets.
     pub async fn cost_report(&self, from: &str, to: &str) -> Result<CostReport, AppError> {
-        self.store.flush_ledger().await;
-        let mut report = switchboard_store::ledger::cost_report(self.store.pool(), from, to, &chrono::Local).await?;
+        let mut report =
+            switchboard_store::ledger::cost_report(self.store.ledger_reader().await, from, to, &chrono::Local).await?;
         let now = Utc::now();
         let (start, end, month) = month_window(now, &chrono::Local);
         let elapsed = month_elapsed(&start, &end, now);
@@ -189,8 +189,7 @@ impl Gateway {
         from: &str,
         to: &str,
     ) -> Result<switchboard_core::LatencyPercentiles, AppError> {
-        self.store.flush_ledger().await;
-        switchboard_store::ledger::latency_percentiles(self.store.pool(), from, to, &chrono::Local).await
+        switchboard_store::ledger::latency_percentiles(self.store.ledger_reader().await, from, to, &chrono::Local).await
     }
 }
 

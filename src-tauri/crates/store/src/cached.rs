@@ -16,6 +16,7 @@
 //! busy gateway writing rows does not empty the cache.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use switchboard_core::{ModelPrice, ProviderGroup, RoutingSettings, UseCase};
 
 use crate::queries::providers::{ProviderRow, StoredKey};
+use crate::StoreError;
 
 /// How long a read may be reused at most (what another process changed shows within this).
 pub const MAX_AGE: Duration = Duration::from_secs(1);
@@ -31,17 +33,18 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 const CONFIG_TABLES: [&str; 6] =
     ["use_cases", "app_settings", "providers", "provider_keys", "provider_groups", "model_prices"];
 
+/// What the cache holds, table by table (an absent row as `None`).
 #[derive(Default)]
-struct Entries {
+pub(crate) struct Entries {
     /// The generation the entries were read under.
     generation: u64,
     since: Option<Instant>,
-    use_cases: HashMap<String, Option<UseCase>>,
-    routing: Option<RoutingSettings>,
-    providers: HashMap<String, Option<ProviderRow>>,
-    keys: HashMap<String, Vec<StoredKey>>,
-    groups: HashMap<String, Option<ProviderGroup>>,
-    prices: HashMap<(String, String), Option<ModelPrice>>,
+    pub use_cases: HashMap<String, Option<UseCase>>,
+    pub routing: Option<RoutingSettings>,
+    pub providers: HashMap<String, Option<ProviderRow>>,
+    pub keys: HashMap<String, Vec<StoredKey>>,
+    pub groups: HashMap<String, Option<ProviderGroup>>,
+    pub prices: HashMap<(String, String), Option<ModelPrice>>,
 }
 
 /// One store's cache; shared by its clones.
@@ -56,12 +59,6 @@ impl std::fmt::Debug for ReadCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadCache").field("generation", &self.generation.load(Ordering::Relaxed)).finish()
     }
-}
-
-/// What a lookup found: the cached answer, or the generation to fill it under.
-pub(crate) enum Lookup<T> {
-    Hit(T),
-    Miss(u64),
 }
 
 impl ReadCache {
@@ -101,77 +98,29 @@ impl ReadCache {
         }
     }
 
-    fn lookup<T>(&self, pick: impl FnOnce(&Entries) -> Option<T>) -> Lookup<T> {
+    /// What `pick` finds in memory; else what `load` reads from the file,
+    /// kept by `put` unless configuration changed while it was read.
+    pub(crate) async fn read<T: Clone>(
+        &self,
+        pick: impl FnOnce(&Entries) -> Option<T>,
+        load: impl Future<Output = Result<T, StoreError>>,
+        put: impl FnOnce(&mut Entries, T),
+    ) -> Result<T, StoreError> {
         let generation = self.generation.load(Ordering::Acquire);
-        let mut entries = self.entries.lock().expect("read cache lock");
-        let fresh = entries.generation == generation && entries.since.is_some_and(|s| s.elapsed() < MAX_AGE);
-        if !fresh {
-            *entries = Entries { generation, since: Some(Instant::now()), ..Entries::default() };
-            return Lookup::Miss(generation);
+        {
+            let mut entries = self.entries.lock().expect("read cache lock");
+            let fresh = entries.generation == generation && entries.since.is_some_and(|s| s.elapsed() < MAX_AGE);
+            if !fresh {
+                *entries = Entries { generation, since: Some(Instant::now()), ..Entries::default() };
+            } else if let Some(found) = pick(&entries) {
+                return Ok(found);
+            }
         }
-        match pick(&entries) {
-            Some(found) => Lookup::Hit(found),
-            None => Lookup::Miss(generation),
-        }
-    }
-
-    /// Keeps what was read under `generation`, unless a change committed meanwhile.
-    fn keep(&self, generation: u64, put: impl FnOnce(&mut Entries)) {
+        let found = load.await?;
         let mut entries = self.entries.lock().expect("read cache lock");
         if entries.generation == generation && self.generation.load(Ordering::Acquire) == generation {
-            put(&mut entries);
+            put(&mut entries, found.clone());
         }
-    }
-
-    pub(crate) fn use_case(&self, id: &str) -> Lookup<Option<UseCase>> {
-        self.lookup(|e| e.use_cases.get(id).cloned())
-    }
-    pub(crate) fn keep_use_case(&self, generation: u64, id: &str, found: &Option<UseCase>) {
-        self.keep(generation, |e| {
-            e.use_cases.insert(id.to_string(), found.clone());
-        });
-    }
-
-    pub(crate) fn routing(&self) -> Lookup<RoutingSettings> {
-        self.lookup(|e| e.routing.clone())
-    }
-    pub(crate) fn keep_routing(&self, generation: u64, found: &RoutingSettings) {
-        self.keep(generation, |e| e.routing = Some(found.clone()));
-    }
-
-    pub(crate) fn provider(&self, id: &str) -> Lookup<Option<ProviderRow>> {
-        self.lookup(|e| e.providers.get(id).cloned())
-    }
-    pub(crate) fn keep_provider(&self, generation: u64, id: &str, found: &Option<ProviderRow>) {
-        self.keep(generation, |e| {
-            e.providers.insert(id.to_string(), found.clone());
-        });
-    }
-
-    pub(crate) fn keys(&self, provider: &str) -> Lookup<Vec<StoredKey>> {
-        self.lookup(|e| e.keys.get(provider).cloned())
-    }
-    pub(crate) fn keep_keys(&self, generation: u64, provider: &str, found: &[StoredKey]) {
-        self.keep(generation, |e| {
-            e.keys.insert(provider.to_string(), found.to_vec());
-        });
-    }
-
-    pub(crate) fn group(&self, id: &str) -> Lookup<Option<ProviderGroup>> {
-        self.lookup(|e| e.groups.get(id).cloned())
-    }
-    pub(crate) fn keep_group(&self, generation: u64, id: &str, found: &Option<ProviderGroup>) {
-        self.keep(generation, |e| {
-            e.groups.insert(id.to_string(), found.clone());
-        });
-    }
-
-    pub(crate) fn price(&self, kind: &str, model: &str) -> Lookup<Option<ModelPrice>> {
-        self.lookup(|e| e.prices.get(&(kind.to_string(), model.to_string())).cloned())
-    }
-    pub(crate) fn keep_price(&self, generation: u64, kind: &str, model: &str, found: &Option<ModelPrice>) {
-        self.keep(generation, |e| {
-            e.prices.insert((kind.to_string(), model.to_string()), found.clone());
-        });
+        Ok(found)
     }
 }

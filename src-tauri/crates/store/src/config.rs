@@ -5,7 +5,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use switchboard_core::{builtin_use_cases, NewUseCase, RoutingEvent, RoutingSettings, UseCase, UseCaseConfig};
 
-use crate::cached::Lookup;
+use crate::cached::Entries;
 use crate::queries::audit::{self, NewAuditEntry};
 use crate::queries::{events, local_models, use_cases};
 use crate::{Store, StoreError};
@@ -69,16 +69,13 @@ const ROUTING_KEY: &str = "routing";
 impl Store {
     /// The settings every route follows (defaults until an admin saves some).
     pub async fn routing_settings(&self) -> Result<RoutingSettings, StoreError> {
-        let generation = match self.cache.routing() {
-            Lookup::Hit(found) => return Ok(found),
-            Lookup::Miss(generation) => generation,
+        let load = async {
+            match local_models::setting(self.pool(), ROUTING_KEY).await? {
+                Some(text) => crate::json::from_text(&text, "app_settings.routing"),
+                None => Ok(RoutingSettings::default()),
+            }
         };
-        let found = match local_models::setting(self.pool(), ROUTING_KEY).await? {
-            Some(text) => crate::json::from_text(&text, "app_settings.routing")?,
-            None => RoutingSettings::default(),
-        };
-        self.cache.keep_routing(generation, &found);
-        Ok(found)
+        self.cache.read(|e| e.routing.clone(), load, |e, found| e.routing = Some(found)).await
     }
 
     /// Saves the routing settings with an audit row per changed field.
@@ -139,15 +136,13 @@ impl Store {
     }
 
     pub async fn use_case(&self, id: &str) -> Result<UseCase, StoreError> {
-        let found = match self.cache.use_case(id) {
-            Lookup::Hit(found) => found,
-            Lookup::Miss(generation) => {
-                let found = use_cases::get(self.pool(), id).await?;
-                self.cache.keep_use_case(generation, id, &found);
-                found
-            }
+        let put = |e: &mut Entries, found| {
+            e.use_cases.insert(id.to_string(), found);
         };
-        found.ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))
+        self.cache
+            .read(|e| e.use_cases.get(id).cloned(), use_cases::get(self.pool(), id), put)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no use case '{id}'")))
     }
 
     /// Saves an admin's edit of one use case and audits each changed field.

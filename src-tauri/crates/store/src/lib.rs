@@ -139,6 +139,14 @@ impl Store {
         self.ledger.flush().await;
     }
 
+    /// The pool to read the ledger from, once every row sent so far (queued
+    /// ones included) has committed: whoever reads the ledger in this process
+    /// sees every request answered before the read.
+    pub async fn ledger_reader(&self) -> &SqlitePool {
+        self.ledger.flush().await;
+        &self.pool
+    }
+
     /// SQLite's own check of the whole file: `Ok` or what it found wrong.
     pub async fn integrity_check(&self) -> Result<(), StoreError> {
         let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.pool).await?;

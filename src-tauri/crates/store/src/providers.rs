@@ -3,7 +3,7 @@
 
 use switchboard_core::{builtin_providers, pricing, ModelPrice, ProviderSettings};
 
-use crate::cached::Lookup;
+use crate::cached::Entries;
 use crate::config::now;
 use crate::queries::audit::{self, NewAuditEntry};
 use crate::queries::model_prices;
@@ -27,14 +27,10 @@ impl Store {
     }
 
     pub async fn group(&self, id: &str) -> Result<Option<switchboard_core::ProviderGroup>, StoreError> {
-        match self.cache.group(id) {
-            Lookup::Hit(found) => Ok(found),
-            Lookup::Miss(generation) => {
-                let found = crate::queries::groups::get(self.pool(), id).await?;
-                self.cache.keep_group(generation, id, &found);
-                Ok(found)
-            }
-        }
+        let put = |e: &mut Entries, found| {
+            e.groups.insert(id.to_string(), found);
+        };
+        self.cache.read(|e| e.groups.get(id).cloned(), crate::queries::groups::get(self.pool(), id), put).await
     }
 
     /// Adds an endpoint group: its id is free (no provider or group has it)
@@ -230,26 +226,20 @@ impl Store {
     }
 
     pub async fn provider(&self, id: &str) -> Result<ProviderRow, StoreError> {
-        let found = match self.cache.provider(id) {
-            Lookup::Hit(found) => found,
-            Lookup::Miss(generation) => {
-                let found = q::get(self.pool(), id).await?;
-                self.cache.keep_provider(generation, id, &found);
-                found
-            }
+        let put = |e: &mut Entries, found| {
+            e.providers.insert(id.to_string(), found);
         };
-        found.ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))
+        self.cache
+            .read(|e| e.providers.get(id).cloned(), q::get(self.pool(), id), put)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no provider '{id}'")))
     }
 
     pub async fn provider_keys(&self, id: &str) -> Result<Vec<StoredKey>, StoreError> {
-        match self.cache.keys(id) {
-            Lookup::Hit(found) => Ok(found),
-            Lookup::Miss(generation) => {
-                let found = q::keys(self.pool(), id).await?;
-                self.cache.keep_keys(generation, id, &found);
-                Ok(found)
-            }
-        }
+        let put = |e: &mut Entries, found| {
+            e.keys.insert(id.to_string(), found);
+        };
+        self.cache.read(|e| e.keys.get(id).cloned(), q::keys(self.pool(), id), put).await
     }
 
     /// Saves a provider's settings and key changes at once, with audit rows.
@@ -319,16 +309,17 @@ impl Store {
 
     /// The price of `model` at a provider of `kind`: imported first, then built in.
     pub async fn price(&self, kind: &str, model: &str) -> Result<Option<ModelPrice>, StoreError> {
-        let generation = match self.cache.price(kind, model) {
-            Lookup::Hit(found) => return Ok(found),
-            Lookup::Miss(generation) => generation,
+        let key = (kind.to_string(), model.to_string());
+        let load = async {
+            Ok(match model_prices::get(self.pool(), kind, model).await? {
+                Some(p) => Some(p),
+                None => pricing::builtin_price(kind, model).cloned(),
+            })
         };
-        let found = match model_prices::get(self.pool(), kind, model).await? {
-            Some(p) => Some(p),
-            None => pricing::builtin_price(kind, model).cloned(),
+        let put = |e: &mut Entries, found| {
+            e.prices.insert(key.clone(), found);
         };
-        self.cache.keep_price(generation, kind, model, &found);
-        Ok(found)
+        self.cache.read(|e| e.prices.get(&key).cloned(), load, put).await
     }
 
     /// (count, source file name, imported at) of the imported prices.
@@ -357,8 +348,7 @@ impl Store {
         let (start, end, _) = crate::queries::requests::month_window(chrono::Utc::now(), &chrono::Local);
         let of = crate::queries::requests::SpendOf::UseCase(use_case);
         // Rows queued on the ledger's writer count: they are spent.
-        self.ledger.flush().await;
-        crate::queries::requests::spend_between(self.pool(), of, &start, &end).await
+        crate::queries::requests::spend_between(self.ledger_reader().await, of, &start, &end).await
     }
 
     /// The spend at `provider` in the month that holds `now` in `tz`.
@@ -371,8 +361,7 @@ impl Store {
         let (start, end, _) = crate::queries::requests::month_window(now, tz);
         let of = crate::queries::requests::SpendOf::Provider(provider);
         // Rows queued on the ledger's writer count: they are spent.
-        self.ledger.flush().await;
-        crate::queries::requests::spend_between(self.pool(), of, &start, &end).await
+        crate::queries::requests::spend_between(self.ledger_reader().await, of, &start, &end).await
     }
 }
 

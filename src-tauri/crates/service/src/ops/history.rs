@@ -35,20 +35,17 @@ pub async fn page(
     limit: u32,
 ) -> Result<LedgerPage, AppError> {
     let r = Resolved::local(filter)?;
-    state.store().flush_ledger().await;
-    ledger::page(state.store().pool(), &r, cursor, limit).await
+    ledger::page(state.store().ledger_reader().await, &r, cursor, limit).await
 }
 
 /// How many rows `filter` matches; none where only reading every row could tell (a search).
 pub async fn count(state: &AppState, filter: &LedgerFilter) -> Result<Option<u32>, AppError> {
     let r = Resolved::local(filter)?;
-    state.store().flush_ledger().await;
-    ledger::count(state.store().pool(), &r).await
+    ledger::count(state.store().ledger_reader().await, &r).await
 }
 
 pub async fn detail(state: &AppState, id: &str) -> Result<RequestDetail, AppError> {
-    state.store().flush_ledger().await;
-    let pool = state.store().pool();
+    let pool = state.store().ledger_reader().await;
     let record = requests::get(pool, id)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request '{id}' in the ledger")))?;
@@ -57,8 +54,7 @@ pub async fn detail(state: &AppState, id: &str) -> Result<RequestDetail, AppErro
 }
 
 pub async fn facets(state: &AppState) -> Result<LedgerFacets, AppError> {
-    state.store().flush_ledger().await;
-    let f = ledger::facets(state.store().pool()).await?;
+    let f = ledger::facets(state.store().ledger_reader().await).await?;
     Ok(LedgerFacets { use_cases: f.use_cases, providers: f.providers, models: f.models, callers: f.callers })
 }
 
@@ -83,8 +79,7 @@ pub async fn export_to(
         tempfile::Builder::new().prefix(".switchboard-export-").suffix(".partial").tempfile_in(dir).map_err(io)?;
     let (file, tmp_path) = tmp.into_parts();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    state.store().flush_ledger().await;
-    let n = ledger::export(state.store().pool(), &r, format, &mut out).await?;
+    let n = ledger::export(state.store().ledger_reader().await, &r, format, &mut out).await?;
     let file = out.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     tmp_path.persist(path).map_err(|e| io(e.error))?;
@@ -98,6 +93,5 @@ pub async fn purge_expired_text(state: &AppState) -> Result<u64, AppError> {
 
 /// The newest `limit` rows, for checks that want the latest requests as they are.
 pub async fn recent_requests(state: &AppState, limit: u32) -> Result<Vec<RequestRecord>, AppError> {
-    state.store().flush_ledger().await;
-    Ok(requests::recent(state.store().pool(), limit.clamp(1, switchboard_core::MAX_PAGE_ROWS)).await?)
+    Ok(requests::recent(state.store().ledger_reader().await, limit.clamp(1, switchboard_core::MAX_PAGE_ROWS)).await?)
 }
