@@ -32,8 +32,61 @@ const EMBEDDING_ARCHITECTURES: &[&str] =
     &["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "t5encoder", "neo-bert", "modern-bert"];
 
 /// Reads the facts from the header of the GGUF file at `path`.
+///
+/// A header with a large vocabulary takes tens of milliseconds to read, and
+/// model listings (`GET /v1/models`, polled by some clients) read every file's:
+/// the facts are remembered per file and read again when its size, modification
+/// time or inode changes. Errors are not remembered.
 pub fn describe(path: &Path) -> Result<ModelFacts, gguf::GgufError> {
-    Ok(facts(&gguf::read_header(path)?, path))
+    let stamp = FileStamp::of(path);
+    if let Some(stamp) = &stamp {
+        let known = KNOWN_FACTS.lock().expect("facts lock");
+        if let Some((at, facts)) = known.get(path) {
+            if at == stamp {
+                return Ok(facts.clone());
+            }
+        }
+    }
+    let facts = facts(&gguf::read_header(path)?, path);
+    // Kept only if the file did not change while its header was read.
+    if let Some(stamp) = stamp.filter(|s| FileStamp::of(path).as_ref() == Some(s)) {
+        let mut known = KNOWN_FACTS.lock().expect("facts lock");
+        if known.len() >= MAX_KNOWN_FACTS {
+            known.clear();
+        }
+        known.insert(path.to_path_buf(), (stamp, facts.clone()));
+    }
+    Ok(facts)
+}
+
+/// Files whose facts are remembered at most (a library is rarely near it).
+const MAX_KNOWN_FACTS: usize = 512;
+
+static KNOWN_FACTS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<PathBuf, (FileStamp, ModelFacts)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// What tells one version of a file from another without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: {
+                use std::os::unix::fs::MetadataExt;
+                (meta.dev(), meta.ino())
+            },
+        })
+    }
 }
 
 pub fn facts(h: &GgufHeader, path: &Path) -> ModelFacts {
@@ -116,5 +169,40 @@ mod tests {
         assert_eq!(find(dir.path(), "b").unwrap().size_bytes, 8);
         assert!(find(dir.path(), "../b").is_none());
         assert!(scan(&dir.path().join("missing")).is_empty());
+    }
+
+    #[test]
+    fn remembered_facts_follow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gguf");
+        // A header alone: version 3, no tensors, two string entries.
+        let write = |name: &str| {
+            let mut b = b"GGUF".to_vec();
+            b.extend(3u32.to_le_bytes());
+            b.extend(0u64.to_le_bytes());
+            b.extend(2u64.to_le_bytes());
+            for (k, v) in [("general.architecture", "llama"), ("general.name", name)] {
+                b.extend((k.len() as u64).to_le_bytes());
+                b.extend(k.as_bytes());
+                b.extend(8u32.to_le_bytes());
+                b.extend((v.len() as u64).to_le_bytes());
+                b.extend(v.as_bytes());
+            }
+            std::fs::write(&path, b).unwrap();
+        };
+        write("first");
+        assert_eq!(describe(&path).unwrap().name, "first");
+        assert_eq!(describe(&path).unwrap().name, "first", "read again from memory");
+        // Replaced by another file (a new inode), then rewritten in place with another length.
+        let other = dir.path().join("other.gguf");
+        std::fs::rename(&path, &other).unwrap();
+        write("second");
+        assert_eq!(describe(&path).unwrap().name, "second");
+        write("a third, longer name");
+        assert_eq!(describe(&path).unwrap().name, "a third, longer name");
+        // Broken: an error every time, not the facts of the last good version.
+        std::fs::write(&path, b"not a model").unwrap();
+        assert!(describe(&path).is_err());
+        assert!(describe(&path).is_err());
     }
 }
