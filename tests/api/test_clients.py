@@ -119,6 +119,26 @@ def test_ollama_chat_streams_and_lists(ol):
     assert shaped.message.content.lstrip().startswith("{")
 
 
+def test_clients_look_up_a_model_and_see_what_is_loaded(oa, ol):
+    assert oa.models.retrieve("answer_generation").id == "answer_generation"
+    assert oa.models.retrieve("local/gemma-3-270m-q4_k_m").owned_by == "local"
+    with pytest.raises(openai.NotFoundError):
+        oa.models.retrieve("no_such_thing")
+    shown = ol.show("answer_generation")
+    assert shown.details.family == "gemma3" and shown.details.quantization_level == "Q4_K_M"
+    assert shown.modelinfo["gemma3.context_length"] == 32768
+    assert shown.capabilities == ["completion"] and "temperature" in shown.parameters
+    assert "vision" in ol.show("vision_vlm").capabilities
+    with pytest.raises(ollama.ResponseError) as missing:
+        ol.show("no_such_thing")
+    assert missing.value.status_code == 404
+    ol.generate(model="answer_generation", prompt="Say hello.", options={"num_predict": 2})
+    loaded = {m.model: m for m in ol.ps().models}
+    assert "local/gemma-3-270m-q4_k_m" in loaded, loaded
+    assert loaded["local/gemma-3-270m-q4_k_m"].size > 100_000_000
+    assert loaded["local/gemma-3-270m-q4_k_m"].context_length > 0
+
+
 def test_a_use_case_falls_over_to_the_fake_cloud_provider(oa):
     reply = oa.chat.completions.create(model="query_decomposition", max_tokens=32,
                                        messages=[{"role": "user", "content": "Split: what and why?"}])

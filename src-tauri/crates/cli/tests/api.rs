@@ -342,7 +342,15 @@ async fn the_configuration_api_reads_for_everyone_and_changes_for_admins_with_an
     assert_eq!(costs.status, StatusCode::OK, "{}", costs.body);
     let doc = send(&r, request("GET", "/openapi.json", Some(&f.token), None)).await;
     let paths = doc.json()["paths"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-    for p in ["/v1/chat/completions", "/api/generate", "/config/{use_case}", "/config/costs"] {
+    for p in [
+        "/v1/chat/completions",
+        "/v1/models/{model}",
+        "/api/generate",
+        "/api/show",
+        "/api/ps",
+        "/config/{use_case}",
+        "/config/costs",
+    ] {
         assert!(paths.contains(&p.to_string()), "{p} documented: {paths:?}");
     }
 }
@@ -421,4 +429,99 @@ async fn callers_at_once_are_generated_together_each_with_its_own_answer_and_led
         let row = rows.iter().find(|r| r.id == id).expect("a ledger row for each caller");
         assert_eq!(u64::from(row.record.output_tokens), v["usage"]["completion_tokens"].as_u64().unwrap());
     }
+}
+
+#[tokio::test]
+async fn clients_can_look_up_a_use_case_or_model_and_see_what_is_loaded() {
+    let f = fixture().await;
+    let r = f.router(ApiServerSettings::default());
+    let facts = switchboard_models::library::describe(&switchboard_models::cached_default_model()).unwrap();
+
+    // The root answers a client checking for a server; with a token like everything else.
+    let root = send(&r, request("GET", "/", Some(&f.token), None)).await;
+    assert_eq!((root.status, root.body.as_str()), (StatusCode::OK, "Switchboard is running"));
+    assert_eq!(send(&r, request("GET", "/", None, None)).await.status, StatusCode::UNAUTHORIZED);
+
+    // OpenAI's retrieve: a use case, a model (its id has a slash), and one that does not exist.
+    let uc = send(&r, request("GET", "/v1/models/answer_generation", Some(&f.token), None)).await;
+    assert_eq!(uc.status, StatusCode::OK, "{}", uc.body);
+    assert_eq!(
+        (uc.json()["id"].as_str(), uc.json()["switchboard"]["kind"].as_str()),
+        (Some("answer_generation"), Some("use_case"))
+    );
+    let local = send(&r, request("GET", &format!("/v1/models/{MODEL}"), Some(&f.token), None)).await;
+    assert_eq!(local.status, StatusCode::OK, "{}", local.body);
+    assert_eq!(local.json()["id"], MODEL);
+    assert_eq!(local.json()["owned_by"], "local");
+    let missing = send(&r, request("GET", "/v1/models/no_such_thing", Some(&f.token), None)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["error"]["type"], "invalid_request_error");
+    assert!(missing.json()["error"]["message"].as_str().unwrap().contains("no_such_thing"), "{}", missing.body);
+
+    // Ollama's show: the use case's parameters and system prompt, its model's header facts.
+    let show = |body: Value| send(&r, request("POST", "/api/show", Some(&f.token), Some(body)));
+    let shown = show(json!({"model": "answer_generation"})).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    let v = shown.json();
+    assert_eq!(v["switchboard"]["model"], MODEL);
+    assert_eq!(v["details"]["family"], facts.architecture.as_str());
+    assert_eq!(v["details"]["quantization_level"], facts.quantization.clone().unwrap().as_str());
+    assert!(v["details"]["parameter_size"].as_str().unwrap().ends_with('M'), "{}", v["details"]);
+    assert_eq!(
+        v["model_info"][format!("{}.context_length", facts.architecture)].as_u64(),
+        facts.context_length.map(u64::from)
+    );
+    assert_eq!(v["capabilities"], json!(["completion"]));
+    let use_case = f.app.store().use_case("answer_generation").await.unwrap();
+    let temperature = use_case.effective_params(None).temperature.to_string();
+    let params = v["parameters"].as_str().unwrap();
+    assert!(
+        params.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["temperature", temperature.as_str()]),
+        "{params}"
+    );
+    assert!(v["modelfile"].as_str().unwrap().contains(&format!("FROM {MODEL}")), "{}", v["modelfile"]);
+    assert!(v["switchboard"]["route"].as_array().is_some_and(|r| !r.is_empty()), "{}", v["switchboard"]);
+    // The older field name, Ollama's tag, a vision use case, a model by itself.
+    let legacy = show(json!({"name": "answer_generation:latest"})).await;
+    assert_eq!(legacy.status, StatusCode::OK, "{}", legacy.body);
+    let vision = show(json!({"model": "vision_vlm"})).await.json();
+    assert_eq!(vision["capabilities"], json!(["completion", "vision"]));
+    let model = show(json!({"model": MODEL})).await.json();
+    assert_eq!(
+        (model["switchboard"]["kind"].as_str(), model["details"]["format"].as_str()),
+        (Some("model"), Some("gguf"))
+    );
+    // Bad cases: no name, an unknown one, a disabled use case.
+    let nameless = show(json!({})).await;
+    assert_eq!(nameless.status, StatusCode::BAD_REQUEST);
+    assert!(nameless.json()["error"].as_str().unwrap().starts_with("model:"), "{}", nameless.body);
+    let unknown = show(json!({"model": "no_such_thing"})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.json()["error"].as_str().unwrap().contains("GET /api/tags"), "{}", unknown.body);
+    let mut cfg = f.app.store().use_case("followup_titles").await.unwrap().config();
+    cfg.enabled = false;
+    f.app.store().save_use_case("tester", "followup_titles", &cfg).await.unwrap();
+    assert_eq!(show(json!({"model": "followup_titles"})).await.status, StatusCode::NOT_FOUND);
+
+    // The listing carries the same details.
+    let tags = send(&r, request("GET", "/api/tags", Some(&f.token), None)).await.json();
+    let listed = tags["models"].as_array().unwrap().iter().find(|m| m["name"] == MODEL).unwrap().clone();
+    assert_eq!(listed["details"]["family"], facts.architecture.as_str());
+    assert!(listed["size"].as_u64().unwrap() > 100_000_000);
+    assert!(!tags["models"].as_array().unwrap().iter().any(|m| m["name"] == "followup_titles"));
+
+    // Nothing loaded yet; after a request the model is, with its context.
+    let ps = || send(&r, request("GET", "/api/ps", Some(&f.token), None));
+    assert_eq!(ps().await.json()["models"], json!([]));
+    let chat =
+        send(&r, request("POST", "/v1/chat/completions", Some(&f.token), Some(chat_body("answer_generation", false))))
+            .await;
+    assert_eq!(chat.status, StatusCode::OK, "{}", chat.body);
+    let loaded = ps().await.json();
+    let models = loaded["models"].as_array().unwrap();
+    assert_eq!(models.len(), 1, "{loaded}");
+    assert_eq!(models[0]["name"], MODEL);
+    assert!(models[0]["context_length"].as_u64().unwrap() > 0);
+    assert!(models[0]["size"].as_u64().unwrap() > 0);
+    assert!(models[0]["switchboard"]["used_by"].as_array().unwrap().iter().any(|u| u == use_case.name.as_str()));
 }

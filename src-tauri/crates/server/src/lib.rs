@@ -14,6 +14,7 @@
 //! format; no SQL and no routing decisions here.
 
 pub mod body;
+pub mod catalog;
 pub mod config;
 pub mod conversation;
 pub mod error;
@@ -107,14 +108,18 @@ pub struct ServerStatus {
 /// Every route, behind the guard and (when origins are listed) CORS.
 pub fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()
+        .route("/", get(running))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/v1/models", get(openai::models))
+        .route("/v1/models/{*model}", get(openai::model))
         .route("/api/chat", post(ollama::chat))
         .route("/api/generate", post(ollama::generate))
         .route("/api/embed", post(ollama::embed))
         .route("/api/embeddings", post(ollama::embed))
         .route("/api/tags", get(ollama::tags))
+        .route("/api/show", post(ollama::show))
+        .route("/api/ps", get(ollama::ps))
         .route("/api/version", get(ollama::version))
         .route("/config", get(config::list))
         .route("/config/providers", get(config::providers))
@@ -148,6 +153,11 @@ fn cors(settings: &ApiServerSettings) -> Option<CorsLayer> {
                 axum::http::HeaderName::from_static("x-api-key"),
             ]),
     )
+}
+
+/// What a client that checks for a server at its root (as Ollama's clients do) reads.
+async fn running() -> &'static str {
+    "Switchboard is running"
 }
 
 async fn not_found(uri: axum::http::Uri) -> error::ApiError {

@@ -1,7 +1,8 @@
 //! Ollama-compatible endpoints, so an unchanged Ollama client talks to
 //! Switchboard: `POST /api/chat` and `/api/generate` (streamed as NDJSON by
 //! default, `images` as base64, `format` as "json" or a schema, `options`),
-//! `POST /api/embed` (and the older `/api/embeddings`), `GET /api/tags`, `GET /api/version`.
+//! `POST /api/embed` (and the older `/api/embeddings`), `GET /api/tags`,
+//! `POST /api/show`, `GET /api/ps`, `GET /api/version`.
 
 use std::sync::Arc;
 
@@ -12,9 +13,10 @@ use axum::Extension;
 use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_core::{ChatTurn, ParamOverrides};
+use switchboard_core::{ChatTurn, ModelRef, ParamOverrides};
 
 use crate::body::Json;
+use crate::catalog::{parameter_size, Catalog, Entry};
 use crate::conversation::{self, Conversation};
 use crate::error::{ApiError, Dialect};
 use crate::openai::{extension, stop_list, texts};
@@ -287,22 +289,187 @@ pub async fn embed(
     .into_response())
 }
 
-/// The use cases and models, as Ollama lists its models.
+/// The use cases and models, as Ollama lists its models (a use case with the
+/// details of the model it runs first).
 #[utoipa::path(get, path = "/api/tags", tag = "ollama", responses((status = 200, description = "The models")),
     security(("token" = [])))]
 pub async fn tags(State(state): State<Arc<ApiState>>) -> Result<Response, ApiError> {
-    let (use_cases, models) = crate::openai::listing(&state, D).await?;
+    let catalog = Catalog::read(&state, D).await?;
     let at = now();
-    let entry = |name: &str, size: f64, family: &str| {
+    let entry = |name: &str, entry: Entry<'_>, modified: &str| {
+        let model_ref = entry.model_ref();
         json!({
-            "name": name, "model": name, "modified_at": at, "size": size as u64, "digest": digest_of(name),
-            "details": {"parent_model": "", "format": "gguf", "family": family, "families": [family],
-                        "parameter_size": "", "quantization_level": ""}
+            "name": name, "model": name, "modified_at": modified, "size": size_of(&catalog, model_ref),
+            "digest": digest_of(name), "details": details(&catalog, model_ref)
         })
     };
-    let mut list: Vec<Value> = use_cases.iter().filter(|u| u.enabled).map(|u| entry(&u.id, 0.0, "use-case")).collect();
-    list.extend(models.iter().map(|m| entry(&m.id, m.size_bytes, &m.provider)));
+    let mut list: Vec<Value> =
+        catalog.use_cases.iter().map(|u| entry(&u.id, Entry::UseCase(u), &u.updated_at)).collect();
+    list.extend(catalog.models.iter().map(|m| entry(&m.id, Entry::Model(m), &at)));
     Ok(axum::Json(json!({"models": list})).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ShowRequest {
+    pub model: Option<String>,
+    /// The older name of `model`.
+    pub name: Option<String>,
+    /// Accepted; the answer is the same either way.
+    #[serde(default)]
+    pub verbose: bool,
+}
+
+/// What a use case or model is: the parameters and system prompt a request
+/// gets, the model it runs (its architecture, size, context and quantisation
+/// when local) and what it can do, as Ollama shows a model.
+#[utoipa::path(post, path = "/api/show", request_body = ShowRequest, tag = "ollama",
+    responses((status = 200, description = "The model"), (status = 404, description = "No such use case or model")),
+    security(("token" = [])))]
+pub async fn show(State(state): State<Arc<ApiState>>, Json(req): Json<ShowRequest>) -> Result<Response, ApiError> {
+    let name = req.model.or(req.name).unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(ApiError::field(
+            D,
+            "model",
+            "name a use case (answer_generation) or a model (local/<id>, <provider>/<model>)",
+        ));
+    }
+    let catalog = Catalog::read(&state, D).await?;
+    let entry = catalog.find(&name).ok_or_else(|| target::unknown(D, &name))?;
+    let model_ref = entry.model_ref();
+    let local = catalog.local(model_ref);
+    let facts = local.and_then(|m| m.facts.as_ref());
+
+    let mut parameters: Vec<(String, String)> = Vec::new();
+    let mut modelfile = String::new();
+    let (system, route) = match entry {
+        Entry::UseCase(u) => {
+            let p = u.effective_params(None);
+            parameters.extend(
+                [
+                    ("temperature", p.temperature.to_string()),
+                    ("top_k", p.top_k.to_string()),
+                    ("top_p", p.top_p.to_string()),
+                    ("min_p", p.min_p.to_string()),
+                    ("num_predict", p.max_tokens.to_string()),
+                    ("repeat_penalty", p.repeat_penalty.to_string()),
+                    ("presence_penalty", p.presence_penalty.to_string()),
+                    ("frequency_penalty", p.frequency_penalty.to_string()),
+                ]
+                .map(|(k, v)| (k.to_string(), v)),
+            );
+            parameters.extend(p.seed.map(|s| ("seed".to_string(), s.to_string())));
+            parameters.extend(p.stop.iter().map(|s| ("stop".to_string(), json!(s).to_string())));
+            modelfile.push_str(&format!("# Use case '{}' ({}), served by Switchboard\n", u.name, u.id));
+            let route = state.app.gateway.resolved_route(u).await.map_err(|e| ApiError::from_app(D, e))?;
+            (u.system_prompt.clone().filter(|s| !s.trim().is_empty()), Some(route))
+        }
+        Entry::Model(_) => {
+            modelfile.push_str("# A model served by Switchboard, with the parameters each request gives\n");
+            (None, None)
+        }
+    };
+    if let Some(ctx) = local.and_then(|m| m.load.context_length) {
+        parameters.push(("num_ctx".into(), ctx.to_string()));
+    }
+    modelfile.push_str(&format!("FROM {model_ref}\n"));
+    for (k, v) in &parameters {
+        modelfile.push_str(&format!("PARAMETER {k} {v}\n"));
+    }
+    if let Some(system) = &system {
+        modelfile.push_str(&format!("SYSTEM \"\"\"{system}\"\"\"\n"));
+    }
+
+    let mut model_info = serde_json::Map::new();
+    if let Some(f) = facts {
+        let arch = &f.architecture;
+        model_info.insert("general.architecture".into(), json!(arch));
+        model_info.insert("general.basename".into(), json!(f.name));
+        model_info.insert("general.parameter_count".into(), json!(f.parameters as u64));
+        if let Some(n) = f.context_length {
+            model_info.insert(format!("{arch}.context_length"), json!(n));
+        }
+        if let Some(n) = f.embedding_length {
+            model_info.insert(format!("{arch}.embedding_length"), json!(n));
+        }
+    }
+    let modified = match entry {
+        Entry::UseCase(u) => u.updated_at.clone(),
+        Entry::Model(_) => now(),
+    };
+    let mut out = json!({
+        "modelfile": modelfile,
+        "parameters": parameters.iter().map(|(k, v)| format!("{k:<30} {v}")).collect::<Vec<_>>().join("\n"),
+        "details": details(&catalog, model_ref),
+        "model_info": model_info,
+        "capabilities": catalog.capabilities(entry),
+        "modified_at": modified,
+        "switchboard": {
+            "kind": if matches!(entry, Entry::UseCase(_)) { "use_case" } else { "model" },
+            "model": model_ref,
+            "route": route.map(|r| crate::json_value(&r)),
+        },
+    });
+    if let Some(system) = system {
+        out["system"] = json!(system);
+    }
+    Ok(axum::Json(out).into_response())
+}
+
+/// The local models the engine holds in memory now, as Ollama lists its loaded models.
+#[utoipa::path(get, path = "/api/ps", tag = "ollama", responses((status = 200, description = "The loaded models")),
+    security(("token" = [])))]
+pub async fn ps(State(state): State<Arc<ApiState>>) -> Result<Response, ApiError> {
+    let catalog = Catalog::read(&state, D).await?;
+    let now = chrono::Utc::now();
+    let models: Vec<Value> = catalog
+        .library
+        .iter()
+        .filter_map(|m| {
+            let r = m.resident.as_ref()?;
+            let name = ModelRef::local(&m.id).to_string();
+            let on_gpu = if r.total_layers > 0 { r.offloaded_layers as f64 / r.total_layers as f64 } else { 0.0 };
+            let mut v = json!({
+                "name": name, "model": name, "size": r.size_bytes as u64, "digest": digest_of(&name),
+                "details": details(&catalog, &name), "size_vram": (r.size_bytes * on_gpu) as u64,
+                "context_length": r.context_length,
+                "switchboard": {"used_by": m.used_by, "idle_seconds": r.idle_seconds,
+                                "offloaded_layers": r.offloaded_layers, "total_layers": r.total_layers},
+            });
+            // Unloaded after the idle time Settings give; with none it stays until another model needs the room.
+            if catalog.idle_unload_minutes > 0 {
+                let left = (f64::from(catalog.idle_unload_minutes) * 60.0 - r.idle_seconds).max(0.0);
+                let at = now + chrono::Duration::milliseconds((left * 1000.0) as i64);
+                v["expires_at"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+            }
+            Some(v)
+        })
+        .collect();
+    Ok(axum::Json(json!({"models": models})).into_response())
+}
+
+/// Ollama's `details` of the model `model_ref` names: from its GGUF header when local.
+fn details(catalog: &Catalog, model_ref: &str) -> Value {
+    let local = catalog.local(model_ref);
+    match local.and_then(|m| m.facts.as_ref()) {
+        Some(f) => json!({
+            "parent_model": "", "format": "gguf", "family": f.architecture, "families": [f.architecture],
+            "parameter_size": parameter_size(f.parameters),
+            "quantization_level": f.quantization.clone().unwrap_or_default()
+        }),
+        None => {
+            let family = model_ref.split_once('/').map_or(model_ref, |(provider, _)| provider);
+            json!({
+                "parent_model": "", "format": if local.is_some() { "gguf" } else { "" }, "family": family,
+                "families": [family], "parameter_size": "", "quantization_level": ""
+            })
+        }
+    }
+}
+
+/// The bytes of a local model's file; 0 for a cloud model.
+fn size_of(catalog: &Catalog, model_ref: &str) -> u64 {
+    catalog.local(model_ref).map_or(0, |m| m.size_bytes as u64)
 }
 
 /// The Ollama API version answered, and Switchboard's own.

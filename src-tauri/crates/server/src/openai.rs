@@ -1,11 +1,11 @@
 //! OpenAI-compatible endpoints: `POST /v1/chat/completions` (streamed as SSE
-//! or not), `POST /v1/embeddings`, `GET /v1/models`. Answers carry `usage`
+//! or not), `POST /v1/embeddings`, `GET /v1/models` and `GET /v1/models/{model}`. Answers carry `usage`
 //! and a `switchboard` object with the ledger id and the candidate that answered.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -17,6 +17,7 @@ use switchboard_core::{ChatTurn, FinishReason, ParamOverrides};
 use switchboard_gateway::EmbedRequest;
 
 use crate::body::Json;
+use crate::catalog::{Catalog, Entry};
 use crate::conversation::{self, unix_now, Conversation};
 use crate::error::{ApiError, Dialect};
 use crate::run::{Finished, Item};
@@ -392,31 +393,37 @@ pub fn texts(input: &Value, field: &str, dialect: Dialect) -> Result<Vec<String>
 #[utoipa::path(get, path = "/v1/models", tag = "openai", responses((status = 200, description = "The models")),
     security(("token" = [])))]
 pub async fn models(State(state): State<Arc<ApiState>>) -> Result<Response, ApiError> {
-    let (use_cases, models) = listing(&state, D).await?;
+    let catalog = Catalog::read(&state, D).await?;
     let created = unix_now();
-    let mut data: Vec<Value> = use_cases
+    let data: Vec<Value> = catalog
+        .use_cases
         .iter()
-        .filter(|u| u.enabled)
-        .map(|u| {
-            json!({"id": u.id, "object": "model", "created": created, "owned_by": "switchboard",
-                   "switchboard": {"kind": "use_case", "name": u.name, "model": u.model, "vision": u.vision}})
-        })
+        .map(Entry::UseCase)
+        .chain(catalog.models.iter().map(Entry::Model))
+        .map(|e| model_object(e, created))
         .collect();
-    data.extend(models.iter().map(|m| {
-        json!({"id": m.id, "object": "model", "created": created, "owned_by": m.provider,
-               "switchboard": {"kind": "model", "capabilities": m.capabilities, "available": m.available}})
-    }));
     Ok(axum::Json(json!({"object": "list", "data": data})).into_response())
 }
 
-/// The use cases and the concrete models, for both APIs' listings.
-pub async fn listing(
-    state: &ApiState,
-    dialect: Dialect,
-) -> Result<(Vec<switchboard_core::UseCase>, Vec<switchboard_service::ops::models::ModelOption>), ApiError> {
-    let use_cases =
-        switchboard_service::ops::use_cases::list(&state.app).await.map_err(|e| ApiError::from_app(dialect, e))?;
-    let models =
-        switchboard_service::ops::models::list(&state.app).await.map_err(|e| ApiError::from_app(dialect, e))?;
-    Ok((use_cases, models))
+/// One use case or model, as the listing has it.
+#[utoipa::path(get, path = "/v1/models/{model}", tag = "openai", params(("model" = String, Path)),
+    responses((status = 200, description = "The model"), (status = 404, description = "No such use case or model")),
+    security(("token" = [])))]
+pub async fn model(State(state): State<Arc<ApiState>>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let catalog = Catalog::read(&state, D).await?;
+    let entry = catalog.find(&name).ok_or_else(|| target::unknown(D, &name))?;
+    Ok(axum::Json(model_object(entry, unix_now())).into_response())
+}
+
+fn model_object(entry: Entry<'_>, created: i64) -> Value {
+    match entry {
+        Entry::UseCase(u) => json!({
+            "id": u.id, "object": "model", "created": created, "owned_by": "switchboard",
+            "switchboard": {"kind": "use_case", "name": u.name, "model": u.model, "vision": u.vision}
+        }),
+        Entry::Model(m) => json!({
+            "id": m.id, "object": "model", "created": created, "owned_by": m.provider,
+            "switchboard": {"kind": "model", "capabilities": m.capabilities, "available": m.available}
+        }),
+    }
 }

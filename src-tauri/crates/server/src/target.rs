@@ -68,7 +68,7 @@ async fn use_case(state: &ApiState, id: &str) -> Result<Option<UseCase>, ApiErro
     }
 }
 
-fn unknown(dialect: Dialect, name: &str) -> ApiError {
+pub fn unknown(dialect: Dialect, name: &str) -> ApiError {
     let listing = if dialect == Dialect::Ollama { "GET /api/tags" } else { "GET /v1/models" };
     ApiError::new(
         dialect,
