@@ -66,6 +66,17 @@ def test_openai_chat_plain_and_streamed(oa):
     assert usage.completion_tokens == 8
 
 
+def test_openai_completions_plain_and_streamed(oa):
+    done = oa.completions.create(model="answer_generation", prompt="Say hello.", max_tokens=6, temperature=0)
+    assert done.object == "text_completion" and done.choices[0].text
+    assert done.usage.completion_tokens == 6 and done.choices[0].finish_reason == "length"
+    pieces = [c.choices[0].text for c in oa.completions.create(model="answer_generation", prompt="Say hello.",
+                                                               max_tokens=6, stream=True) if c.choices]
+    assert "".join(pieces)
+    with pytest.raises(openai.BadRequestError):
+        oa.completions.create(model="answer_generation", prompt="Say hello.", suffix="Goodbye.")
+
+
 def test_openai_json_schema_output_follows_the_schema(oa):
     schema = {"type": "object", "properties": {"intent": {"type": "string", "enum": ["VECTOR", "GRAPH", "HYBRID"]}},
               "required": ["intent"], "additionalProperties": False}

@@ -192,6 +192,15 @@ async fn bad_bodies_are_refused_with_the_reason_and_nothing_runs() {
             "options.top_k",
         ),
         ("/v1/embeddings", json!({"model": "answer_generation", "input": [1, 2, 3]}), "token arrays are not accepted"),
+        ("/v1/completions", json!({"model": "answer_generation"}), "missing field `prompt`"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": "  "}), "the prompt is empty"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": [1, 2]}), "token arrays are not accepted"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": ["a", "b"]}), "one prompt per request"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": "a", "suffix": "b"}), "suffix"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": "a", "logprobs": 2}), "logprobs"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": "a", "best_of": 3}), "best_of"),
+        ("/v1/completions", json!({"model": "answer_generation", "prompt": "a", "top_p": 3}), "top_p"),
+        ("/v1/completions", json!({"model": "no_such_thing", "prompt": "a"}), "no use case or model named"),
     ];
     for (path, body, says) in cases {
         let reply = send(&r, request("POST", path, Some(&f.token), Some(body.clone()))).await;
@@ -524,4 +533,48 @@ async fn clients_can_look_up_a_use_case_or_model_and_see_what_is_loaded() {
     assert!(models[0]["context_length"].as_u64().unwrap() > 0);
     assert!(models[0]["size"].as_u64().unwrap() > 0);
     assert!(models[0]["switchboard"]["used_by"].as_array().unwrap().iter().any(|u| u == use_case.name.as_str()));
+}
+
+#[tokio::test]
+async fn the_older_completions_api_answers_plain_streamed_and_echoed() {
+    let f = fixture().await;
+    let r = f.router(ApiServerSettings::default());
+    let body = |stream: bool, echo: bool| {
+        json!({"model": "answer_generation", "prompt": "Say hello.", "max_tokens": 6, "temperature": 0,
+               "stream": stream, "echo": echo, "stream_options": {"include_usage": true}})
+    };
+    let plain = send(&r, request("POST", "/v1/completions", Some(&f.token), Some(body(false, false)))).await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.body);
+    let v = plain.json();
+    assert_eq!(v["object"], "text_completion");
+    assert!(v["id"].as_str().unwrap().starts_with("cmpl-"));
+    let text = v["choices"][0]["text"].as_str().unwrap().to_string();
+    assert!(!text.is_empty());
+    assert_eq!(v["choices"][0]["finish_reason"], "length");
+    assert_eq!(v["usage"]["completion_tokens"], 6);
+    assert_eq!(v["switchboard"]["model"], MODEL);
+
+    // Streamed in pieces after the echoed prompt, then usage.
+    let streamed = send(&r, request("POST", "/v1/completions", Some(&f.token), Some(body(true, true)))).await;
+    assert_eq!(streamed.status, StatusCode::OK, "{}", streamed.body);
+    let events: Vec<&str> = streamed.body.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert_eq!(events.last(), Some(&"[DONE]"), "{}", streamed.body);
+    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).unwrap()).collect();
+    assert!(chunks.iter().all(|c| c["object"] == "text_completion"));
+    let pieces: Vec<&str> = chunks.iter().filter_map(|c| c["choices"][0]["text"].as_str()).collect();
+    assert_eq!(pieces[0], "Say hello.", "the prompt first: {pieces:?}");
+    assert!(pieces[1..].concat().len() > 1, "then the completion: {pieces:?}");
+    let usage = chunks.last().unwrap();
+    assert_eq!(usage["choices"], json!([]));
+    assert_eq!(usage["usage"]["completion_tokens"], 6);
+
+    let echoed = send(&r, request("POST", "/v1/completions", Some(&f.token), Some(body(false, true)))).await.json();
+    let whole = echoed["choices"][0]["text"].as_str().unwrap();
+    assert!(whole.starts_with("Say hello.") && whole.len() > "Say hello.".len(), "{whole}");
+
+    // Each is a request of the use case in the ledger, under the token.
+    f.app.store().flush_ledger().await;
+    let rows = switchboard_store::queries::requests::recent(f.app.store().pool(), 10).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.record.caller == "token:rag-service" && r.record.use_case == "answer_generation"));
 }

@@ -110,6 +110,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()
         .route("/", get(running))
         .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/completions", post(openai::completions))
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{*model}", get(openai::model))

@@ -1,5 +1,6 @@
 //! OpenAI-compatible endpoints: `POST /v1/chat/completions` (streamed as SSE
-//! or not), `POST /v1/embeddings`, `GET /v1/models` and `GET /v1/models/{model}`. Answers carry `usage`
+//! or not), `POST /v1/completions`, `POST /v1/embeddings`, `GET /v1/models` and
+//! `GET /v1/models/{model}`. Answers carry `usage`
 //! and a `switchboard` object with the ledger id and the candidate that answered.
 
 use std::convert::Infallible;
@@ -75,40 +76,138 @@ pub async fn chat_completions(
     }
     let conv = conversation_of(&req)?;
     let target = target::resolve(&state, &req.model, !conv.images.is_empty() || conv.earlier_images, D).await?;
-    let mut running = conversation::start(&state, &caller, target.clone(), conv, D).await?;
-    let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
-    let model = req.model.clone();
-    if !req.stream {
+    let running = conversation::start(&state, &caller, target, conv, D).await?;
+    let shape = Shape::Chat;
+    answer(running, shape.maker(req.model), req.stream, include_usage(req.stream_options.as_ref()), None).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CompletionRequest {
+    /// A use case or a model, as for chat completions.
+    pub model: String,
+    /// A string, or a list holding one string.
+    #[schema(value_type = Object)]
+    pub prompt: Value,
+    #[serde(default)]
+    pub stream: bool,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub stream_options: Option<Value>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub top_k: Option<u32>,
+    pub min_p: Option<f32>,
+    pub repeat_penalty: Option<f32>,
+    pub presence_penalty: Option<f32>,
+    pub frequency_penalty: Option<f32>,
+    #[schema(value_type = Option<Object>)]
+    pub stop: Option<Value>,
+    pub seed: Option<i64>,
+    /// The prompt is written before the completion.
+    #[serde(default)]
+    pub echo: bool,
+    /// Only 1.
+    pub n: Option<u32>,
+    /// Only 1.
+    pub best_of: Option<u32>,
+    /// Not offered (refused when given).
+    pub suffix: Option<String>,
+    /// Not offered (refused when given).
+    pub logprobs: Option<u32>,
+    #[serde(default)]
+    pub ignore_eos: bool,
+}
+
+/// A completion of one prompt, for clients of the older completions API. The
+/// prompt is the user's message in the model's chat template, as Ollama's
+/// `/v1/completions` takes it; the use case's system prompt and route apply.
+#[utoipa::path(post, path = "/v1/completions", request_body = CompletionRequest, tag = "openai",
+    responses((status = 200, description = "A text_completion, or text_completion events (SSE) when stream is true")),
+    security(("token" = [])))]
+pub async fn completions(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    Json(req): Json<CompletionRequest>,
+) -> Result<Response, ApiError> {
+    for (field, n) in [("n", req.n), ("best_of", req.best_of)] {
+        if n.is_some_and(|n| n != 1) {
+            return Err(ApiError::field(D, field, "only one choice per request (1)"));
+        }
+    }
+    if req.suffix.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::field(D, "suffix", "filling in between a prompt and a suffix is not offered"));
+    }
+    if req.logprobs.is_some() {
+        return Err(ApiError::field(D, "logprobs", "token log-probabilities are not offered"));
+    }
+    let prompt = match &req.prompt {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.len() == 1 && items[0].is_string() => items[0].as_str().unwrap_or("").to_string(),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            return Err(ApiError::field(D, "prompt", "one prompt per request (send each as its own request)"))
+        }
+        _ => return Err(ApiError::field(D, "prompt", "a string (token arrays are not accepted; send the text)")),
+    };
+    if prompt.trim().is_empty() {
+        return Err(ApiError::field(D, "prompt", "the prompt is empty"));
+    }
+    let chat = ChatCompletionRequest {
+        model: req.model.clone(),
+        messages: vec![json!({"role": "user", "content": prompt})],
+        stream: req.stream,
+        stream_options: None,
+        max_tokens: req.max_tokens,
+        max_completion_tokens: None,
+        temperature: req.temperature,
+        top_p: req.top_p,
+        top_k: req.top_k,
+        min_p: req.min_p,
+        repeat_penalty: req.repeat_penalty,
+        presence_penalty: req.presence_penalty,
+        frequency_penalty: req.frequency_penalty,
+        stop: req.stop,
+        seed: req.seed,
+        response_format: None,
+        n: None,
+        ignore_eos: req.ignore_eos,
+    };
+    let conv = conversation_of(&chat)?;
+    let target = target::resolve(&state, &req.model, false, D).await?;
+    let running = conversation::start(&state, &caller, target, conv, D).await?;
+    let echo = req.echo.then_some(prompt);
+    answer(running, Shape::Text.maker(req.model), req.stream, include_usage(req.stream_options.as_ref()), echo).await
+}
+
+fn include_usage(options: Option<&Value>) -> bool {
+    options.and_then(|o| o.get("include_usage")).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// One answer, or SSE events ending with `[DONE]`; `echo` goes before the text.
+async fn answer(
+    mut running: crate::run::Running,
+    maker: ChunkMaker,
+    stream: bool,
+    include_usage: bool,
+    echo: Option<String>,
+) -> Result<Response, ApiError> {
+    if !stream {
         let (text, done) = running.collect().await.map_err(|e| ApiError::from_app(D, e))?;
-        let body = json!({
-            "id": id,
-            "object": "chat.completion",
-            "created": unix_now(),
-            "model": model,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "logprobs": null,
-                "finish_reason": finish_reason(done.stats.finish_reason),
-            }],
-            "usage": usage(&done),
-            "switchboard": extension(&done),
-        });
+        let text = echo.unwrap_or_default() + &text;
+        let mut body = maker.whole(&text, finish_reason(done.stats.finish_reason));
+        body["usage"] = usage(&done);
+        body["switchboard"] = extension(&done);
         return Ok(axum::Json(body).into_response());
     }
-    let include_usage =
-        req.stream_options.as_ref().and_then(|o| o.get("include_usage")).and_then(Value::as_bool).unwrap_or(false);
     // An error before the first token is an error response, not a broken stream.
     let first = running.first().await;
     if let Some(Item::Done(Err(e))) = first {
         return Err(ApiError::from_app(D, e));
     }
-    let chunk = ChunkMaker { id, model, created: unix_now() };
-    let opening = chunk.make(json!({"role": "assistant", "content": ""}), None);
-    let head = stream::iter(vec![opening]);
+    let head = stream::iter(maker.opening(echo.as_deref()));
     let rest = stream::unfold(
-        (running, first, chunk, include_usage, false),
-        |(mut running, pending, chunk, usage_too, ended)| async move {
+        (running, first, maker, include_usage, false),
+        |(mut running, pending, maker, usage_too, ended)| async move {
             if ended {
                 return None;
             }
@@ -117,13 +216,13 @@ pub async fn chat_completions(
                 None => running.next().await,
             };
             let (events, ended) = match item {
-                Some(Item::Token(text)) => (vec![chunk.make(json!({"content": text}), None)], false),
+                Some(Item::Token(text)) => (vec![maker.chunk(Some(&text), None)], false),
                 Some(Item::Done(Ok(done))) => {
-                    let mut last = chunk.make(json!({}), Some(finish_reason(done.stats.finish_reason)));
+                    let mut last = maker.chunk(None, Some(finish_reason(done.stats.finish_reason)));
                     last["switchboard"] = extension(&done);
                     let mut events = vec![last];
                     if usage_too {
-                        let mut u = chunk.make(json!({}), None);
+                        let mut u = maker.chunk(None, None);
                         u["choices"] = json!([]);
                         u["usage"] = usage(&done);
                         events.push(u);
@@ -134,7 +233,7 @@ pub async fn chat_completions(
                 Some(Item::Done(Err(e))) => (vec![ApiError::from_app(D, e).body()], true),
                 None => return None,
             };
-            Some((stream::iter(events), (running, None, chunk, usage_too, ended)))
+            Some((stream::iter(events), (running, None, maker, usage_too, ended)))
         },
     )
     .flatten();
@@ -147,21 +246,82 @@ fn sse(events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -
     Sse::new(events).keep_alive(KeepAlive::default()).into_response()
 }
 
+/// Which API's objects an answer is written as.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `chat.completion` and `chat.completion.chunk`.
+    Chat,
+    /// `text_completion`, whole or in pieces.
+    Text,
+}
+
+impl Shape {
+    fn maker(self, model: String) -> ChunkMaker {
+        let prefix = match self {
+            Shape::Chat => "chatcmpl",
+            Shape::Text => "cmpl",
+        };
+        ChunkMaker {
+            id: format!("{prefix}-{}", uuid::Uuid::now_v7().simple()),
+            model,
+            created: unix_now(),
+            shape: self,
+        }
+    }
+}
+
 struct ChunkMaker {
     id: String,
     model: String,
     created: i64,
+    shape: Shape,
 }
 
 impl ChunkMaker {
-    fn make(&self, delta: Value, finish: Option<&str>) -> Value {
-        json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        })
+    fn object(&self, object: &str, choice: Value) -> Value {
+        json!({"id": self.id, "object": object, "created": self.created, "model": self.model, "choices": [choice]})
+    }
+
+    /// The whole answer (usage and Switchboard's object are added by the caller).
+    fn whole(&self, text: &str, finish: &str) -> Value {
+        match self.shape {
+            Shape::Chat => self.object(
+                "chat.completion",
+                json!({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish}),
+            ),
+            Shape::Text => self.object(
+                "text_completion",
+                json!({"index": 0, "text": text, "logprobs": null, "finish_reason": finish}),
+            ),
+        }
+    }
+
+    /// A piece of text, or none (the last event, with why it ended).
+    fn chunk(&self, text: Option<&str>, finish: Option<&str>) -> Value {
+        match self.shape {
+            Shape::Chat => {
+                let delta = text.map_or_else(|| json!({}), |t| json!({"content": t}));
+                self.object(
+                    "chat.completion.chunk",
+                    json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}),
+                )
+            }
+            Shape::Text => self.object(
+                "text_completion",
+                json!({"index": 0, "text": text.unwrap_or(""), "logprobs": null, "finish_reason": finish}),
+            ),
+        }
+    }
+
+    /// What a stream starts with: the assistant's role for a chat, the echoed prompt for a completion.
+    fn opening(&self, echo: Option<&str>) -> Vec<Value> {
+        match self.shape {
+            Shape::Chat => vec![self.object(
+                "chat.completion.chunk",
+                json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}),
+            )],
+            Shape::Text => echo.map(|e| self.chunk(Some(e), None)).into_iter().collect(),
+        }
     }
 }
 

@@ -9,14 +9,14 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Switchboard local API", description = "OpenAI- and Ollama-compatible endpoints and a configuration API over Switchboard's use cases. Every request needs a token (Bearer or x-api-key)."),
     paths(
-        crate::openai::chat_completions, crate::openai::embeddings, crate::openai::models, crate::openai::model,
+        crate::openai::chat_completions, crate::openai::completions, crate::openai::embeddings, crate::openai::models, crate::openai::model,
         crate::ollama::chat, crate::ollama::generate, crate::ollama::embed, crate::ollama::tags,
         crate::ollama::show, crate::ollama::ps, crate::ollama::version,
         crate::config::list, crate::config::show, crate::config::update, crate::config::providers,
         crate::config::test_provider, crate::config::costs,
     ),
     components(schemas(
-        crate::openai::ChatCompletionRequest, crate::openai::EmbeddingRequest,
+        crate::openai::ChatCompletionRequest, crate::openai::CompletionRequest, crate::openai::EmbeddingRequest,
         crate::ollama::ChatRequest, crate::ollama::GenerateRequest, crate::ollama::EmbedBody, crate::ollama::ShowRequest,
     )),
     modifiers(&TokenAuth),
