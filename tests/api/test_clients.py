@@ -169,6 +169,11 @@ def test_a_wrong_token_a_too_large_body_and_a_wrong_host_are_refused(server, oa)
     with pytest.raises(openai.APIStatusError) as too_large:
         oa.chat.completions.create(model="answer_generation", messages=[{"role": "user", "content": "x" * 3_000_000}])
     assert too_large.value.status_code == 413
+    tool = {"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {}}}}
+    with pytest.raises(openai.BadRequestError) as tools:
+        oa.chat.completions.create(model="answer_generation", tools=[tool],
+                                   messages=[{"role": "user", "content": "Weather?"}])
+    assert "tool calling is not offered" in str(tools.value)
     url = urlparse(server.url)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     conn.request("GET", "/v1/models", headers={"Host": "rebind.attacker.example", "Authorization": f"Bearer {server.token}"})

@@ -201,6 +201,40 @@ async fn bad_bodies_are_refused_with_the_reason_and_nothing_runs() {
         ("/v1/completions", json!({"model": "answer_generation", "prompt": "a", "best_of": 3}), "best_of"),
         ("/v1/completions", json!({"model": "answer_generation", "prompt": "a", "top_p": 3}), "top_p"),
         ("/v1/completions", json!({"model": "no_such_thing", "prompt": "a"}), "no use case or model named"),
+        (
+            "/v1/chat/completions",
+            json!({"model": "answer_generation", "messages": [{"role": "user", "content": "hi"}],
+                   "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}),
+            "tool calling is not offered",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "answer_generation", "messages": [{"role": "user", "content": "hi"}], "functions": [{"name": "f"}]}),
+            "functions",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "answer_generation", "messages": [{"role": "user", "content": "hi"}], "logprobs": true}),
+            "log-probabilities",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "answer_generation", "messages": [{"role": "tool", "content": "42"}]}),
+            "the role 'tool' is not supported",
+        ),
+        (
+            "/api/chat",
+            json!({"model": "answer_generation", "messages": [{"role": "user", "content": "hi"}],
+                   "tools": [{"type": "function", "function": {"name": "f"}}]}),
+            "tools: tool calling is not offered",
+        ),
+        (
+            "/api/generate",
+            json!({"model": "answer_generation", "prompt": "hi", "raw": true}),
+            "raw prompts are not offered",
+        ),
+        ("/api/generate", json!({"model": "answer_generation", "prompt": "hi", "suffix": "x"}), "suffix:"),
+        ("/api/generate", json!({"model": "answer_generation", "prompt": "hi", "context": [1, 2]}), "context:"),
     ];
     for (path, body, says) in cases {
         let reply = send(&r, request("POST", path, Some(&f.token), Some(body.clone()))).await;
@@ -241,8 +275,11 @@ async fn chat_completions_answer_plain_and_streamed_with_usage_and_the_ledger_ro
     assert_eq!(v["switchboard"]["model"], MODEL);
     let ledger_id = v["switchboard"]["ledger_id"].as_str().unwrap().to_string();
 
-    let streamed =
-        send(&r, request("POST", "/v1/chat/completions", Some(&f.token), Some(chat_body(MODEL, true)))).await;
+    // Clients that always send these, empty or off, are served.
+    let mut body = chat_body(MODEL, true);
+    body["tools"] = json!([]);
+    body["logprobs"] = json!(false);
+    let streamed = send(&r, request("POST", "/v1/chat/completions", Some(&f.token), Some(body))).await;
     assert_eq!(streamed.status, StatusCode::OK, "{}", streamed.body);
     assert!(streamed.headers["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     let events: Vec<&str> = streamed.body.lines().filter_map(|l| l.strip_prefix("data: ")).collect();

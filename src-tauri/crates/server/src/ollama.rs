@@ -41,6 +41,9 @@ pub struct ChatRequest {
     pub format: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub options: Option<Value>,
+    /// Not offered: refused when it lists any.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub tools: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -57,6 +60,14 @@ pub struct GenerateRequest {
     pub format: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub options: Option<Value>,
+    /// Not offered (the model's chat template is always applied): refused when true.
+    #[serde(default)]
+    pub raw: bool,
+    /// Not offered: refused when given.
+    pub suffix: Option<String>,
+    /// The token context of an earlier answer (deprecated by Ollama): not offered, refused when given.
+    #[schema(value_type = Option<Vec<u64>>)]
+    pub context: Option<Value>,
 }
 
 /// A chat, Ollama's way.
@@ -67,6 +78,7 @@ pub async fn chat(
     Extension(caller): Extension<Caller>,
     Json(req): Json<ChatRequest>,
 ) -> Result<Response, ApiError> {
+    crate::openai::refuse_tools(req.tools.as_ref(), "tools", D)?;
     let mut conv = Conversation::default();
     let n = req.messages.len();
     for (i, m) in req.messages.iter().enumerate() {
@@ -100,6 +112,23 @@ pub async fn generate(
     Extension(caller): Extension<Caller>,
     Json(req): Json<GenerateRequest>,
 ) -> Result<Response, ApiError> {
+    if req.raw {
+        return Err(ApiError::field(
+            D,
+            "raw",
+            "raw prompts are not offered: the model's chat template is always applied",
+        ));
+    }
+    if req.suffix.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::field(D, "suffix", "filling in between a prompt and a suffix is not offered"));
+    }
+    if req.context.as_ref().is_some_and(|c| c.as_array().is_none_or(|a| !a.is_empty())) {
+        return Err(ApiError::field(
+            D,
+            "context",
+            "continuing from an earlier answer's context is not offered; use /api/chat with the earlier messages",
+        ));
+    }
     let vision = !req.images.is_empty();
     let target = target::resolve(&state, &req.model, vision, D).await?;
     if req.prompt.trim().is_empty() && !vision {

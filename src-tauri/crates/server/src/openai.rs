@@ -60,6 +60,14 @@ pub struct ChatCompletionRequest {
     /// model writes `max_tokens` tokens, going on past the end of its answer.
     #[serde(default)]
     pub ignore_eos: bool,
+    /// Not offered: refused when it lists any, rather than answered without them.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub tools: Option<Value>,
+    /// The older form of `tools`; refused likewise.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub functions: Option<Value>,
+    /// Only `false`: token log-probabilities are not offered.
+    pub logprobs: Option<bool>,
 }
 
 /// Chat completions for a use case or a model.
@@ -73,6 +81,12 @@ pub async fn chat_completions(
 ) -> Result<Response, ApiError> {
     if req.n.is_some_and(|n| n != 1) {
         return Err(ApiError::field(D, "n", "only one choice per request (n = 1)"));
+    }
+    for (field, given) in [("tools", &req.tools), ("functions", &req.functions)] {
+        refuse_tools(given.as_ref(), field, D)?;
+    }
+    if req.logprobs == Some(true) {
+        return Err(ApiError::field(D, "logprobs", "token log-probabilities are not offered"));
     }
     let conv = conversation_of(&req)?;
     let target = target::resolve(&state, &req.model, !conv.images.is_empty() || conv.earlier_images, D).await?;
@@ -171,12 +185,30 @@ pub async fn completions(
         response_format: None,
         n: None,
         ignore_eos: req.ignore_eos,
+        tools: None,
+        functions: None,
+        logprobs: None,
     };
     let conv = conversation_of(&chat)?;
     let target = target::resolve(&state, &req.model, false, D).await?;
     let running = conversation::start(&state, &caller, target, conv, D).await?;
     let echo = req.echo.then_some(prompt);
     answer(running, Shape::Text.maker(req.model), req.stream, include_usage(req.stream_options.as_ref()), echo).await
+}
+
+/// Tool calling is not offered: a request that lists tools is refused rather
+/// than answered as if it had none (an agent would take a plain answer for the
+/// model declining every tool). An empty list is no tools.
+pub fn refuse_tools(tools: Option<&Value>, field: &str, dialect: Dialect) -> Result<(), ApiError> {
+    match tools {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(list)) if list.is_empty() => Ok(()),
+        Some(_) => Err(ApiError::field(
+            dialect,
+            field,
+            "tool calling is not offered; send the request without tools (the use case answers in text)",
+        )),
+    }
 }
 
 fn include_usage(options: Option<&Value>) -> bool {
