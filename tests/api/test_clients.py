@@ -143,7 +143,9 @@ def test_clients_look_up_a_model_and_see_what_is_loaded(oa, ol):
     with pytest.raises(ollama.ResponseError) as missing:
         ol.show("no_such_thing")
     assert missing.value.status_code == 404
-    ol.generate(model="answer_generation", prompt="Say hello.", options={"num_predict": 2})
+    assert ol.generate(model="answer_generation", keep_alive=0).done_reason == "unload"
+    assert "local/gemma-3-270m-q4_k_m" not in [m.model for m in ol.ps().models]
+    assert ol.generate(model="answer_generation").done_reason == "load"
     loaded = {m.model: m for m in ol.ps().models}
     assert "local/gemma-3-270m-q4_k_m" in loaded, loaded
     assert loaded["local/gemma-3-270m-q4_k_m"].size > 100_000_000

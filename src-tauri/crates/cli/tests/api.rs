@@ -615,3 +615,62 @@ async fn the_older_completions_api_answers_plain_streamed_and_echoed() {
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.record.caller == "token:rag-service" && r.record.use_case == "answer_generation"));
 }
+
+#[tokio::test]
+async fn ollama_requests_load_and_unload_models_as_ollama_does() {
+    let f = fixture().await;
+    let r = f.router(ApiServerSettings::default());
+    let ollama = |path: &'static str, body: Value| send(&r, request("POST", path, Some(&f.token), Some(body)));
+    let loaded = || async {
+        let ps = send(&r, request("GET", "/api/ps", Some(&f.token), None)).await.json();
+        ps["models"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert!(loaded().await.is_empty());
+
+    // An empty prompt loads the model the use case runs; the next request finds it in memory.
+    let load = ollama("/api/generate", json!({"model": "answer_generation"})).await;
+    assert_eq!(load.status, StatusCode::OK, "{}", load.body);
+    assert_eq!((load.json()["done"].as_bool(), load.json()["done_reason"].as_str()), (Some(true), Some("load")));
+    assert_eq!(loaded().await, [MODEL]);
+    let body =
+        json!({"model": "answer_generation", "prompt": "Say hello.", "stream": false, "options": {"num_predict": 2}});
+    let first = ollama("/api/generate", body).await.json();
+    assert_eq!(first["load_duration"], 0, "loaded ahead: {first}");
+
+    // keep_alive 0 with nothing to answer unloads it.
+    let unload = ollama("/api/chat", json!({"model": "answer_generation", "messages": [], "keep_alive": 0})).await;
+    assert_eq!(unload.status, StatusCode::OK, "{}", unload.body);
+    assert_eq!(unload.json()["done_reason"], "unload");
+    assert_eq!(unload.json()["message"]["role"], "assistant");
+    assert!(loaded().await.is_empty());
+
+    // An empty chat loads too; keep_alive "0s" on a request unloads once it is answered.
+    assert_eq!(
+        ollama("/api/chat", json!({"model": "answer_generation", "messages": []})).await.json()["done_reason"],
+        "load"
+    );
+    let body = json!({"model": "answer_generation", "stream": false, "keep_alive": "0s", "options": {"num_predict": 2},
+                      "messages": [{"role": "user", "content": "Say hello."}]});
+    let answered = ollama("/api/chat", body).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    let mut waited = 0;
+    while !loaded().await.is_empty() {
+        assert!(waited < 100, "unloaded after the answer");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    // Other durations are accepted (the engine's idle unload applies); bad ones are refused by name.
+    let kept = json!({"model": "answer_generation", "prompt": "Hi", "stream": false, "keep_alive": "5m", "options": {"num_predict": 1}});
+    assert_eq!(ollama("/api/generate", kept).await.status, StatusCode::OK);
+    assert_eq!(loaded().await, [MODEL]);
+    for bad in [json!("soon"), json!(true), json!("5 parsecs")] {
+        let reply = ollama("/api/generate", json!({"model": "answer_generation", "keep_alive": bad})).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.body);
+        assert!(reply.json()["error"].as_str().unwrap().starts_with("keep_alive:"), "{}", reply.body);
+    }
+    // A model the library does not have cannot be loaded.
+    let missing = ollama("/api/generate", json!({"model": "local/not-here"})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    assert!(missing.json()["error"].as_str().unwrap().contains("not-here"), "{}", missing.body);
+    assert_eq!(loaded().await, [MODEL], "a failed load leaves what was loaded");
+}

@@ -257,6 +257,18 @@ pub trait TextEngine: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Loads the model now, as its first request would, so that the request
+    /// does not wait for it. The load time in ms (0 when it was in memory).
+    fn load_model(&self, _model_path: &Path, _load: &ModelLoadSettings) -> Result<f64, AppError> {
+        Err(AppError::new(crate::ErrorCode::EngineFailed, "this engine cannot load a model ahead of a request"))
+    }
+
+    /// Takes the model out of memory once the requests on it have ended;
+    /// whether it was in memory. Nothing is started to answer this.
+    fn unload_model(&self, _model_path: &Path) -> Result<bool, AppError> {
+        Ok(false)
+    }
+
     /// The request's prompt tokens as the model's own tokenizer counts them
     /// (chat template applied), where that can be told at once: the model is
     /// in memory and the engine is not busy. None otherwise; nothing is

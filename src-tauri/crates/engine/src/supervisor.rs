@@ -185,6 +185,8 @@ enum Outcome {
     Generated(GenerationStats),
     Embedded(Embeddings),
     Described(VisionStats),
+    Loaded(f64),
+    Unloaded(bool),
 }
 
 impl WorkerEngine {
@@ -356,7 +358,9 @@ impl WorkerEngine {
                         | FromWorker::Embedded { id, .. }
                         | FromWorker::Described { id, .. }
                         | FromWorker::Failed { id, .. }
-                        | FromWorker::Counted { id, .. } => *id,
+                        | FromWorker::Counted { id, .. }
+                        | FromWorker::Loaded { id, .. }
+                        | FromWorker::Unloaded { id, .. } => *id,
                     };
                     if let Some(tx) = routes.lock().expect("routes lock").senders.get(&id) {
                         let _ = tx.send(event);
@@ -548,6 +552,8 @@ impl WorkerEngine {
                 Ok(FromWorker::Done { stats, .. }) => Outcome::Generated(stats),
                 Ok(FromWorker::Embedded { embeddings, .. }) => Outcome::Embedded(embeddings),
                 Ok(FromWorker::Described { stats, .. }) => Outcome::Described(stats),
+                Ok(FromWorker::Loaded { load_ms, .. }) => Outcome::Loaded(load_ms),
+                Ok(FromWorker::Unloaded { was_resident, .. }) => Outcome::Unloaded(was_resident),
                 Ok(FromWorker::Failed { error, .. }) => return Err(error),
                 Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -671,7 +677,7 @@ impl TextEngine for WorkerEngine {
         let lane = self.batch_lane(model_path, &req.load);
         match self.run_job(req.priority, lane, cancel, job, on_text)? {
             Some(Outcome::Generated(stats)) => Ok(stats),
-            Some(Outcome::Embedded(_) | Outcome::Described(_)) => {
+            Some(_) => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
             }
             // Cancelled while waiting for its turn.
@@ -733,6 +739,33 @@ impl TextEngine for WorkerEngine {
 
     fn resident_models(&self) -> Vec<ResidentModel> {
         self.resident.lock().expect("resident lock").clone()
+    }
+
+    fn load_model(&self, model_path: &Path, load: &ModelLoadSettings) -> Result<f64, AppError> {
+        let never = AtomicBool::new(false);
+        let job = |id| ToWorker::Load { id, model_path: model_path.to_path_buf(), load: load.clone() };
+        match self.run_job(Priority::Interactive, Lane::Alone, &never, job, &mut |_| {})? {
+            Some(Outcome::Loaded(ms)) => Ok(ms),
+            _ => {
+                Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
+            }
+        }
+    }
+
+    fn unload_model(&self, model_path: &Path) -> Result<bool, AppError> {
+        // Not in memory (or no worker at all): nothing to start or wait for.
+        let path = model_path.display().to_string();
+        if !self.resident.lock().expect("resident lock").iter().any(|r| r.path == path) {
+            return Ok(false);
+        }
+        let never = AtomicBool::new(false);
+        let job = |id| ToWorker::Unload { id, model_path: model_path.to_path_buf() };
+        match self.run_job(Priority::Interactive, Lane::Alone, &never, job, &mut |_| {})? {
+            Some(Outcome::Unloaded(was)) => Ok(was),
+            _ => {
+                Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
+            }
+        }
     }
 }
 

@@ -305,6 +305,29 @@ impl Engine {
         gone
     }
 
+    /// Loads `path` with these settings ahead of a request (unless resident with
+    /// them) and counts that as a use, so the idle unload starts from now.
+    /// The load time in ms (0 when it was resident).
+    pub fn preload(&self, path: &Path, load: &ModelLoadSettings) -> Result<f64, EngineError> {
+        load.validate().map_err(|e| EngineError::Params(e.message))?;
+        let mut residents = self.lock();
+        let (index, load_ms) = self.resident(&mut residents, path, load)?;
+        residents[index].last_used = Instant::now();
+        Ok(load_ms)
+    }
+
+    /// Takes `path` out of memory (once the request using it has ended); whether it was resident.
+    pub fn unload(&self, path: &Path) -> bool {
+        let mut residents = self.lock();
+        let before = residents.len();
+        residents.retain(|r| r.info.path != path);
+        let gone = residents.len() < before;
+        if gone {
+            tracing::info!(path = %path.display(), "model unloaded on request");
+        }
+        gone
+    }
+
     /// Loads `path` with default settings unless it is already resident; returns its info and the load time in ms.
     pub fn load(&self, path: &Path) -> Result<(ModelInfo, f64), EngineError> {
         self.load_with(path, &ModelLoadSettings::default())
@@ -950,6 +973,14 @@ impl switchboard_core::TextEngine for Engine {
 
     fn resident_models(&self) -> Vec<ResidentModel> {
         Engine::resident_models(self)
+    }
+
+    fn load_model(&self, model_path: &Path, load: &ModelLoadSettings) -> Result<f64, switchboard_core::AppError> {
+        self.preload(model_path, load).map_err(Into::into)
+    }
+
+    fn unload_model(&self, model_path: &Path) -> Result<bool, switchboard_core::AppError> {
+        Ok(self.unload(model_path))
     }
 
     fn count_tokens(

@@ -53,6 +53,17 @@ pub enum ToWorker {
         model_path: PathBuf,
         request: EngineRequest,
     },
+    /// Load the model ahead of a request.
+    Load {
+        id: u64,
+        model_path: PathBuf,
+        load: ModelLoadSettings,
+    },
+    /// Take the model out of memory.
+    Unload {
+        id: u64,
+        model_path: PathBuf,
+    },
 }
 
 /// Worker -> app.
@@ -88,6 +99,14 @@ pub enum FromWorker {
         id: u64,
         tokens: Option<u32>,
     },
+    Loaded {
+        id: u64,
+        load_ms: f64,
+    },
+    Unloaded {
+        id: u64,
+        was_resident: bool,
+    },
     /// Work was done in the last second (batches decoded, tokens produced): the job is slow, not stuck.
     Progress,
     /// The models in memory, sent after every request and whenever one is unloaded.
@@ -102,6 +121,8 @@ enum Job {
     Embed(u64, PathBuf, ModelLoadSettings, Vec<String>),
     Count(u64, PathBuf, EngineRequest),
     Describe(u64, PathBuf, PathBuf, VisionRequest),
+    Load(u64, PathBuf, ModelLoadSettings),
+    Unload(u64, PathBuf),
 }
 
 /// Runs the worker if `args` asks for it (`<binary> --engine-worker <config json>`);
@@ -186,6 +207,12 @@ pub fn serve(config: EngineConfig) {
                     Ok(ToWorker::CountTokens { id, model_path, request }) => {
                         let _ = jobs_tx.send(Job::Count(id, model_path, request));
                     }
+                    Ok(ToWorker::Load { id, model_path, load }) => {
+                        let _ = jobs_tx.send(Job::Load(id, model_path, load));
+                    }
+                    Ok(ToWorker::Unload { id, model_path }) => {
+                        let _ = jobs_tx.send(Job::Unload(id, model_path));
+                    }
                     // A request already answered has no flag: nothing to cancel.
                     Ok(ToWorker::Cancel { id }) => {
                         if let Some(flag) = flags.lock().expect("flags lock").get(&id) {
@@ -249,6 +276,19 @@ pub fn serve(config: EngineConfig) {
             Job::Count(id, model_path, request) => {
                 let tokens = engine.count_prompt_tokens(&model_path, &crate::GenerateRequest::from(&request));
                 send(&FromWorker::Counted { id, tokens });
+            }
+            Job::Load(id, model_path, load) => {
+                let result = engine.preload(&model_path, &load).map_err(AppError::from);
+                send(&FromWorker::Resident { models: engine.resident_models() });
+                send(&match result {
+                    Ok(load_ms) => FromWorker::Loaded { id, load_ms },
+                    Err(error) => FromWorker::Failed { id, error },
+                });
+            }
+            Job::Unload(id, model_path) => {
+                let was_resident = engine.unload(&model_path);
+                send(&FromWorker::Resident { models: engine.resident_models() });
+                send(&FromWorker::Unloaded { id, was_resident });
             }
             Job::Embed(id, model_path, load, texts) => {
                 let result = engine.embed(&model_path, &load, &texts).map_err(AppError::from);

@@ -423,3 +423,38 @@ fn prompt_tokens_are_counted_by_the_models_tokenizer_once_it_is_in_memory_never_
     assert!(w.count_tokens(&model_path(), &longer).unwrap().unwrap() > stats.input_tokens);
     assert_eq!(w.count_tokens(std::path::Path::new("/nowhere/other.gguf"), &req).unwrap(), None);
 }
+
+#[test]
+fn a_model_loaded_ahead_serves_its_first_request_without_loading_and_unloads_on_request() {
+    let w = worker();
+    let path = model_path();
+    let load = switchboard_core::ModelLoadSettings::default();
+    // Nothing in memory and no worker: unloading starts nothing.
+    assert!(!w.unload_model(&path).unwrap());
+    assert_eq!(w.worker_pid(), None, "an unload starts no worker");
+
+    let load_ms = w.load_model(&path, &load).unwrap();
+    assert!(load_ms > 0.0);
+    let resident = w.resident_models();
+    assert_eq!(resident.len(), 1, "{resident:?}");
+    assert_eq!(resident[0].path, path.display().to_string());
+    assert_eq!(w.load_model(&path, &load).unwrap(), 0.0, "already in memory");
+    let (_, stats) = run(&w, &request("Hi", 2)).unwrap();
+    assert_eq!(stats.load_ms, 0.0, "the first request found it loaded");
+
+    let pid = w.worker_pid();
+    assert!(w.unload_model(&path).unwrap());
+    assert!(w.resident_models().is_empty());
+    assert!(!w.unload_model(&path).unwrap(), "gone already");
+    assert_eq!(w.worker_pid(), pid, "the worker stays; only the model left");
+    let (_, stats) = run(&w, &request("Hi", 2)).unwrap();
+    assert!(stats.load_ms > 0.0, "loaded again for the next request");
+
+    // A file that is not a model: the load fails with the reason, and the worker goes on.
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.gguf");
+    std::fs::write(&bogus, b"not a model").unwrap();
+    let err = w.load_model(&bogus, &load).unwrap_err();
+    assert_eq!(err.code, ErrorCode::ModelLoadFailed, "{err:?}");
+    assert!(run(&w, &request("Hi", 2)).is_ok());
+}

@@ -44,6 +44,10 @@ pub struct ChatRequest {
     /// Not offered: refused when it lists any.
     #[schema(value_type = Option<Vec<Object>>)]
     pub tools: Option<Value>,
+    /// 0 (or "0s") unloads the local model once the answer is written; other
+    /// values are accepted and the engine's idle unload from Settings applies.
+    #[schema(value_type = Option<Object>)]
+    pub keep_alive: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -68,6 +72,9 @@ pub struct GenerateRequest {
     /// The token context of an earlier answer (deprecated by Ollama): not offered, refused when given.
     #[schema(value_type = Option<Vec<u64>>)]
     pub context: Option<Value>,
+    /// As for `/api/chat`.
+    #[schema(value_type = Option<Object>)]
+    pub keep_alive: Option<Value>,
 }
 
 /// A chat, Ollama's way.
@@ -79,6 +86,11 @@ pub async fn chat(
     Json(req): Json<ChatRequest>,
 ) -> Result<Response, ApiError> {
     crate::openai::refuse_tools(req.tools.as_ref(), "tools", D)?;
+    let unload_after = unloads(req.keep_alive.as_ref())?;
+    if req.messages.is_empty() {
+        let target = target::resolve(&state, &req.model, false, D).await?;
+        return load_or_unload(&state, &target, req.model, unload_after, Shape::Chat).await;
+    }
     let mut conv = Conversation::default();
     let n = req.messages.len();
     for (i, m) in req.messages.iter().enumerate() {
@@ -101,7 +113,8 @@ pub async fn chat(
     let vision = !conv.images.is_empty() || conv.earlier_images;
     let target = target::resolve(&state, &req.model, vision, D).await?;
     let running = conversation::start(&state, &caller, target, conv, D).await?;
-    answer(running, req.model, req.stream.unwrap_or(true), Shape::Chat).await
+    let after = unload_after.then(|| state.clone());
+    answer(running, req.model, req.stream.unwrap_or(true), Shape::Chat, after).await
 }
 
 /// A completion of one prompt (with images for a vision use case), Ollama's way.
@@ -129,14 +142,11 @@ pub async fn generate(
             "continuing from an earlier answer's context is not offered; use /api/chat with the earlier messages",
         ));
     }
+    let unload_after = unloads(req.keep_alive.as_ref())?;
     let vision = !req.images.is_empty();
     let target = target::resolve(&state, &req.model, vision, D).await?;
     if req.prompt.trim().is_empty() && !vision {
-        // Ollama answers an empty prompt by loading the model; here there is nothing to wait for.
-        return Ok(axum::Json(json!({
-            "model": req.model, "created_at": now(), "response": "", "done": true, "done_reason": "load"
-        }))
-        .into_response());
+        return load_or_unload(&state, &target, req.model, unload_after, Shape::Generate).await;
     }
     let mut conv = Conversation::default();
     if let Some(system) = req.system.filter(|s| !s.trim().is_empty()) {
@@ -149,7 +159,71 @@ pub async fn generate(
     conv.overrides = overrides(req.options.as_ref())?;
     conv.json_schema = format(req.format.as_ref())?;
     let running = conversation::start(&state, &caller, target, conv, D).await?;
-    answer(running, req.model, req.stream.unwrap_or(true), Shape::Generate).await
+    let after = unload_after.then(|| state.clone());
+    answer(running, req.model, req.stream.unwrap_or(true), Shape::Generate, after).await
+}
+
+/// Whether `keep_alive` asks for the model to leave memory after the request:
+/// 0, "0", "0s", "0m". A duration or a negative number (forever) is accepted;
+/// how long an unused model stays is the engine's setting.
+fn unloads(keep_alive: Option<&Value>) -> Result<bool, ApiError> {
+    let bad = || {
+        ApiError::field(D, "keep_alive", "a duration (\"5m\", \"30s\", \"1h\"), a number of seconds, or 0 to unload")
+    };
+    match keep_alive {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Number(n)) => n.as_f64().map(|n| n == 0.0).ok_or_else(bad),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            let number = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = &s[number.len()..];
+            let value: f64 = number.parse().map_err(|_| bad())?;
+            if !["", "ms", "s", "m", "h"].contains(&unit) {
+                return Err(bad());
+            }
+            Ok(value == 0.0)
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
+/// A request with nothing to answer: loads the model the target runs first
+/// (when local) so that the next request does not wait, or unloads it when
+/// `keep_alive` is 0, as Ollama does.
+async fn load_or_unload(
+    state: &ApiState,
+    target: &target::Target,
+    model: String,
+    unload: bool,
+    shape: Shape,
+) -> Result<Response, ApiError> {
+    let model_ref = target.model.clone().unwrap_or_else(|| target.use_case.model.clone());
+    let local = ModelRef::parse(&model_ref).ok().filter(ModelRef::is_local);
+    if let Some(local) = &local {
+        let done = if unload {
+            switchboard_service::ops::library::unload(&state.app, &local.model).await
+        } else {
+            switchboard_service::ops::library::load_now(&state.app, &local.model).await
+        };
+        done.map_err(|e| ApiError::from_app(D, e))?;
+    }
+    let mut body = match shape {
+        Shape::Chat => json!({"model": model, "created_at": now(), "message": {"role": "assistant", "content": ""}}),
+        Shape::Generate => json!({"model": model, "created_at": now(), "response": ""}),
+    };
+    body["done"] = json!(true);
+    body["done_reason"] = json!(if unload { "unload" } else { "load" });
+    Ok(axum::Json(body).into_response())
+}
+
+/// Unloads the local model that answered, once its answer is written (`keep_alive: 0`).
+fn unload_answering(state: Arc<ApiState>, done: &Finished) {
+    let Some(local) = ModelRef::parse(&done.model).ok().filter(ModelRef::is_local) else { return };
+    tokio::spawn(async move {
+        if let Err(e) = switchboard_service::ops::library::unload(&state.app, &local.model).await {
+            tracing::warn!(model = %local.model, error = %e.message, "could not unload the model after the request");
+        }
+    });
 }
 
 #[derive(Clone, Copy)]
@@ -186,10 +260,19 @@ impl Shape {
     }
 }
 
-/// One object, or NDJSON lines ending with the statistics.
-async fn answer(mut running: Running, model: String, stream: bool, shape: Shape) -> Result<Response, ApiError> {
+/// One object, or NDJSON lines ending with the statistics; then, with `unload_after`, the model leaves memory.
+async fn answer(
+    mut running: Running,
+    model: String,
+    stream: bool,
+    shape: Shape,
+    unload_after: Option<Arc<ApiState>>,
+) -> Result<Response, ApiError> {
     if !stream {
         let (text, done) = running.collect().await.map_err(|e| ApiError::from_app(D, e))?;
+        if let Some(state) = unload_after {
+            unload_answering(state, &done);
+        }
         return Ok(axum::Json(shape.last(&model, &text, &done)).into_response());
     }
     let first = running.first().await;
@@ -198,6 +281,7 @@ async fn answer(mut running: Running, model: String, stream: bool, shape: Shape)
     }
     let lines = stream::unfold((running, first, false), move |(mut running, pending, ended)| {
         let model = model.clone();
+        let unload_after = unload_after.clone();
         async move {
             if ended {
                 return None;
@@ -208,7 +292,12 @@ async fn answer(mut running: Running, model: String, stream: bool, shape: Shape)
             };
             let (line, ended) = match item? {
                 Item::Token(text) => (shape.chunk(&model, &text), false),
-                Item::Done(Ok(done)) => (shape.last(&model, "", &done), true),
+                Item::Done(Ok(done)) => {
+                    if let Some(state) = unload_after {
+                        unload_answering(state, &done);
+                    }
+                    (shape.last(&model, "", &done), true)
+                }
                 Item::Done(Err(e)) => (ApiError::from_app(D, e).body(), true),
             };
             Some((Ok::<_, std::convert::Infallible>(format!("{line}\n")), (running, None, ended)))

@@ -257,6 +257,41 @@ pub async fn import(state: &AppState, path: String, mode: ImportMode) -> Result<
     find(state, &id).await
 }
 
+/// Loads a text model into memory now, with its load settings, so that its
+/// first request does not wait for it (Ollama's empty-prompt request does this).
+pub async fn load_now(state: &AppState, id: &str) -> Result<LibraryModel, AppError> {
+    let model = find(state, id).await?;
+    if let Some(error) = &model.error {
+        return Err(AppError::new(ErrorCode::ModelLoadFailed, format!("{id} cannot be read: {error}")));
+    }
+    if !model.capabilities.iter().any(|c| c == "text") {
+        let what = if model.capabilities.iter().any(|c| c == "projector") {
+            "a vision projector is loaded with the text model it is paired with"
+        } else {
+            "an embedding model is loaded by its first request"
+        };
+        return Err(AppError::new(ErrorCode::InvalidInput, format!("{id}: {what}")));
+    }
+    let engine = state.engine.clone();
+    let (path, load) = (PathBuf::from(&model.path), model.load.clone());
+    let load_ms = tokio::task::spawn_blocking(move || switchboard_core::TextEngine::load_model(&*engine, &path, &load))
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))??;
+    tracing::info!(model = id, load_ms, "model loaded ahead of a request");
+    find(state, id).await
+}
+
+/// Takes a model out of memory once the requests on it have ended (the next request loads it again).
+pub async fn unload(state: &AppState, id: &str) -> Result<LibraryModel, AppError> {
+    let model = find(state, id).await?;
+    let engine = state.engine.clone();
+    let path = PathBuf::from(&model.path);
+    tokio::task::spawn_blocking(move || switchboard_core::TextEngine::unload_model(&*engine, &path))
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))??;
+    find(state, id).await
+}
+
 async fn find(state: &AppState, id: &str) -> Result<LibraryModel, AppError> {
     page(state)
         .await?
