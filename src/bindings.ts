@@ -64,6 +64,10 @@ export const commands = {
 	modelsPage: () => typedError<ModelsPage, AppError>(__TAURI_INVOKE("models_page")),
 	importModel: (path: string, mode: ImportMode) => typedError<LibraryModel, AppError>(__TAURI_INVOKE("import_model", { path, mode })),
 	saveModelSettings: (id: string, settings: ModelSettings) => typedError<LibraryModel, AppError>(__TAURI_INVOKE("save_model_settings", { id, settings })),
+	/**  Loads a text model into memory now, so that its next request does not wait for it. */
+	loadModelNow: (id: string) => typedError<LibraryModel, AppError>(__TAURI_INVOKE("load_model_now", { id })),
+	/**  Takes a model out of memory once its requests have ended. */
+	unloadModel: (id: string) => typedError<LibraryModel, AppError>(__TAURI_INVOKE("unload_model", { id })),
 	deleteModel: (id: string) => typedError<ModelsPage, AppError>(__TAURI_INVOKE("delete_model", { id })),
 	saveEngineSettings: (settings: EngineSettings) => typedError<ModelsPage, AppError>(__TAURI_INVOKE("save_engine_settings", { settings })),
 	startDownload: (request: DownloadRequest) => typedError<DownloadStatus, AppError>(__TAURI_INVOKE("start_download", { request })),

@@ -64,6 +64,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::models_page,
             commands::import_model,
             commands::save_model_settings,
+            commands::load_model_now,
+            commands::unload_model,
             commands::delete_model,
             commands::save_engine_settings,
             commands::start_download,

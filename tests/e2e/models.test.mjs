@@ -3,7 +3,7 @@
 // is refused with the reason); a model is downloaded from a local server with
 // progress, paused and resumed by range request; per-model load settings reach
 // the engine (0 GPU layers, context 2048, shown once the model is in memory);
-// deleting a referenced model leaves its file.
+// a model is unloaded and loaded again from its card; deleting a referenced model leaves its file.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -166,6 +166,19 @@ describe("Models page: library, import, download, load settings", { timeout: 600
     await resident.waitForExist({ timeout: 15_000 });
     assert.match(await text(resident), /0\/19 layers on the GPU · context 2048/);
     await app.screenshot("models");
+  });
+
+  it("unloads a model from memory and loads it again ahead of any request", async () => {
+    const c = await card(DEFAULT_ID);
+    await (await c.$('[data-testid="model-unload"]')).click();
+    const load = await c.$('[data-testid="model-load"]');
+    await load.waitForDisplayed({ timeout: 30_000, timeoutMsg: "still in memory" });
+    assert.ok(!(await (await c.$('[data-testid="model-resident"]')).isExisting()));
+    await load.click();
+    const resident = await c.$('[data-testid="model-resident"]');
+    await resident.waitForExist({ timeout: 60_000, timeoutMsg: "never loaded" });
+    assert.match(await text(resident), /0\/19 layers on the GPU · context 2048/, "loaded with its own settings");
+    assert.ok(await (await c.$('[data-testid="model-unload"]')).isExisting());
   });
 
   it("deleting a referenced model leaves its file where it was", async () => {

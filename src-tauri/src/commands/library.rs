@@ -37,6 +37,20 @@ pub async fn save_model_settings(
     ops::library::save_settings(&state, &id, settings).await
 }
 
+/// Loads a text model into memory now, so that its next request does not wait for it.
+#[tauri::command]
+#[specta::specta]
+pub async fn load_model_now(state: State<'_, Arc<AppState>>, id: String) -> Result<LibraryModel, AppError> {
+    ops::library::load_now(&state, &id).await
+}
+
+/// Takes a model out of memory once its requests have ended.
+#[tauri::command]
+#[specta::specta]
+pub async fn unload_model(state: State<'_, Arc<AppState>>, id: String) -> Result<LibraryModel, AppError> {
+    ops::library::unload(&state, &id).await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_model(state: State<'_, Arc<AppState>>, id: String) -> Result<ModelsPage, AppError> {

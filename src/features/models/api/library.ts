@@ -43,6 +43,16 @@ export function useSaveModelSettings() {
   });
 }
 
+/** Loads a model into memory now, or takes it out. */
+export function useResidency() {
+  const refresh = useRefresh();
+  return useMutation({
+    mutationFn: async ({ id, load }: { id: string; load: boolean }) =>
+      unwrap(await (load ? commands.loadModelNow(id) : commands.unloadModel(id))),
+    onSuccess: refresh,
+  });
+}
+
 export function useDeleteModel() {
   const refresh = useRefresh();
   return useMutation({

@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import type { LibraryModel } from "../../../bindings";
 import { formatBytes } from "../../../lib/format";
 import { IpcError, errorMessage } from "../../../lib/ipc";
-import { formatParams, parseOptionalInt, useDeleteModel, useSaveModelSettings } from "../api/library";
+import { formatParams, parseOptionalInt, useDeleteModel, useResidency, useSaveModelSettings } from "../api/library";
 
 type Draft = { gpuLayers: string; context: string; threads: string; parallel: string; projector: string | null };
 
@@ -27,6 +27,7 @@ export function ModelCard({ model: m, projectors }: { model: LibraryModel; proje
   const [confirming, setConfirming] = useState(false);
   const save = useSaveModelSettings();
   const remove = useDeleteModel();
+  const residency = useResidency();
   const f = m.facts;
   const isProjector = m.capabilities.includes("projector");
 
@@ -159,10 +160,36 @@ export function ModelCard({ model: m, projectors }: { model: LibraryModel; proje
           {errorMessage(remove.error)}
         </Text>
       )}
+      {residency.error && (
+        <Text size="sm" c="red" mt="xs" data-testid="model-residency-error">
+          {errorMessage(residency.error)}
+        </Text>
+      )}
       <Group justify="flex-end" mt="sm">
         <Button color="red" variant="subtle" data-testid="model-delete" onClick={() => setConfirming(true)}>
           {t("modelsPage.delete")}
         </Button>
+        {m.resident ? (
+          <Button
+            variant="default"
+            data-testid="model-unload"
+            loading={residency.isPending}
+            onClick={() => residency.mutate({ id: m.id, load: false })}
+          >
+            {t("modelsPage.unload")}
+          </Button>
+        ) : (
+          m.capabilities.includes("text") && (
+            <Button
+              variant="default"
+              data-testid="model-load"
+              loading={residency.isPending}
+              onClick={() => residency.mutate({ id: m.id, load: true })}
+            >
+              {t("modelsPage.loadNow")}
+            </Button>
+          )
+        )}
         {!isProjector && !m.error && (
           <Button
             data-testid="model-save"

@@ -65,6 +65,9 @@ function backend(page: PageData, errors: Partial<Record<string, { code: string; 
         return page;
       case "import_model":
         return model("imported");
+      case "load_model_now":
+      case "unload_model":
+        return page.models[0];
       default:
         return download({});
     }
@@ -130,6 +133,38 @@ describe("Models page", () => {
       id: "gemma",
       settings: { load: { gpu_layers: null, context_length: 8192, threads: 2, parallel: 8 }, projector: null },
     });
+  });
+
+  it("loads a text model now, unloads a resident one, and shows why a load failed", async () => {
+    const resident = { path: "/data/models/gemma.gguf", name: "Gemma", load: {}, context_length: 4096, offloaded_layers: 0, total_layers: 19, size_bytes: 1, idle_seconds: 3 };
+    const calls = backend(
+      base({
+        models: [
+          model("gemma", { resident }),
+          model("qwen"),
+          model("mmproj-gemma", { capabilities: ["projector"] }),
+          model("embedder", { capabilities: ["embedding"] }),
+        ],
+      }),
+      { load_model_now: { code: "model_load_failed", message: "qwen: not enough memory to load it", field: null } },
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<ModelsPage />);
+    const gemma = await screen.findByTestId("model-card-gemma");
+    expect(within(gemma).queryByTestId("model-load")).toBeNull();
+    await user.click(within(gemma).getByTestId("model-unload"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "unload_model")).toBe(true));
+    expect(calls.find((c) => c.cmd === "unload_model")!.args).toEqual({ id: "gemma" });
+    // Projectors load with their text model and embedding models with their first request: no button.
+    for (const id of ["mmproj-gemma", "embedder"]) {
+      const card = screen.getByTestId(`model-card-${id}`);
+      expect(within(card).queryByTestId("model-load")).toBeNull();
+      expect(within(card).queryByTestId("model-unload")).toBeNull();
+    }
+    const qwen = screen.getByTestId("model-card-qwen");
+    await user.click(within(qwen).getByTestId("model-load"));
+    await waitFor(() => expect(within(qwen).getByTestId("model-residency-error")).toHaveTextContent("not enough memory"));
+    expect(calls.find((c) => c.cmd === "load_model_now")!.args).toEqual({ id: "qwen" });
   });
 
   it("puts a refused import's reason on the path field", async () => {
