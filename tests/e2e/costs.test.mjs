@@ -95,11 +95,7 @@ describe("Costs and History: requests on the chart, in the totals, in the drawer
   it("exports the filtered ledger as CSV, row for row", async () => {
     const ids = [];
     for (const r of await app.browser.$$('[data-testid="history-row"]')) ids.push(await r.getAttribute("data-id"));
-    // The drawer's overlay fades out after its content is gone: wait until it no longer covers the page.
-    await app.browser.waitUntil(async () => !(await (await app.browser.$(".mantine-Drawer-overlay")).isExisting()), {
-      timeout: 10_000,
-      timeoutMsg: "the drawer's overlay stayed",
-    });
+    await app.waitForOverlaysGone();
     await app.chooseOption("history-filter-status", "ok");
     await app.browser.waitUntil(async () => (await app.browser.$$('[data-testid="history-row"]')).length === 2, { timeout: 10_000 });
     const exportButton = await app.byTestId("history-export");

@@ -165,6 +165,14 @@ export class App {
     await this.browser.execute((el) => el.click(), await this.byTestId(testId));
   }
 
+  /** A closed modal or drawer fades its overlay out after its content is gone; until then the overlay takes the clicks. */
+  async waitForOverlaysGone() {
+    await this.browser.waitUntil(
+      async () => (await this.browser.$$(".mantine-Modal-overlay, .mantine-Drawer-overlay")).length === 0,
+      { timeout: 10_000, timeoutMsg: "a closed modal's or drawer's overlay stayed over the page" },
+    );
+  }
+
   async openPage(id, pageTestId = `${id}-page`) {
     await (await this.byTestId(`nav-${id}`)).click();
     await (await this.byTestId(pageTestId)).waitForDisplayed({ timeout: 10_000 });

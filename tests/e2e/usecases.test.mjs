@@ -124,6 +124,7 @@ describe("Use cases: configure, persist, apply", { timeout: 600_000 }, () => {
       assert.match(await error.getProperty("textContent"), message);
       await app.browser.keys("Escape");
       await error.waitForDisplayed({ reverse: true, timeout: 5_000 });
+      await app.waitForOverlaysGone();
     }
     assert.equal(await (await app.byTestId(`usecase-selector-${UC}`)).getText(), before);
     await (await app.byTestId(`usecase-selector-${UC}`)).click();
