@@ -117,7 +117,8 @@ def server(tmp_path_factory):
     token = json.loads(cli(data, "--json", "tokens", "create", "py-client"))["secret"]
     admin = json.loads(cli(data, "--json", "tokens", "create", "py-admin", "--admin"))["secret"]
     port = free_port()
-    process = subprocess.Popen([BIN, "--data-dir", str(data), "serve", "--port", str(port), "--max-body-mib", "2"],
+    process = subprocess.Popen([BIN, "--data-dir", str(data), "serve", "--port", str(port), "--max-body-mib", "2",
+                                "--fetch-image-urls"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "SWITCHBOARD_SECRET_STORE": "file"})
     line = process.stdout.readline()

@@ -6,7 +6,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,6 +32,11 @@ def image_path():
     found = sorted((cache / "test-images").glob("*.png")) if (cache / "test-images").exists() else []
     assert found, "the sample photos are missing (scripts/test fetches them)"
     return found[0]
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 @pytest.fixture
@@ -105,6 +114,39 @@ def test_an_image_through_image_url_and_through_ollama_generate(server, oa, ol, 
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 2, rows
     assert all(r["image_count"] == 1 and r["image_tokens"] > 0 and r["caller"] == "token:py-client" for r in rows), rows
+
+
+def test_an_image_by_url_is_fetched_within_the_body_limit(server, oa, tmp_path):
+    """`serve --fetch-image-urls`: an http image URL is fetched; what cannot be fetched, or is
+    larger than the body limit (2 MiB here) alone or together, is refused by name."""
+    shutil.copy(image_path(), tmp_path / "photo.png")
+    (tmp_path / "big.png").write_bytes(b"\0" * (3 << 20))
+    (tmp_path / "half.png").write_bytes(b"\0" * (1536 << 10))
+    files = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietFiles, directory=str(tmp_path)))
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{files.server_address[1]}"
+
+    def ask(*urls):
+        content = [{"type": "text", "text": "Describe this image."}]
+        content += [{"type": "image_url", "image_url": {"url": u}} for u in urls]
+        return oa.chat.completions.create(model="vision_vlm", max_tokens=4, temperature=0,
+                                          messages=[{"role": "user", "content": content}])
+
+    try:
+        reply = ask(f"{base}/photo.png")
+        assert reply.choices[0].message.content
+        assert reply.model_extra["switchboard"]["image_tokens"] > 0
+        for urls, says in [
+            ([f"{base}/missing.png"], "image 1: fetching it answered 404"),
+            ([f"{base}/big.png"], "image 1: it is larger than 2 MiB"),
+            ([f"{base}/half.png", f"{base}/half.png"], "image 2: the images this request fetches come to more than 2 MiB"),
+            (["http://127.0.0.1:9/nothing-listens.png"], "image 1: could not fetch it"),
+        ]:
+            with pytest.raises(openai.BadRequestError) as refused:
+                ask(*urls)
+            assert says in refused.value.message, refused.value.message
+    finally:
+        files.shutdown()
 
 
 def test_embeddings_from_both_clients(oa, ol):

@@ -139,11 +139,15 @@ async fn requests_without_a_valid_token_or_from_another_host_are_refused_in_each
             .header("host", "localhost:4315")
             .header("origin", origin)
             .header("access-control-request-method", "GET")
+            // The OpenAI JavaScript client sends headers of its own.
+            .header("access-control-request-headers", "authorization,content-type,x-stainless-os,openai-project")
             .body(Body::empty())
             .unwrap()
     };
     let allowed = send(&cors, ask("http://localhost:3000")).await;
     assert_eq!(allowed.headers.get("access-control-allow-origin").unwrap(), "http://localhost:3000");
+    let headers = allowed.headers.get("access-control-allow-headers").unwrap().to_str().unwrap().to_lowercase();
+    assert!(headers.contains("x-stainless-os") && headers.contains("authorization"), "{headers}");
     let other = send(&cors, ask("http://evil.example")).await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
@@ -156,6 +160,21 @@ async fn bad_bodies_are_refused_with_the_reason_and_nothing_runs() {
     let too_large = send(&r, request("POST", "/v1/chat/completions", Some(&f.token), Some(big))).await;
     assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_large.body);
     assert!(too_large.json()["error"]["message"].as_str().unwrap().contains("1 MiB"));
+    // A body whose connection breaks halfway is not "too large".
+    let broken = futures_util::stream::iter([
+        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(br#"{"model": "answer_generation", "mess"#)),
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset")),
+    ]);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/chat/completions")
+        .header("host", "localhost:4315")
+        .header("authorization", format!("Bearer {}", f.token))
+        .body(Body::from_stream(broken))
+        .unwrap();
+    let broken = send(&r, req).await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST, "{}", broken.body);
+    assert!(broken.json()["error"]["message"].as_str().unwrap().contains("could not be read"), "{}", broken.body);
 
     let cases = [
         ("/v1/chat/completions", json!({"model": "answer_generation"}), "missing field `messages`"),
@@ -386,6 +405,20 @@ async fn the_configuration_api_reads_for_everyone_and_changes_for_admins_with_an
     assert!(list.iter().any(|p| p["id"] == "openai" && p["budget_state"] == "none"));
     let costs = send(&r, request("GET", "/config/costs", Some(&f.token), None)).await;
     assert_eq!(costs.status, StatusCode::OK, "{}", costs.body);
+    // A day with a space after it (a '+' in the query) is that day; bad ranges are refused as JSON, by name.
+    let spaced = send(&r, request("GET", "/config/costs?from=2026-01-01&to=2026-01-31+", Some(&f.token), None)).await;
+    assert_eq!(spaced.status, StatusCode::OK, "{}", spaced.body);
+    assert_eq!(spaced.json()["to"], "2026-01-31");
+    for (query, says) in [
+        ("from=2026-02-01&to=2026-01-01", "before the first"),
+        ("from=yesterday", "not a date"),
+        ("from=2026-01-01&from=2026-01-02", "duplicate field"),
+    ] {
+        let bad = send(&r, request("GET", &format!("/config/costs?{query}"), Some(&f.token), None)).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}: {}", bad.body);
+        let message = bad.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains(says), "{query}: {}", bad.body);
+    }
     let doc = send(&r, request("GET", "/openapi.json", Some(&f.token), None)).await;
     let paths = doc.json()["paths"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     for p in [
@@ -660,7 +693,7 @@ async fn ollama_requests_load_and_unload_models_as_ollama_does() {
         waited += 1;
     }
     // Other durations are accepted (the engine's idle unload applies); bad ones are refused by name.
-    let kept = json!({"model": "answer_generation", "prompt": "Hi", "stream": false, "keep_alive": "5m", "options": {"num_predict": 1}});
+    let kept = json!({"model": "answer_generation", "prompt": "Hi", "stream": false, "keep_alive": "1h30m", "options": {"num_predict": 1, "seed": -1}});
     assert_eq!(ollama("/api/generate", kept).await.status, StatusCode::OK);
     assert_eq!(loaded().await, [MODEL]);
     for bad in [json!("soon"), json!(true), json!("5 parsecs")] {

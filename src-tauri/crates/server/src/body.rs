@@ -1,10 +1,13 @@
-//! JSON request bodies, read under the admin's size limit; a body too large
-//! or not JSON is refused in the API's own error format, naming what is wrong.
+//! JSON request bodies, read under the admin's size limit, and path and query
+//! parameters; a body too large or not JSON, or a parameter that does not
+//! read, is refused in the API's own error format, naming what is wrong.
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use switchboard_core::ErrorCode;
 
@@ -39,12 +42,53 @@ impl<T: DeserializeOwned> FromRequest<Arc<ApiState>> for Json<T> {
         if declared.is_some_and(|n| n > limit) {
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| too_large())?;
+        // Read chunk by chunk under the limit: a body sent without a length cannot
+        // fill the memory, and a connection that breaks is not called too large.
+        let mut body = req.into_body().into_data_stream();
+        let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::bad_request(dialect, format!("the request body could not be read: {e}")))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if bytes.is_empty() {
             return Err(ApiError::bad_request(dialect, "the request needs a JSON body"));
         }
         serde_json::from_slice(&bytes)
             .map(Json)
             .map_err(|e| ApiError::bad_request(dialect, format!("the body is not valid for this endpoint: {e}")))
+    }
+}
+
+/// A path parameter of type `T`.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Arc<ApiState>> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
+        let dialect = Dialect::of_path(parts.uri.path());
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(e) => Err(ApiError::bad_request(dialect, e.body_text())),
+        }
+    }
+}
+
+/// The query string as a `T`.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Arc<ApiState>> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
+        let dialect = Dialect::of_path(parts.uri.path());
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(e) => Err(ApiError::bad_request(dialect, e.body_text())),
+        }
     }
 }

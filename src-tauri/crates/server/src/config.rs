@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use switchboard_core::{ErrorCode, TokenScope, UseCase, UseCaseConfig};
 use switchboard_service::ops;
 
-use crate::body::Json;
+use crate::body::{Json, Path, Query};
 use crate::error::{ApiError, Dialect};
 use crate::{json_value, ApiState, Caller};
 

@@ -25,6 +25,16 @@ pub struct Conversation {
     pub ignore_eos: bool,
 }
 
+/// A client's seed as the 32 bits the models take: 0 to 4294967295 as given,
+/// any other whole number (OpenAI's are 64-bit and may be negative) folded
+/// into that range, so that the same seed still gives the same answer.
+pub fn seed(given: i64) -> u32 {
+    u32::try_from(given).unwrap_or_else(|_| {
+        // A multiplicative hash: every bit of the number reaches the upper half.
+        ((given as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+    })
+}
+
 /// A role as the APIs name it.
 pub fn role(name: &str, dialect: Dialect, index: usize) -> Result<ChatRole, ApiError> {
     match name {
@@ -83,8 +93,9 @@ pub async fn start(
         }
         target::check_image_count(state, conv.images.len(), dialect)?;
         let mut images = Vec::with_capacity(conv.images.len());
+        let mut fetched = 0;
         for (i, given) in conv.images.iter().enumerate() {
-            images.push(target::image(state, given, i, dialect).await?);
+            images.push(target::image(state, given, i, dialect, &mut fetched).await?);
         }
         let system: Vec<&str> = conv.turns.iter().map(|t| t.content.trim()).filter(|t| !t.is_empty()).collect();
         let prompt =
@@ -126,4 +137,19 @@ pub async fn start(
 /// Seconds since 1970, as both APIs stamp their answers.
 pub fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_whole_number_is_a_repeatable_seed() {
+        assert_eq!(super::seed(0), 0);
+        assert_eq!(super::seed(42), 42);
+        assert_eq!(super::seed(4_294_967_295), u32::MAX);
+        // Beyond 32 bits, folded: the same number always, and not all to one value.
+        assert_eq!(super::seed(-7), super::seed(-7));
+        assert_ne!(super::seed(-7), super::seed(-8));
+        assert_ne!(super::seed(1 << 40), super::seed(1 << 41));
+        assert_ne!(super::seed(i64::MIN), super::seed(i64::MAX));
+    }
 }

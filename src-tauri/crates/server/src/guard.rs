@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use switchboard_core::{ApiToken, ErrorCode, TokenScope};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, Dialect};
 use crate::ApiState;
@@ -113,6 +113,30 @@ impl Limiter {
         let n = max_concurrent.max(1) as usize;
         Self { running: Arc::new(Semaphore::new(n)), waiting: AtomicUsize::new(0), max_waiting: n }
     }
+
+    /// A place among the requests served at once: at once if one is free,
+    /// else after waiting in line, or `None` when the line is full too.
+    /// A caller that gives up while waiting (its connection closed) leaves the line.
+    pub async fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(p) = self.running.clone().try_acquire_owned() {
+            return Some(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let _in_line = InLine(&self.waiting);
+        Some(self.running.clone().acquire_owned().await.expect("the semaphore is never closed"))
+    }
+}
+
+/// One request waiting for a place; dropping it (served or abandoned) leaves the line.
+struct InLine<'a>(&'a AtomicUsize);
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What the Settings page shows about a running server.
@@ -164,25 +188,15 @@ pub async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: N
     };
     req.extensions_mut().insert(Caller { token_id: token.id, name: token.name, scope: token.scope });
 
-    let permit = match state.limiter.running.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            let waiting = state.limiter.waiting.fetch_add(1, Ordering::SeqCst);
-            if waiting >= state.limiter.max_waiting {
-                state.limiter.waiting.fetch_sub(1, Ordering::SeqCst);
-                let e = ApiError::new(
-                    dialect,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::Busy,
-                    "the server is serving as many requests as it may, with as many waiting; try again shortly",
-                )
-                .with_retry_after(1);
-                return refuse(&state, e);
-            }
-            let p = state.limiter.running.clone().acquire_owned().await.expect("the semaphore is never closed");
-            state.limiter.waiting.fetch_sub(1, Ordering::SeqCst);
-            p
-        }
+    let Some(permit) = state.limiter.admit().await else {
+        let e = ApiError::new(
+            dialect,
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy,
+            "the server is serving as many requests as it may, with as many waiting; try again shortly",
+        )
+        .with_retry_after(1);
+        return refuse(&state, e);
     };
     state.counters.served.fetch_add(1, Ordering::Relaxed);
     let response = next.run(req).await;
@@ -240,5 +254,38 @@ mod tests {
         let any: SocketAddr = "0.0.0.0:4315".parse().unwrap();
         assert!(host_allowed("10.0.0.5:4315", any));
         assert!(!host_allowed("rebind.attacker.example:4315", any));
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_gives_up_waiting_leaves_the_line() {
+        let limiter = Arc::new(Limiter::new(1));
+        let serving = limiter.admit().await.expect("a free place");
+        // Callers that wait and then hang up, many more times than the line is long.
+        for _ in 0..5 {
+            let gave_up = tokio::time::timeout(Duration::from_millis(10), limiter.admit()).await;
+            assert!(gave_up.is_err(), "no place was free, so the caller waited");
+        }
+        assert_eq!(limiter.waiting.load(Ordering::SeqCst), 0);
+        // The line has room again: one more may wait, and is served when the place frees.
+        let l = limiter.clone();
+        let waiter = tokio::spawn(async move { l.admit().await.is_some() });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(limiter.waiting.load(Ordering::SeqCst), 1);
+        drop(serving);
+        assert!(waiter.await.unwrap(), "a waiting caller is served once the place is free");
+        assert_eq!(limiter.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_line_is_refused() {
+        let limiter = Arc::new(Limiter::new(1));
+        let _serving = limiter.admit().await.expect("a free place");
+        let l = limiter.clone();
+        let waiting = tokio::spawn(async move { l.admit().await.is_some() });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(limiter.admit().await.is_none(), "one serving and one waiting: the next is refused");
+        waiting.abort();
+        let _ = waiting.await;
+        assert_eq!(limiter.waiting.load(Ordering::SeqCst), 0, "an aborted waiter leaves the line");
     }
 }

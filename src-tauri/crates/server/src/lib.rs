@@ -34,7 +34,7 @@ use axum::Router;
 use serde::Serialize;
 use switchboard_core::{ApiServerSettings, AppError, ErrorCode};
 use switchboard_service::AppState;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 pub use guard::Caller;
 
@@ -148,11 +148,9 @@ fn cors(settings: &ApiServerSettings) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT])
-            .allow_headers([
-                axum::http::header::AUTHORIZATION,
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderName::from_static("x-api-key"),
-            ]),
+            // A listed origin may send any header (the OpenAI and Anthropic browser
+            // clients add their own); the token is still required.
+            .allow_headers(AllowHeaders::mirror_request()),
     )
 }
 

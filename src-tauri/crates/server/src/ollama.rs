@@ -168,23 +168,54 @@ pub async fn generate(
 /// how long an unused model stays is the engine's setting.
 fn unloads(keep_alive: Option<&Value>) -> Result<bool, ApiError> {
     let bad = || {
-        ApiError::field(D, "keep_alive", "a duration (\"5m\", \"30s\", \"1h\"), a number of seconds, or 0 to unload")
+        ApiError::field(
+            D,
+            "keep_alive",
+            "a duration (\"5m\", \"30s\", \"1h30m\"), a number of seconds, 0 to unload, or a negative value to keep",
+        )
     };
     match keep_alive {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Number(n)) => n.as_f64().map(|n| n == 0.0).ok_or_else(bad),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            let number = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            let unit = &s[number.len()..];
-            let value: f64 = number.parse().map_err(|_| bad())?;
-            if !["", "ms", "s", "m", "h"].contains(&unit) {
-                return Err(bad());
-            }
-            Ok(value == 0.0)
-        }
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(false),
+        Some(Value::String(s)) => duration_seconds(s).map(|d| d == 0.0).ok_or_else(bad),
         Some(_) => Err(bad()),
     }
+}
+
+/// A duration as Go writes one (`1h30m`, `-1m`, `1.5s`, `300ms`, `0`), or a
+/// bare number of seconds, in seconds.
+fn duration_seconds(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Ok(seconds) = s.parse::<f64>() {
+        return seconds.is_finite().then_some(seconds);
+    }
+    let (sign, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (-1.0, r),
+        None => (1.0, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let per = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += number * per;
+    }
+    Some(sign * total)
 }
 
 /// A request with nothing to answer: loads the model the target runs first
@@ -338,7 +369,15 @@ fn overrides(options: Option<&Value>) -> Result<ParamOverrides, ApiError> {
         presence_penalty: f("presence_penalty"),
         frequency_penalty: f("frequency_penalty"),
         stop: stop_list(o.get("stop"), D)?,
-        seed: u("seed")?,
+        // -1 asks for a random seed, as in llama.cpp.
+        seed: match o.get("seed") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64() {
+                Some(-1) => None,
+                Some(s) => Some(conversation::seed(s)),
+                None => return Err(ApiError::field(D, "options.seed", "a whole number (-1 for a random seed)")),
+            },
+        },
     })
 }
 
@@ -601,4 +640,46 @@ pub async fn version() -> Response {
 fn digest_of(name: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(name.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive_reads_as_go_durations_do() {
+        for (given, seconds) in [
+            ("5m", 300.0),
+            ("1h30m", 5400.0),
+            ("1.5h", 5400.0),
+            ("300ms", 0.3),
+            ("2m30.5s", 150.5),
+            ("-1m", -60.0),
+            ("+10s", 10.0),
+            ("0", 0.0),
+            ("0s", 0.0),
+            ("45", 45.0),
+            ("-1", -1.0),
+        ] {
+            assert_eq!(duration_seconds(given), Some(seconds), "{given}");
+        }
+        for bad in ["", "-", "m", "5 minutes", "5d", "1h30", "h1", "1..5s", "inf", "NaN"] {
+            assert_eq!(duration_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_zero_keep_alive_unloads() {
+        let unload = |v: Value| unloads(Some(&v));
+        for zero in [json!(0), json!(0.0), json!("0"), json!("0s"), json!("0m0s"), json!(" 0 ")] {
+            assert!(unload(zero.clone()).unwrap(), "{zero}");
+        }
+        for keep in [json!(-1), json!("-1m"), json!("1h30m"), json!(300), json!(""), Value::Null] {
+            assert!(!unload(keep.clone()).unwrap(), "{keep}");
+        }
+        for bad in [json!("soon"), json!(true), json!([1]), json!("-")] {
+            let e = unload(bad.clone()).unwrap_err();
+            assert!(e.body().to_string().contains("keep_alive"), "{bad}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use switchboard_core::{ChatTurn, FinishReason, ParamOverrides};
 use switchboard_gateway::EmbedRequest;
 
-use crate::body::Json;
+use crate::body::{Json, Path};
 use crate::catalog::{Catalog, Entry};
 use crate::conversation::{self, unix_now, Conversation};
 use crate::error::{ApiError, Dialect};
@@ -406,10 +406,7 @@ fn conversation_of(req: &ChatCompletionRequest) -> Result<Conversation, ApiError
         }
         conv.turns.push(ChatTurn { role, content: text });
     }
-    let seed = req
-        .seed
-        .map(|s| u32::try_from(s).map_err(|_| ApiError::field(D, "seed", "a seed from 0 to 4294967295")))
-        .transpose()?;
+    let seed = req.seed.map(conversation::seed);
     conv.overrides = ParamOverrides {
         temperature: req.temperature,
         top_k: req.top_k,

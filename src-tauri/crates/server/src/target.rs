@@ -36,7 +36,7 @@ pub async fn resolve(state: &ApiState, name: &str, vision: bool, dialect: Dialec
         None => (false, name),
     };
     let id = id.strip_suffix(":latest").unwrap_or(id);
-    if let Some(use_case) = use_case(state, id).await? {
+    if let Some(use_case) = use_case(state, id, dialect).await? {
         return Ok(Target { use_case, model: None });
     }
     if explicit || !name.contains('/') {
@@ -50,7 +50,7 @@ pub async fn resolve(state: &ApiState, name: &str, vision: bool, dialect: Dialec
     } else {
         state.settings.default_use_case.clone()
     };
-    let use_case = use_case(state, &default).await?.ok_or_else(|| {
+    let use_case = use_case(state, &default, dialect).await?.ok_or_else(|| {
         ApiError::field(
             dialect,
             "model",
@@ -60,11 +60,11 @@ pub async fn resolve(state: &ApiState, name: &str, vision: bool, dialect: Dialec
     Ok(Target { use_case, model: Some(name.to_string()) })
 }
 
-async fn use_case(state: &ApiState, id: &str) -> Result<Option<UseCase>, ApiError> {
+async fn use_case(state: &ApiState, id: &str, dialect: Dialect) -> Result<Option<UseCase>, ApiError> {
     match state.app.store().use_case(id).await {
         Ok(u) => Ok(Some(u)),
         Err(switchboard_store::StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(ApiError::from_app(Dialect::Config, e.into())),
+        Err(e) => Err(ApiError::from_app(dialect, e.into())),
     }
 }
 
@@ -78,8 +78,17 @@ pub fn unknown(dialect: Dialect, name: &str) -> ApiError {
     )
 }
 
-/// An image as a request gives it: a data URL, plain base64 (Ollama), or an http(s) URL.
-pub async fn image(state: &ApiState, given: &str, index: usize, dialect: Dialect) -> Result<ImageBytes, ApiError> {
+/// An image as a request gives it: a data URL, plain base64 (Ollama), or an
+/// http(s) URL. Fetched images share one allowance per request, the body
+/// limit (`fetched` counts what this request has fetched so far), so that a
+/// request naming many URLs cannot make the server hold more than one body's worth.
+pub async fn image(
+    state: &ApiState,
+    given: &str,
+    index: usize,
+    dialect: Dialect,
+    fetched: &mut usize,
+) -> Result<ImageBytes, ApiError> {
     let name = format!("image {}", index + 1);
     let given = given.trim();
     let bad = |why: String| ApiError::field(dialect, "images", format!("{name}: {why}"));
@@ -87,24 +96,33 @@ pub async fn image(state: &ApiState, given: &str, index: usize, dialect: Dialect
         if !state.settings.fetch_image_urls {
             return Err(bad("image URLs are not fetched (Settings can allow it); send the image as a data URL".into()));
         }
-        let limit = state.settings.max_body_mib as usize * 1024 * 1024;
+        let mib = state.settings.max_body_mib;
+        let room = (mib as usize * 1024 * 1024).saturating_sub(*fetched);
+        let too_large = || {
+            if *fetched == 0 {
+                bad(format!("it is larger than {mib} MiB"))
+            } else {
+                bad(format!("the images this request fetches come to more than {mib} MiB together"))
+            }
+        };
         let response = state.http.get(given).send().await.map_err(|e| bad(format!("could not fetch it: {e}")))?;
         if !response.status().is_success() {
             return Err(bad(format!("fetching it answered {}", response.status())));
         }
-        if response.content_length().is_some_and(|n| n as usize > limit) {
-            return Err(bad(format!("it is larger than {} MiB", state.settings.max_body_mib)));
+        if response.content_length().is_some_and(|n| n as usize > room) {
+            return Err(too_large());
         }
         let url_name = given.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(&name).to_string();
         // Read chunk by chunk under the cap: a server that sends no length cannot fill the memory.
         let mut response = response;
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| bad(format!("could not fetch it: {e}")))? {
-            if bytes.len() + chunk.len() > limit {
-                return Err(bad(format!("it is larger than {} MiB", state.settings.max_body_mib)));
+            if bytes.len() + chunk.len() > room {
+                return Err(too_large());
             }
             bytes.extend_from_slice(&chunk);
         }
+        *fetched += bytes.len();
         return Ok(ImageBytes { name: url_name, bytes });
     }
     let data = match given.strip_prefix("data:") {

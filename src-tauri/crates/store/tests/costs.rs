@@ -196,6 +196,9 @@ async fn reports_refuse_bad_ranges() {
     // An empty ledger is a report of zeros, not an error.
     let r = ledger::cost_report(store.pool(), "2026-12-01", "2026-12-31", &Utc).await.unwrap();
     assert_eq!((r.totals.requests, r.breakdown.len(), r.days.len()), (0, 0, 0));
+    // Days with spaces around them (a `+` in a query string) are the same days.
+    let r = ledger::cost_report(store.pool(), " 2026-12-01", "2026-12-31 ", &Utc).await.unwrap();
+    assert_eq!((r.from.as_str(), r.to.as_str(), r.totals.requests), ("2026-12-01", "2026-12-31", 0));
 }
 
 /// A small deterministic generator (no crate needed for a test's randomness).

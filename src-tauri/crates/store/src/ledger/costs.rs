@@ -184,7 +184,8 @@ fn bucket(row: &sqlx::sqlite::SqliteRow) -> Result<Bucket, StoreError> {
 /// The Costs page's figures for the days `from..=to` in the time zone `tz`
 /// (budgets left empty: they are the gateway's).
 pub async fn cost_report<Tz: TimeZone>(db: &SqlitePool, from: &str, to: &str, tz: &Tz) -> Result<CostReport, AppError> {
-    if from.trim().is_empty() || to.trim().is_empty() {
+    let (from, to) = (from.trim(), to.trim());
+    if from.is_empty() || to.is_empty() {
         return Err(AppError::for_field("from", "a range needs its first and last day"));
     }
     let filter = LedgerFilter { from: Some(from.to_string()), to: Some(to.to_string()), ..Default::default() };
