@@ -692,6 +692,22 @@ async fn ollama_requests_load_and_unload_models_as_ollama_does() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         waited += 1;
     }
+    // A streamed request with keep_alive 0 whose client goes away after the first line unloads too.
+    ollama("/api/generate", json!({"model": "answer_generation"})).await;
+    assert_eq!(loaded().await, [MODEL]);
+    let body = json!({"model": "answer_generation", "prompt": "Tell a long story.", "keep_alive": 0,
+                      "options": {"num_predict": 400}});
+    let response = r.clone().oneshot(request("POST", "/api/generate", Some(&f.token), Some(body))).await.unwrap();
+    let mut lines = response.into_body();
+    let first = lines.frame().await.expect("a first line").unwrap();
+    assert!(first.data_ref().is_some_and(|d| d.starts_with(b"{")));
+    drop(lines);
+    let mut waited = 0;
+    while !loaded().await.is_empty() {
+        assert!(waited < 200, "unloaded after its client left");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
     // Other durations are accepted (the engine's idle unload applies); bad ones are refused by name.
     let kept = json!({"model": "answer_generation", "prompt": "Hi", "stream": false, "keep_alive": "1h30m", "options": {"num_predict": 1, "seed": -1}});
     assert_eq!(ollama("/api/generate", kept).await.status, StatusCode::OK);

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -168,13 +168,15 @@ pub struct WorkerEngine {
     config: Mutex<EngineConfig>,
     worker: Mutex<Option<Worker>>,
     health: Mutex<Health>,
-    next_id: std::sync::atomic::AtomicU64,
+    next_id: AtomicU64,
     queue: Mutex<Queue>,
     turn: Condvar,
     /// What the last worker reported finding.
     devices: Mutex<Option<Vec<EngineDevice>>>,
     /// The models the worker holds in memory, as it last reported.
     resident: Arc<Mutex<Vec<ResidentModel>>>,
+    /// The worker whose reports `resident` holds: a replaced worker's last words do not count.
+    resident_of: Arc<AtomicU64>,
     watchdog: Mutex<Watchdog>,
     /// The last worker given up on and why: every request it held fails with the same words.
     last_failure: Mutex<Option<(u64, AppError)>>,
@@ -201,6 +203,7 @@ impl WorkerEngine {
             turn: Condvar::new(),
             devices: Mutex::default(),
             resident: Arc::default(),
+            resident_of: Arc::default(),
             watchdog: Mutex::default(),
             last_failure: Mutex::default(),
         }
@@ -327,8 +330,13 @@ impl WorkerEngine {
         let (ready_tx, ready) = mpsc::channel();
         let routes: Routes = Arc::new(Mutex::new(RouteTable { alive: true, senders: HashMap::new() }));
         let last_sign = Arc::new(Mutex::new(Instant::now()));
-        let resident = self.resident.clone();
-        resident.lock().expect("resident lock").clear();
+        let serial = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (resident, resident_of) = (self.resident.clone(), self.resident_of.clone());
+        {
+            let mut models = resident.lock().expect("resident lock");
+            models.clear();
+            resident_of.store(serial, Ordering::SeqCst);
+        }
         {
             let (routes, last_sign) = (routes.clone(), last_sign.clone());
             std::thread::spawn(move || {
@@ -345,7 +353,10 @@ impl WorkerEngine {
                     let id = match &event {
                         // Kept current here: the worker also reports between requests (idle unloads).
                         FromWorker::Resident { models } => {
-                            *resident.lock().expect("resident lock") = models.clone();
+                            let mut held = resident.lock().expect("resident lock");
+                            if resident_of.load(Ordering::SeqCst) == serial {
+                                *held = models.clone();
+                            }
                             continue;
                         }
                         FromWorker::Ready { .. } => {
@@ -366,10 +377,16 @@ impl WorkerEngine {
                         let _ = tx.send(event);
                     }
                 }
-                // The worker is gone: every request waiting on it hears so at once.
+                // The worker is gone: every request waiting on it hears so at
+                // once, and what it held is no longer in memory.
                 let mut table = routes.lock().expect("routes lock");
                 table.alive = false;
                 table.senders.clear();
+                drop(table);
+                let mut held = resident.lock().expect("resident lock");
+                if resident_of.load(Ordering::SeqCst) == serial {
+                    held.clear();
+                }
             });
         }
         let stderr: Arc<Mutex<VecDeque<String>>> = Arc::default();
@@ -387,7 +404,6 @@ impl WorkerEngine {
                 }
             });
         }
-        let serial = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut worker = Worker { serial, config, child, stdin, routes, last_sign, stderr, started: Instant::now() };
         match ready.recv_timeout(START_TIMEOUT) {
             Ok(FromWorker::Ready { pid, devices }) => {
@@ -481,6 +497,7 @@ impl WorkerEngine {
         priority: Priority,
         lane: Lane,
         cancel: &AtomicBool,
+        start: Start,
         job: impl FnOnce(u64) -> ToWorker,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Option<Outcome>, AppError> {
@@ -500,6 +517,9 @@ impl WorkerEngine {
                 let _ = self.give_up(&mut slot, serial, Failure::Died);
             }
             if slot.is_none() {
+                if start == Start::OnlyInRunningWorker {
+                    return Ok(None);
+                }
                 *slot = Some(self.spawn()?);
             }
             let worker = slot.as_mut().expect("just started");
@@ -602,6 +622,14 @@ impl WorkerEngine {
     }
 }
 
+/// Whether a job may start a worker when none runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Worker,
+    /// A job with nothing to do without a worker (an unload): `None` instead.
+    OnlyInRunningWorker,
+}
+
 /// Writes one request line to the worker.
 fn send(stdin: &mut ChildStdin, msg: &ToWorker) -> std::io::Result<()> {
     let line = serde_json::to_string(msg).expect("requests serialise");
@@ -675,7 +703,7 @@ impl TextEngine for WorkerEngine {
         let waited = Instant::now();
         let job = |id| ToWorker::Generate { id, model_path: model_path.to_path_buf(), request: req.clone() };
         let lane = self.batch_lane(model_path, &req.load);
-        match self.run_job(req.priority, lane, cancel, job, on_text)? {
+        match self.run_job(req.priority, lane, cancel, Start::Worker, job, on_text)? {
             Some(Outcome::Generated(stats)) => Ok(stats),
             Some(_) => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
@@ -699,7 +727,7 @@ impl TextEngine for WorkerEngine {
             load: load.clone(),
             texts: texts.to_vec(),
         };
-        match self.run_job(priority, Lane::Alone, &never, job, &mut |_| {})? {
+        match self.run_job(priority, Lane::Alone, &never, Start::Worker, job, &mut |_| {})? {
             Some(Outcome::Embedded(e)) => Ok(e),
             _ => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
@@ -722,7 +750,7 @@ impl TextEngine for WorkerEngine {
             projector_path: projector_path.to_path_buf(),
             request: req.clone(),
         };
-        match self.run_job(req.priority, Lane::Alone, cancel, job, on_text)? {
+        match self.run_job(req.priority, Lane::Alone, cancel, Start::Worker, job, on_text)? {
             Some(Outcome::Described(stats)) => Ok(stats),
             Some(_) => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
@@ -744,7 +772,7 @@ impl TextEngine for WorkerEngine {
     fn load_model(&self, model_path: &Path, load: &ModelLoadSettings) -> Result<f64, AppError> {
         let never = AtomicBool::new(false);
         let job = |id| ToWorker::Load { id, model_path: model_path.to_path_buf(), load: load.clone() };
-        match self.run_job(Priority::Interactive, Lane::Alone, &never, job, &mut |_| {})? {
+        match self.run_job(Priority::Interactive, Lane::Alone, &never, Start::Worker, job, &mut |_| {})? {
             Some(Outcome::Loaded(ms)) => Ok(ms),
             _ => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))
@@ -753,14 +781,23 @@ impl TextEngine for WorkerEngine {
     }
 
     fn unload_model(&self, model_path: &Path) -> Result<bool, AppError> {
-        // Not in memory (or no worker at all): nothing to start or wait for.
+        // Neither in memory nor possibly on its way there (no request runs or
+        // waits that could be loading it): nothing to wait for.
         let path = model_path.display().to_string();
-        if !self.resident.lock().expect("resident lock").iter().any(|r| r.path == path) {
+        let in_memory = self.resident.lock().expect("resident lock").iter().any(|r| r.path == path);
+        let busy = {
+            let queue = self.queue.lock().expect("queue lock");
+            queue.running > 0 || !queue.waiting.is_empty()
+        };
+        if !in_memory && !busy {
             return Ok(false);
         }
         let never = AtomicBool::new(false);
         let job = |id| ToWorker::Unload { id, model_path: model_path.to_path_buf() };
-        match self.run_job(Priority::Interactive, Lane::Alone, &never, job, &mut |_| {})? {
+        // Behind every request already waiting, background ones included: those that
+        // use the model run first, and it leaves after them; it never starts a worker.
+        match self.run_job(Priority::Background, Lane::Alone, &never, Start::OnlyInRunningWorker, job, &mut |_| {})? {
+            None => Ok(false),
             Some(Outcome::Unloaded(was)) => Ok(was),
             _ => {
                 Err(AppError::new(ErrorCode::EngineFailed, "the engine worker answered with the wrong kind of result"))

@@ -458,3 +458,44 @@ fn a_model_loaded_ahead_serves_its_first_request_without_loading_and_unloads_on_
     assert_eq!(err.code, ErrorCode::ModelLoadFailed, "{err:?}");
     assert!(run(&w, &request("Hi", 2)).is_ok());
 }
+
+#[test]
+fn an_unload_asked_for_while_the_model_loads_follows_the_load() {
+    let w = Arc::new(worker());
+    let path = model_path();
+    let loading = {
+        let (w, path) = (w.clone(), path.clone());
+        std::thread::spawn(move || w.load_model(&path, &switchboard_core::ModelLoadSettings::default()))
+    };
+    // The load holds its turn from before it starts the worker: once the worker
+    // runs, the load is under way (or done), and the unload comes after it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.worker_pid().is_none() {
+        assert!(Instant::now() < deadline, "the load started no worker");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(w.unload_model(&path).unwrap(), "the model the load brought in left after it");
+    assert!(loading.join().unwrap().unwrap() > 0.0);
+    assert!(w.resident_models().is_empty(), "{:?}", w.resident_models());
+}
+
+#[test]
+fn a_worker_that_dies_idle_takes_its_models_with_it_and_an_unload_starts_no_worker() {
+    let w = worker();
+    let path = model_path();
+    w.load_model(&path, &switchboard_core::ModelLoadSettings::default()).unwrap();
+    assert_eq!(w.resident_models().len(), 1);
+    let pid = w.worker_pid().unwrap();
+    // SAFETY: sends a signal to the worker this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !w.resident_models().is_empty() {
+        assert!(Instant::now() < deadline, "a dead worker's model is still listed in memory");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!w.unload_model(&path).unwrap(), "nothing was in memory");
+    assert_eq!(w.worker_pid(), Some(pid), "no worker started just to unload");
+    let (text, _) = run(&w, &request("List three fruits.", 8)).expect("a fresh worker answers");
+    assert!(!text.is_empty());
+    assert_ne!(w.worker_pid(), Some(pid));
+}

@@ -112,8 +112,9 @@ pub async fn chat(
     conv.json_schema = format(req.format.as_ref())?;
     let vision = !conv.images.is_empty() || conv.earlier_images;
     let target = target::resolve(&state, &req.model, vision, D).await?;
+    // Made before the request starts: a request that fails or is abandoned unloads too.
+    let after = unload_after.then(|| UnloadAfter::new(state.clone(), &target));
     let running = conversation::start(&state, &caller, target, conv, D).await?;
-    let after = unload_after.then(|| state.clone());
     answer(running, req.model, req.stream.unwrap_or(true), Shape::Chat, after).await
 }
 
@@ -158,8 +159,8 @@ pub async fn generate(
     conv.images = req.images;
     conv.overrides = overrides(req.options.as_ref())?;
     conv.json_schema = format(req.format.as_ref())?;
+    let after = unload_after.then(|| UnloadAfter::new(state.clone(), &target));
     let running = conversation::start(&state, &caller, target, conv, D).await?;
-    let after = unload_after.then(|| state.clone());
     answer(running, req.model, req.stream.unwrap_or(true), Shape::Generate, after).await
 }
 
@@ -228,13 +229,11 @@ async fn load_or_unload(
     unload: bool,
     shape: Shape,
 ) -> Result<Response, ApiError> {
-    let model_ref = target.model.clone().unwrap_or_else(|| target.use_case.model.clone());
-    let local = ModelRef::parse(&model_ref).ok().filter(ModelRef::is_local);
-    if let Some(local) = &local {
+    if let Some(local) = local_model(target) {
         let done = if unload {
-            switchboard_service::ops::library::unload(&state.app, &local.model).await
+            switchboard_service::ops::library::unload(&state.app, &local).await
         } else {
-            switchboard_service::ops::library::load_now(&state.app, &local.model).await
+            switchboard_service::ops::library::load_now(&state.app, &local).await
         };
         done.map_err(|e| ApiError::from_app(D, e))?;
     }
@@ -247,14 +246,43 @@ async fn load_or_unload(
     Ok(axum::Json(body).into_response())
 }
 
-/// Unloads the local model that answered, once its answer is written (`keep_alive: 0`).
-fn unload_answering(state: Arc<ApiState>, done: &Finished) {
-    let Some(local) = ModelRef::parse(&done.model).ok().filter(ModelRef::is_local) else { return };
-    tokio::spawn(async move {
-        if let Err(e) = switchboard_service::ops::library::unload(&state.app, &local.model).await {
-            tracing::warn!(model = %local.model, error = %e.message, "could not unload the model after the request");
+/// The local model a target runs first, by its library id; none when it starts in the cloud.
+fn local_model(target: &target::Target) -> Option<String> {
+    let model_ref = target.model.as_deref().unwrap_or(&target.use_case.model);
+    ModelRef::parse(model_ref).ok().filter(ModelRef::is_local).map(|m| m.model)
+}
+
+/// `keep_alive: 0`: the local model leaves memory when this is dropped, once
+/// the answer is written or the request failed or its client went away.
+struct UnloadAfter {
+    state: Arc<ApiState>,
+    model: Option<String>,
+}
+
+impl UnloadAfter {
+    fn new(state: Arc<ApiState>, target: &target::Target) -> Self {
+        Self { state, model: local_model(target) }
+    }
+
+    /// The request ended with an answer: the local model that gave it, if one did.
+    fn answered(&mut self, done: &Finished) {
+        if let Some(local) = ModelRef::parse(&done.model).ok().filter(ModelRef::is_local) {
+            self.model = Some(local.model);
         }
-    });
+    }
+}
+
+impl Drop for UnloadAfter {
+    fn drop(&mut self) {
+        let (Some(model), Ok(runtime)) = (self.model.take(), tokio::runtime::Handle::try_current()) else { return };
+        let state = self.state.clone();
+        runtime.spawn(async move {
+            // Waits for the model's requests, this one included, to end.
+            if let Err(e) = switchboard_service::ops::library::unload(&state.app, &model).await {
+                tracing::warn!(%model, error = %e.message, "could not unload the model after the request");
+            }
+        });
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -297,12 +325,12 @@ async fn answer(
     model: String,
     stream: bool,
     shape: Shape,
-    unload_after: Option<Arc<ApiState>>,
+    mut unload_after: Option<UnloadAfter>,
 ) -> Result<Response, ApiError> {
     if !stream {
         let (text, done) = running.collect().await.map_err(|e| ApiError::from_app(D, e))?;
-        if let Some(state) = unload_after {
-            unload_answering(state, &done);
+        if let Some(after) = &mut unload_after {
+            after.answered(&done);
         }
         return Ok(axum::Json(shape.last(&model, &text, &done)).into_response());
     }
@@ -310,30 +338,31 @@ async fn answer(
     if let Some(Item::Done(Err(e))) = first {
         return Err(ApiError::from_app(D, e));
     }
-    let lines = stream::unfold((running, first, false), move |(mut running, pending, ended)| {
-        let model = model.clone();
-        let unload_after = unload_after.clone();
-        async move {
-            if ended {
-                return None;
-            }
-            let item = match pending {
-                Some(item) => Some(item),
-                None => running.next().await,
-            };
-            let (line, ended) = match item? {
-                Item::Token(text) => (shape.chunk(&model, &text), false),
-                Item::Done(Ok(done)) => {
-                    if let Some(state) = unload_after {
-                        unload_answering(state, &done);
-                    }
-                    (shape.last(&model, "", &done), true)
+    // The guard lives in the stream's state: dropped when the stream ends or its client goes.
+    let lines =
+        stream::unfold((running, first, false, unload_after), move |(mut running, pending, ended, mut after)| {
+            let model = model.clone();
+            async move {
+                if ended {
+                    return None;
                 }
-                Item::Done(Err(e)) => (ApiError::from_app(D, e).body(), true),
-            };
-            Some((Ok::<_, std::convert::Infallible>(format!("{line}\n")), (running, None, ended)))
-        }
-    });
+                let item = match pending {
+                    Some(item) => Some(item),
+                    None => running.next().await,
+                };
+                let (line, ended) = match item? {
+                    Item::Token(text) => (shape.chunk(&model, &text), false),
+                    Item::Done(Ok(done)) => {
+                        if let Some(after) = &mut after {
+                            after.answered(&done);
+                        }
+                        (shape.last(&model, "", &done), true)
+                    }
+                    Item::Done(Err(e)) => (ApiError::from_app(D, e).body(), true),
+                };
+                Some((Ok::<_, std::convert::Infallible>(format!("{line}\n")), (running, None, ended, after)))
+            }
+        });
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], axum::body::Body::from_stream(lines)).into_response())
 }
 
