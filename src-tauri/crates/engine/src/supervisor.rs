@@ -794,9 +794,10 @@ impl TextEngine for WorkerEngine {
         }
         let never = AtomicBool::new(false);
         let job = |id| ToWorker::Unload { id, model_path: model_path.to_path_buf() };
-        // Behind every request already waiting, background ones included: those that
-        // use the model run first, and it leaves after them; it never starts a worker.
-        match self.run_job(Priority::Background, Lane::Alone, &never, Start::OnlyInRunningWorker, job, &mut |_| {})? {
+        // In line with interactive requests, first come first served: those already
+        // running or waiting go first, later ones wait for it (at background priority
+        // steady traffic could hold it back for ever); it never starts a worker.
+        match self.run_job(Priority::Interactive, Lane::Alone, &never, Start::OnlyInRunningWorker, job, &mut |_| {})? {
             None => Ok(false),
             Some(Outcome::Unloaded(was)) => Ok(was),
             _ => {

@@ -45,7 +45,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<ApiState>> for Json<T> {
         // Read chunk by chunk under the limit: a body sent without a length cannot
         // fill the memory, and a connection that breaks is not called too large.
         let mut body = req.into_body().into_data_stream();
-        let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
+        let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024));
         while let Some(chunk) = body.next().await {
             let chunk = chunk
                 .map_err(|e| ApiError::bad_request(dialect, format!("the request body could not be read: {e}")))?;
