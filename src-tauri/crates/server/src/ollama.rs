@@ -112,9 +112,11 @@ pub async fn chat(
     conv.json_schema = format(req.format.as_ref())?;
     let vision = !conv.images.is_empty() || conv.earlier_images;
     let target = target::resolve(&state, &req.model, vision, D).await?;
-    // Made before the request starts: a request that fails or is abandoned unloads too.
-    let after = unload_after.then(|| UnloadAfter::new(state.clone(), &target));
+    // Armed once the request has started (one refused as invalid leaves the model
+    // alone, as Ollama does); from then on a failed or abandoned request unloads too.
+    let model = unload_after.then(|| local_model(&target));
     let running = conversation::start(&state, &caller, target, conv, D).await?;
+    let after = model.map(|model| UnloadAfter { state: state.clone(), model });
     answer(running, req.model, req.stream.unwrap_or(true), Shape::Chat, after).await
 }
 
@@ -159,8 +161,9 @@ pub async fn generate(
     conv.images = req.images;
     conv.overrides = overrides(req.options.as_ref())?;
     conv.json_schema = format(req.format.as_ref())?;
-    let after = unload_after.then(|| UnloadAfter::new(state.clone(), &target));
+    let model = unload_after.then(|| local_model(&target));
     let running = conversation::start(&state, &caller, target, conv, D).await?;
+    let after = model.map(|model| UnloadAfter { state: state.clone(), model });
     answer(running, req.model, req.stream.unwrap_or(true), Shape::Generate, after).await
 }
 
@@ -260,10 +263,6 @@ struct UnloadAfter {
 }
 
 impl UnloadAfter {
-    fn new(state: Arc<ApiState>, target: &target::Target) -> Self {
-        Self { state, model: local_model(target) }
-    }
-
     /// The request ended with an answer: the local model that gave it, if one did.
     fn answered(&mut self, done: &Finished) {
         if let Some(local) = ModelRef::parse(&done.model).ok().filter(ModelRef::is_local) {
